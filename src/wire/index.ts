@@ -1,0 +1,3 @@
+export * from './layouts.js';
+export * from './header.js';
+export * from './mount.js';

@@ -1,0 +1,157 @@
+/**
+ * Payload layouts of every message kind on the wire and in the pool.
+ *
+ * A payload is a packed array of fixed-size little-endian records. The header names the
+ * layout (`fields`, `stride`, `count`) and ingest refuses any header whose fields or stride
+ * differ from the table below, so every stage after ingest can view a payload as a typed
+ * array without looking at the header again.
+ *
+ * Frames of reference (ISO 8855, right-handed): x forward, y left, z up; angles in radians,
+ * counter-clockwise positive (a positive azimuth is to the left).
+ */
+
+/** Sensor kinds accepted on `sensor/<kind>/<sensorId>` topics. */
+export const SENSOR_KINDS = ['lidar', 'radar', 'camera', 'ego'] as const;
+export type SensorKind = (typeof SENSOR_KINDS)[number];
+
+/** Output kinds published on `out/<kind>` topics. */
+export const OUTPUT_KINDS = ['tracks', 'plan'] as const;
+export type OutputKind = (typeof OUTPUT_KINDS)[number];
+
+export type MessageKind = SensorKind | OutputKind;
+
+export type ScalarType = 'f32' | 'f64';
+
+export interface RecordLayout {
+  /** Field names in record order; the header's `fields` must equal this list. */
+  readonly fields: readonly string[];
+  /** Bytes per record; the header's `stride` must equal this. */
+  readonly stride: number;
+  /** Element type of every field in the record. */
+  readonly scalar: ScalarType;
+  /** Frame the record's coordinates are expressed in (documentation and header `frame`). */
+  readonly frame: 'sensor' | 'base_link' | 'odom';
+}
+
+/**
+ * lidar: one point per record, in the lidar's own frame (extrinsics from calibration).
+ * x, y, z in metres; intensity 0..1.
+ */
+export const LIDAR_LAYOUT: RecordLayout = {
+  fields: ['x', 'y', 'z', 'intensity'],
+  stride: 16,
+  scalar: 'f32',
+  frame: 'sensor',
+};
+
+/**
+ * radar: one detection per record, polar in the radar's own frame.
+ * range m; azimuth rad (+left); rangeRate m/s (+ receding); rcs dBsm.
+ */
+export const RADAR_LAYOUT: RecordLayout = {
+  fields: ['range', 'azimuth', 'rangeRate', 'rcs'],
+  stride: 16,
+  scalar: 'f32',
+  frame: 'sensor',
+};
+
+/**
+ * camera: one object per record, as a smart-camera ECU reports it, in the camera's frame.
+ * classId (see ObjectClass); confidence 0..1; u0,v0,u1,v1 box corners in pixels;
+ * bearing rad (+left) of the box centre; range m (monocular estimate, coarse).
+ */
+export const CAMERA_LAYOUT: RecordLayout = {
+  fields: ['classId', 'confidence', 'u0', 'v0', 'u1', 'v1', 'bearing', 'range'],
+  stride: 32,
+  scalar: 'f32',
+  frame: 'sensor',
+};
+
+/**
+ * ego: one record of vehicle odometry. x, y m and yaw rad in the odom frame;
+ * speed m/s (over ground, longitudinal); yawRate rad/s; accel m/s² (longitudinal).
+ */
+export const EGO_LAYOUT: RecordLayout = {
+  fields: ['x', 'y', 'yaw', 'speed', 'yawRate', 'accel'],
+  stride: 48,
+  scalar: 'f64',
+  frame: 'odom',
+};
+
+/**
+ * tracks: one fused object per record in base_link at the header's stampNs.
+ * id; classId; x, y m; vx, vy m/s over ground in base_link axes; ax, ay m/s²;
+ * length, width m; yaw rad; existence probability 0..1.
+ */
+export const TRACKS_LAYOUT: RecordLayout = {
+  fields: ['id', 'classId', 'x', 'y', 'vx', 'vy', 'ax', 'ay', 'length', 'width', 'yaw', 'existence'],
+  stride: 48,
+  scalar: 'f32',
+  frame: 'base_link',
+};
+
+/**
+ * plan: the planned trajectory, one point per record in base_link at the header's stampNs.
+ * t s from stampNs; x, y m; v m/s.
+ */
+export const PLAN_LAYOUT: RecordLayout = {
+  fields: ['t', 'x', 'y', 'v'],
+  stride: 16,
+  scalar: 'f32',
+  frame: 'base_link',
+};
+
+export const LAYOUTS: Readonly<Record<MessageKind, RecordLayout>> = {
+  lidar: LIDAR_LAYOUT,
+  radar: RADAR_LAYOUT,
+  camera: CAMERA_LAYOUT,
+  ego: EGO_LAYOUT,
+  tracks: TRACKS_LAYOUT,
+  plan: PLAN_LAYOUT,
+};
+
+/** Object classes used by camera object lists, tracks and ground truth. */
+export const ObjectClass = {
+  unknown: 0,
+  car: 1,
+  truck: 2,
+  pedestrian: 3,
+  cyclist: 4,
+} as const;
+export type ObjectClassName = keyof typeof ObjectClass;
+
+/** Field offsets (in elements, not bytes) for code that indexes records directly. */
+export const LIDAR = { x: 0, y: 1, z: 2, intensity: 3, stride: 4 } as const;
+export const RADAR = { range: 0, azimuth: 1, rangeRate: 2, rcs: 3, stride: 4 } as const;
+export const CAMERA = {
+  classId: 0,
+  confidence: 1,
+  u0: 2,
+  v0: 3,
+  u1: 4,
+  v1: 5,
+  bearing: 6,
+  range: 7,
+  stride: 8,
+} as const;
+export const EGO = { x: 0, y: 1, yaw: 2, speed: 3, yawRate: 4, accel: 5, stride: 6 } as const;
+export const TRACK = {
+  id: 0,
+  classId: 1,
+  x: 2,
+  y: 3,
+  vx: 4,
+  vy: 5,
+  ax: 6,
+  ay: 7,
+  length: 8,
+  width: 9,
+  yaw: 10,
+  existence: 11,
+  stride: 12,
+} as const;
+export const PLAN_POINT = { t: 0, x: 1, y: 2, v: 3, stride: 4 } as const;
+
+/** Plan decisions, in increasing order of severity. */
+export const PLAN_DECISIONS = ['cruise', 'follow', 'brake', 'aeb'] as const;
+export type PlanDecision = (typeof PLAN_DECISIONS)[number];
