@@ -1,3 +1,6 @@
 export * from './layouts.js';
 export * from './header.js';
 export * from './mount.js';
+export * from './codec.js';
+export * from './reject-reason.js';
+export * from './header-validator.js';

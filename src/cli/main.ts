@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+/** smi-fusion command line: `smi-fusion <command> [flags]`. */
+import { readFileSync } from 'node:fs';
+import { helpText, parseFlags, type CommandSpec } from './flags.js';
+import { RUN_COMMAND, runCommand } from './run-command.js';
+import { VALIDATE_COMMAND, validateCommand } from './validate-command.js';
+
+const COMMANDS: readonly CommandSpec[] = [RUN_COMMAND, VALIDATE_COMMAND];
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+function usage(): string {
+  const rows = COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);
+  return `smi-fusion ${version()}: onboard sensor-fusion pipeline service\n\nUsage: smi-fusion <command> [flags]\n\nCommands:\n${rows.join('\n')}\n\nRun 'smi-fusion <command> --help' for a command's flags.`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    process.stderr.write(
+      `smi-fusion: unknown command '${name}'; allowed: ${COMMANDS.map((c) => c.name).join(', ')}\n`,
+    );
+    return 2;
+  }
+  const parsed = parseFlags(rest, cmd);
+  if (!parsed.ok) {
+    process.stderr.write(`${parsed.error}\nRun 'smi-fusion ${cmd.name} --help' for usage.\n`);
+    return 2;
+  }
+  if (parsed.help) {
+    process.stdout.write(`${helpText(cmd)}\n`);
+    return 0;
+  }
+  switch (cmd.name) {
+    case 'run':
+      return runCommand(parsed.flags);
+    case 'validate':
+      return validateCommand(parsed.positionals);
+    default:
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`smi-fusion: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

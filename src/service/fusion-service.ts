@@ -1,0 +1,180 @@
+import { SlotPool } from '../pool/slot-pool.js';
+import type { PipelineSpec } from '../smi/pipeline-spec.js';
+import { IngestStage } from '../sensors/ingest-stage.js';
+import { SimulatorSource } from '../sensors/simulator-source.js';
+import { ZmqSensorSource } from '../io/zmq-sensor-source.js';
+import { OutputPublisher } from '../io/output-publisher.js';
+import { PipelineMetrics } from '../telemetry/pipeline-metrics.js';
+import { MetricsServer } from '../telemetry/metrics-server.js';
+import { RateLimitedLog } from '../telemetry/reject-log-limiter.js';
+import { StatusLine } from '../telemetry/status-line.js';
+import type { Logger } from '../telemetry/logger.js';
+import { FusionCycleScheduler } from './fusion-cycle-scheduler.js';
+
+export interface ServiceOptions {
+  log: Logger;
+  /** Where the status line goes (stdout for the CLI); omit for none. */
+  statusSink?: (line: string) => void;
+  statusIntervalMs?: number;
+  /** Replay at max speed: cycles are cut exactly at triggers (see FusionCycleScheduler). */
+  deterministic?: boolean;
+}
+
+type Source = { start(): Promise<void>; stop(): Promise<void> };
+
+/**
+ * The onboard service: sources → ingest → pool → fusion worker → planning worker → ZeroMQ PUB,
+ * with metrics and logs. `start` brings every part up (or fails naming the part); `stop` shuts
+ * them down in reverse order, finishing the cycle in flight.
+ */
+export class FusionService {
+  readonly metrics = new PipelineMetrics({ processMetrics: true });
+  readonly pool: SlotPool;
+  readonly ingest: IngestStage;
+  readonly scheduler: FusionCycleScheduler;
+  readonly publisher = new OutputPublisher();
+  private readonly metricsServer: MetricsServer;
+  private readonly sources: Source[] = [];
+  private statusTimer: NodeJS.Timeout | undefined;
+  private stopped: Promise<void> | undefined;
+  publishEndpoint = '';
+  metricsPort = -1;
+  /** Endpoints the ZeroMQ sources bound or connected. */
+  sourceEndpoints: string[] = [];
+
+  private constructor(
+    readonly spec: PipelineSpec,
+    private readonly options: ServiceOptions,
+  ) {
+    const log = options.log;
+    this.pool = SlotPool.create(
+      spec.sensors.map((s) => ({
+        name: s.id,
+        slotCount: spec.channels[s.id]!.slots,
+        slotBytes: spec.channels[s.id]!.slotBytes,
+        readerCount: 1,
+      })),
+    );
+    this.ingest = new IngestStage(
+      spec.sensors,
+      this.pool,
+      this.metrics,
+      new RateLimitedLog(log),
+      spec.ingest,
+    );
+    this.scheduler = new FusionCycleScheduler(spec, this.pool, this.metrics, log, this.publisher, {
+      deterministic: options.deterministic,
+    });
+    this.ingest.onCommit((i) => this.scheduler.onCommit(i));
+    this.metricsServer = new MetricsServer(this.metrics, () => this.refreshGauges());
+  }
+
+  /** Builds and starts every part of the pipeline described by `spec`. */
+  static async start(spec: PipelineSpec, options: ServiceOptions): Promise<FusionService> {
+    const service = new FusionService(spec, options);
+    try {
+      await service.startParts();
+    } catch (err) {
+      await service.stop();
+      throw err;
+    }
+    return service;
+  }
+
+  private async startParts(): Promise<void> {
+    const { spec, options } = this;
+    const log = options.log;
+    this.publishEndpoint = await this.publisher.bind(spec.outputs.publish);
+    if (spec.outputs.metrics.enabled) {
+      this.metricsPort = await this.metricsServer.listen(
+        spec.outputs.metrics.host,
+        spec.outputs.metrics.port,
+      );
+    }
+    const onMessage = (parts: Uint8Array[], receivedNs: bigint): void => {
+      this.ingest.ingest(parts, receivedNs);
+    };
+    for (const src of spec.sources) {
+      if (src.type === 'zmq') {
+        const zmq = new ZmqSensorSource(src, onMessage, log);
+        this.sources.push(zmq);
+        await zmq.start();
+        this.sourceEndpoints.push(...zmq.endpoints);
+      } else {
+        const sim = new SimulatorSource(
+          {
+            scenario: src.scenario,
+            rig: spec.sensors,
+            seed: src.seed,
+            loop: src.loop,
+            closedLoop: src.closedLoop,
+          },
+          onMessage,
+          log,
+          {
+            onLoop: () => {
+              this.ingest.resetSensorHistory();
+              this.scheduler.resetTracker();
+            },
+          },
+        );
+        this.sources.push(sim);
+        this.scheduler.onPlan((accel, decision) => sim.setAccel(decision === 'cruise' ? null : accel));
+        await sim.start();
+      }
+    }
+    if (options.statusSink) {
+      const status = new StatusLine({
+        sensors: spec.sensors,
+        received: this.ingest.receivedCount,
+        rejected: () => this.ingest.rejectedCount,
+        dropped: () => this.ingest.droppedCount,
+        tracks: () => this.scheduler.status.tracks,
+        decision: () => this.scheduler.status,
+        e2e: this.scheduler.e2eWindow,
+      });
+      const sink = options.statusSink;
+      this.statusTimer = setInterval(() => sink(status.next()), options.statusIntervalMs ?? 1000);
+    }
+    log.info(
+      {
+        pipeline: spec.name,
+        origin: spec.origin,
+        publish: this.publishEndpoint,
+        metrics:
+          this.metricsPort >= 0 ? `http://${spec.outputs.metrics.host}:${this.metricsPort}/metrics` : 'off',
+        sensors: spec.sensors.length,
+        poolBytes: this.pool.sab.byteLength,
+        pool: 'js-ring (in-process SharedArrayBuffer)',
+      },
+      'smi-fusion started',
+    );
+  }
+
+  private refreshGauges(): void {
+    this.pool.channels.forEach((ch) => {
+      this.metrics.poolSlotsInUse.set({ channel: ch.name }, this.pool.slotsInUse(ch.index));
+      this.metrics.poolSlots.set({ channel: ch.name }, ch.slotCount);
+    });
+  }
+
+  /** Stops sources, drains the cycle in flight, closes sockets, workers and the metrics server. */
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      if (this.statusTimer) clearInterval(this.statusTimer);
+      await Promise.all(this.sources.map((s) => s.stop()));
+      await this.scheduler.stop();
+      await this.publisher.close();
+      await this.metricsServer.close();
+      this.options.log.info(
+        {
+          cycles: this.scheduler.status.cycles,
+          rejected: this.ingest.rejectedCount,
+          dropped: this.ingest.droppedCount,
+        },
+        'smi-fusion stopped',
+      );
+    })();
+    return this.stopped;
+  }
+}

@@ -1,0 +1,19 @@
+import type { SensorConfig } from '../sensors/rig.js';
+
+export interface SimWorkerData {
+  scenarioFile: string;
+  rig: readonly SensorConfig[];
+  seed?: number;
+  loop: boolean;
+  closedLoop: boolean;
+}
+
+/** Parent → simulator worker. */
+export type SimControl = { type: 'stop' } | { type: 'accel'; value: number | null };
+
+/** Simulator worker → parent. */
+export type SimEvent =
+  | { type: 'frame'; parts: [Uint8Array, Uint8Array, Uint8Array] }
+  | { type: 'loop'; loop: number }
+  | { type: 'end' }
+  | { type: 'error'; message: string };

@@ -1,0 +1,68 @@
+/**
+ * Worker thread that plays a simulated drive in real time, like a set of sensor drivers: each
+ * message is generated ahead, stamped with its capture time on CLOCK_MONOTONIC, and posted at that
+ * time as wire-format frames `[topic, header, payload]`.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DriveSimulator, type SimMessage } from '../sim/drive-simulator.js';
+import { loadScenarioFile } from '../sim/scenario.js';
+import { encodeHeader, sensorTopic } from '../wire/codec.js';
+import { makeSensorHeader } from '../wire/header-validator.js';
+import type { SensorConfig } from '../sensors/rig.js';
+import type { SimControl, SimEvent, SimWorkerData } from './sim-protocol.js';
+
+const port = parentPort!;
+const data = workerData as SimWorkerData;
+const scenario = loadScenarioFile(data.scenarioFile);
+const rig: readonly SensorConfig[] = data.rig;
+let stopped = false;
+let accel: number | null = null;
+
+port.on('message', (m: SimControl) => {
+  if (m.type === 'stop') stopped = true;
+  else if (m.type === 'accel') {
+    accel = m.value;
+    sim?.setEgoAccelCommand(accel);
+  }
+});
+
+const post = (e: SimEvent, transfer: ArrayBuffer[] = []): void => port.postMessage(e, transfer);
+const topics = rig.map((s) => Buffer.from(sensorTopic(s.kind, s.id)));
+// Sequence numbers continue across loops so the service sees one uninterrupted stream.
+const seqs = new Float64Array(rig.length);
+let sim: DriveSimulator | undefined;
+
+async function play(): Promise<void> {
+  const msg: SimMessage = {
+    kind: 'ego',
+    sensorIndex: 0,
+    sensorId: '',
+    seq: 0,
+    tNs: 0n,
+    count: 0,
+    payload: new Uint8Array(0),
+  };
+  let epochNs = process.hrtime.bigint() + 20_000_000n;
+  for (let loop = 0; !stopped; loop++) {
+    sim = new DriveSimulator(scenario, rig, { seed: data.seed });
+    if (data.closedLoop) sim.setEgoAccelCommand(accel);
+    if (loop > 0) post({ type: 'loop', loop });
+    while (!stopped && sim.next(msg)) {
+      const stampNs = epochNs + msg.tNs;
+      const payload = msg.payload.slice();
+      const header = encodeHeader(
+        makeSensorHeader(msg.kind, msg.sensorId, seqs[msg.sensorIndex]!++, stampNs, msg.count),
+      );
+      const waitMs = Number(stampNs - process.hrtime.bigint()) / 1e6;
+      if (waitMs > 0.5) await sleep(waitMs);
+      const topic = topics[msg.sensorIndex]!;
+      post({ type: 'frame', parts: [topic, header, payload] }, [payload.buffer as ArrayBuffer]);
+    }
+    if (!data.loop) break;
+    epochNs += sim.durationNs + 100_000_000n;
+  }
+  post({ type: 'end' });
+}
+
+play().catch((err: unknown) => post({ type: 'error', message: String((err as Error)?.stack ?? err) }));
