@@ -56,8 +56,10 @@ export class RadarModel {
   readonly bytes: Uint8Array;
   readonly params: RadarParams;
   private readonly pose = new Float64Array(5);
-  /** Visible-face scratch: start point, direction and length of up to 2 faces (a box shows at most 2). */
+  /** Visible faces (a box shows at most 2): start point and unit direction of each, 4 numbers per face. */
   private readonly face = new Float64Array(8);
+  /** Length of the first visible face, m. */
+  private faceLen0 = 0;
 
   constructor(
     readonly config: SensorConfig,
@@ -192,6 +194,4 @@ export class RadarModel {
     }
     return n;
   }
-
-  private faceLen0 = 0;
 }

@@ -64,6 +64,8 @@ export class ActorTrajectory {
   private readonly lateral: LateralProfile;
   /** +1 drives along the road, -1 oncoming. */
   private readonly dir: number;
+  /** ds/dt per m/s of speed: speeds are over ground in the starting lane, 1 / (1 - k d0). */
+  private readonly stretch: number;
   /** Heading relative to the road when standing still, rad. */
   private readonly restYaw: number;
   private readonly scratch = new Float64Array(3);
@@ -76,6 +78,7 @@ export class ActorTrajectory {
     this.speed = new SpeedProfile(actor.speed, speed);
     this.lateral = new LateralProfile(actor.d, lateral);
     this.dir = actor.oncoming ? -1 : 1;
+    this.stretch = 1 / (1 - road.curvature * actor.d);
     const cross = actor.motion.find((m) => m.kind === 'cross');
     // A pedestrian waiting to cross faces the road; anyone else faces their direction of travel.
     if (cross && cross.kind === 'cross') this.restYaw = cross.to === 'left' ? Math.PI / 2 : -Math.PI / 2;
@@ -92,7 +95,7 @@ export class ActorTrajectory {
     const dist = sc[0]!;
     const v = sc[1]!;
     const a = sc[2]!;
-    const s = this.actor.s + this.dir * dist;
+    const s = this.actor.s + this.dir * dist * this.stretch;
     this.lateral.evaluate(t, sc);
     const d = sc[0]!;
     const dDot = sc[1]!;
@@ -101,7 +104,7 @@ export class ActorTrajectory {
     const c = Math.cos(th);
     const sn = Math.sin(th);
     // Moving the station by ds moves a point at offset d by (1 - k d) ds.
-    const scale = 1 - this.road.curvature * d;
+    const scale = (1 - this.road.curvature * d) * this.stretch;
     const vt = this.dir * v * scale;
     const at = this.dir * a * scale;
     out[POSE.x] = sc[0]!;
