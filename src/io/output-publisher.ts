@@ -12,6 +12,8 @@ export class OutputPublisher {
   private pumping: Promise<void> | undefined;
   private closed = false;
   dropped = 0;
+  /** Sees every message accepted for publishing (e.g. the recorder); must not block. */
+  tap: ((parts: readonly Buffer[]) => void) | undefined;
   lastError: Error | undefined;
   endpoint = '';
 
@@ -31,6 +33,7 @@ export class OutputPublisher {
   /** Queues one multipart message. Buffers must not be reused by the caller afterwards. */
   publish(parts: Buffer[]): void {
     if (this.closed) return;
+    this.tap?.(parts);
     if (this.queue.length >= this.maxQueue) {
       this.queue.shift();
       this.dropped++;

@@ -1,6 +1,6 @@
 import { SlotPool } from '../pool/slot-pool.js';
 import type { PipelineSpec } from '../smi/pipeline-spec.js';
-import { IngestStage } from '../sensors/ingest-stage.js';
+import { IngestStage, type IngestOutcome } from '../sensors/ingest-stage.js';
 import { SimulatorSource } from '../sensors/simulator-source.js';
 import { ZmqSensorSource } from '../io/zmq-sensor-source.js';
 import { OutputPublisher } from '../io/output-publisher.js';
@@ -18,9 +18,22 @@ export interface ServiceOptions {
   statusIntervalMs?: number;
   /** Replay at max speed: cycles are cut exactly at triggers (see FusionCycleScheduler). */
   deterministic?: boolean;
+  /** Sources beyond the spec's (e.g. replay of a recorded drive); each gets the ingest entry point. */
+  extraSources?: readonly ((ingest: IngestFn) => ServiceSource)[];
+  /** Sees every message offered to ingest with its outcome (e.g. the recorder). Must not block. */
+  inputTap?: (parts: readonly Uint8Array[], receivedNs: bigint, outcome: IngestOutcome) => void;
+  /** Sees every message published on the output socket. Must not block. */
+  outputTap?: (parts: readonly Buffer[]) => void;
 }
 
-type Source = { start(): Promise<void>; stop(): Promise<void> };
+/** The ingest entry point a source calls for each multipart message. */
+export type IngestFn = (parts: Uint8Array[], receivedNs: bigint) => IngestOutcome;
+
+/** A source of sensor messages the service starts and stops. */
+export interface ServiceSource {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
 
 /**
  * The onboard service: sources → ingest → pool → fusion worker → planning worker → ZeroMQ PUB,
@@ -34,7 +47,7 @@ export class FusionService {
   readonly scheduler: FusionCycleScheduler;
   readonly publisher = new OutputPublisher();
   private readonly metricsServer: MetricsServer;
-  private readonly sources: Source[] = [];
+  private readonly sources: ServiceSource[] = [];
   private statusTimer: NodeJS.Timeout | undefined;
   private stopped: Promise<void> | undefined;
   publishEndpoint = '';
@@ -91,9 +104,13 @@ export class FusionService {
         spec.outputs.metrics.port,
       );
     }
-    const onMessage = (parts: Uint8Array[], receivedNs: bigint): void => {
-      this.ingest.ingest(parts, receivedNs);
+    const tap = options.inputTap;
+    const onMessage: IngestFn = (parts, receivedNs) => {
+      const outcome = this.ingest.ingest(parts, receivedNs);
+      tap?.(parts, receivedNs, outcome);
+      return outcome;
     };
+    if (options.outputTap) this.publisher.tap = options.outputTap;
     for (const src of spec.sources) {
       if (src.type === 'zmq') {
         const zmq = new ZmqSensorSource(src, onMessage, log);
@@ -122,6 +139,11 @@ export class FusionService {
         this.scheduler.onPlan((accel, decision) => sim.setAccel(decision === 'cruise' ? null : accel));
         await sim.start();
       }
+    }
+    for (const make of options.extraSources ?? []) {
+      const source = make(onMessage);
+      this.sources.push(source);
+      await source.start();
     }
     if (options.statusSink) {
       const status = new StatusLine({

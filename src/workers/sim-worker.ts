@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DriveSimulator, type SimMessage } from '../sim/drive-simulator.js';
+import { DriveSimulator, createSimMessage } from '../sim/drive-simulator.js';
 import { loadScenarioFile } from '../sim/scenario.js';
 import { encodeHeader, sensorTopic } from '../wire/codec.js';
 import { makeSensorHeader } from '../wire/header-validator.js';
@@ -14,7 +14,7 @@ import type { SimControl, SimEvent, SimWorkerData } from './sim-protocol.js';
 
 const port = parentPort!;
 const data = workerData as SimWorkerData;
-const scenario = loadScenarioFile(data.scenarioFile);
+const scenario = loadScenarioFile(data.scenarioFile, { sensorIds: data.rig.map((s) => s.id) });
 const rig: readonly SensorConfig[] = data.rig;
 let stopped = false;
 let accel: number | null = null;
@@ -29,20 +29,14 @@ port.on('message', (m: SimControl) => {
 
 const post = (e: SimEvent, transfer: ArrayBuffer[] = []): void => port.postMessage(e, transfer);
 const topics = rig.map((s) => Buffer.from(sensorTopic(s.kind, s.id)));
-// Sequence numbers continue across loops so the service sees one uninterrupted stream.
-const seqs = new Float64Array(rig.length);
+// The simulator's seq is the frame index (a dropout leaves a gap, as on a real bus); across loops
+// it continues from the previous loop's end so the service sees one increasing stream per sensor.
+const seqBase = new Float64Array(rig.length);
+const nextBase = new Float64Array(rig.length);
 let sim: DriveSimulator | undefined;
 
 async function play(): Promise<void> {
-  const msg: SimMessage = {
-    kind: 'ego',
-    sensorIndex: 0,
-    sensorId: '',
-    seq: 0,
-    tNs: 0n,
-    count: 0,
-    payload: new Uint8Array(0),
-  };
+  const msg = createSimMessage();
   let epochNs = process.hrtime.bigint() + 20_000_000n;
   for (let loop = 0; !stopped; loop++) {
     sim = new DriveSimulator(scenario, rig, { seed: data.seed });
@@ -51,15 +45,16 @@ async function play(): Promise<void> {
     while (!stopped && sim.next(msg)) {
       const stampNs = epochNs + msg.tNs;
       const payload = msg.payload.slice();
-      const header = encodeHeader(
-        makeSensorHeader(msg.kind, msg.sensorId, seqs[msg.sensorIndex]!++, stampNs, msg.count),
-      );
+      const seq = seqBase[msg.sensorIndex]! + msg.seq;
+      nextBase[msg.sensorIndex] = seq + 1;
+      const header = encodeHeader(makeSensorHeader(msg.kind, msg.sensorId, seq, stampNs, msg.count));
       const waitMs = Number(stampNs - process.hrtime.bigint()) / 1e6;
       if (waitMs > 0.5) await sleep(waitMs);
       const topic = topics[msg.sensorIndex]!;
       post({ type: 'frame', parts: [topic, header, payload] }, [payload.buffer as ArrayBuffer]);
     }
     if (!data.loop) break;
+    seqBase.set(nextBase);
     epochNs += sim.durationNs + 100_000_000n;
   }
   post({ type: 'end' });
