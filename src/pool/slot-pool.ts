@@ -1,125 +1,186 @@
 import {
   CH,
-  CHANNEL_HEADER_BYTES,
-  CHANNEL_NAME_BYTES,
-  DESC,
-  DESCRIPTOR_BYTES,
-  LAYOUT_VERSION,
-  POOL_MAGIC,
+  MAX_READERS,
+  META,
+  RD,
+  READER_RECLAIMING,
   SEG,
-  SEGMENT_HEADER_BYTES,
+  SEG_FLAG_SHM,
   SLOT_FREE,
-  SLOT_WRITING,
+  checkGeometry,
+  initSegment,
   placeChannels,
+  readSegment,
+  LAYOUT_VERSION,
+  type AccessPattern,
   type ChannelGeometry,
   type ChannelPlacement,
 } from './layout.js';
+import { nativeAddon, nativeLoadError, type PoolAddon } from './native-addon.js';
+import { SegmentWords, entryWord, hdrWord, metaWord, pidAlive, type ReclaimCounts } from './segment.js';
+import { SlotViews } from './slot-views.js';
+import { JsChannelReader, JsChannelWriter } from './js-ring.js';
+import { NativeChannelReader, NativeChannelWriter } from './native-ring.js';
+import type { ChannelReader, ChannelWriter } from './channel.js';
 
-/** A committed message as a reader sees it. Reused by readers: copy what you keep. */
-export interface Descriptor {
-  channel: number;
-  slot: number;
-  length: number;
-  seq: number;
-  producerId: number;
-  stampNs: bigint;
-  commitNs: bigint;
+export { emptyDescriptor, type Descriptor } from './descriptor.js';
+export type { ChannelReader, ChannelWriter } from './channel.js';
+export type { ReclaimCounts } from './segment.js';
+export { ReaderEvictedError, TooLargeError } from './errors.js';
+
+/** Which ring drives the protocol: the C of smi_pool.h through the addon, or Atomics in JS. */
+export type PoolImplementation = 'native' | 'js';
+
+/** Counters and occupancy of one channel (see native/LAYOUT.md for each counter). */
+export interface ChannelStats {
+  commits: number;
+  slotsInUse: number;
+  droppedFull: number;
+  overwritten: number;
+  tornRetries: number;
+  reclaimedSlots: number;
+  reclaimedReaders: number;
+  tooLarge: number;
+  backpressure: number;
+  deadWriters: number;
+  writerPid: number;
 }
 
-export function emptyDescriptor(): Descriptor {
-  return { channel: -1, slot: -1, length: 0, seq: 0, producerId: 0, stampNs: 0n, commitNs: 0n };
+export interface AttachOptions {
+  /** Ring to drive; default: native for a shared-memory segment when the addon loads, else js. */
+  implementation?: PoolImplementation;
 }
 
-const TWO32 = 0x1_0000_0000n;
+export interface OpenNativeOptions extends AttachOptions {
+  /** Geometry the caller expects; a segment of another shape is an error naming both. */
+  expect?: readonly ChannelGeometry[];
+}
+
+const MAX_SEGMENT_BYTES = 0xffff_ffff;
+
+function checkSize(totalBytes: number, where: string): void {
+  if (totalBytes > MAX_SEGMENT_BYTES) {
+    throw new RangeError(
+      `${where}: ${totalBytes} bytes exceed the 4 GiB a layout-v${LAYOUT_VERSION} segment can address`,
+    );
+  }
+}
 
 /**
- * A pool of fixed-size slots per channel, with a descriptor ring per channel, in one
- * SharedArrayBuffer. Payloads are written once into a slot and read in place by every stage
- * after ingest (including worker threads the buffer is posted to).
+ * A pool of fixed-size slots per channel with a descriptor ring per channel, in one
+ * SharedArrayBuffer: in-process (`create`), or a POSIX shared-memory segment that other
+ * processes and C drivers open by name (`createNative`/`openNative`). Payloads are written once
+ * into a slot and read in place by every stage after ingest, including worker threads the buffer
+ * is posted to (`attach`).
  */
 export class SlotPool {
   readonly sab: SharedArrayBuffer;
   readonly channels: readonly ChannelPlacement[];
-  private readonly i32: Int32Array;
-  private readonly u32: Uint32Array;
+  readonly implementation: PoolImplementation;
+  /** The buffer is a shared-memory segment (other processes may map it). */
+  readonly shm: boolean;
+  /** The shm name, when the pool is a shared-memory segment opened or created by name. */
+  readonly segment: string | undefined;
+  private readonly words: SegmentWords;
+  private readonly addon: PoolAddon | undefined;
+  private readonly views: (SlotViews | undefined)[];
+  private readonly defaultReader: Int32Array;
+  private readonly leases = new Map<number, { progress: number; sinceMs: number }>();
+  private ownsSegment: boolean;
 
-  private constructor(sab: SharedArrayBuffer, channels: ChannelPlacement[]) {
+  private constructor(
+    sab: SharedArrayBuffer,
+    channels: ChannelPlacement[],
+    implementation: PoolImplementation,
+    segment: string | undefined,
+    ownsSegment: boolean,
+  ) {
     this.sab = sab;
     this.channels = channels;
-    this.i32 = new Int32Array(sab);
-    this.u32 = new Uint32Array(sab);
-  }
-
-  /** Creates a segment for `channels` in a new in-process SharedArrayBuffer. */
-  static create(channels: readonly ChannelGeometry[]): SlotPool {
-    for (const ch of channels) {
-      if (!Number.isInteger(ch.slotCount) || ch.slotCount < 1) {
-        throw new RangeError(`pool channel '${ch.name}': slotCount ${ch.slotCount} must be an integer >= 1`);
-      }
-      if (!Number.isInteger(ch.slotBytes) || ch.slotBytes < 1) {
-        throw new RangeError(`pool channel '${ch.name}': slotBytes ${ch.slotBytes} must be an integer >= 1`);
-      }
+    this.shm = (new DataView(sab).getUint32(SEG.flags, true) & SEG_FLAG_SHM) !== 0;
+    this.addon = this.shm || implementation === 'native' ? nativeAddon() : undefined;
+    if (implementation === 'native' && !this.shm) {
+      throw new Error('pool: the native ring runs on shared-memory segments only (createNative/openNative)');
     }
-    const { placements, totalBytes } = placeChannels(channels);
-    if (totalBytes > 0xffff_ffff) {
-      throw new RangeError(
-        `pool of ${totalBytes} bytes exceeds the 4 GiB a layout-v${LAYOUT_VERSION} segment can address`,
+    if ((this.shm || implementation === 'native') && !this.addon) {
+      throw new Error(
+        `pool: this segment needs the native addon, which is unavailable: ${nativeLoadError()}`,
       );
     }
-    const sab = new SharedArrayBuffer(totalBytes);
-    const view = new DataView(sab);
-    view.setUint32(SEG.magic, POOL_MAGIC, true);
-    view.setUint32(SEG.version, LAYOUT_VERSION, true);
-    view.setUint32(SEG.channelCount, placements.length, true);
-    view.setUint32(SEG.totalBytesLo, totalBytes >>> 0, true);
-    view.setUint32(SEG.totalBytesHi, Math.floor(totalBytes / 2 ** 32), true);
-    const encoder = new TextEncoder();
-    for (const p of placements) {
-      const h = p.headerOffset;
-      view.setUint32(h + CH.slotCount, p.slotCount, true);
-      view.setUint32(h + CH.slotBytes, p.slotBytes, true);
-      view.setUint32(h + CH.ringSize, p.ringSize, true);
-      view.setUint32(h + CH.readerCount, p.readerCount, true);
-      view.setUint32(h + CH.stateOffset, p.stateOffset, true);
-      view.setUint32(h + CH.ringOffset, p.ringOffset, true);
-      view.setUint32(h + CH.dataOffset, p.dataOffset, true);
-      const name = encoder.encode(p.name).subarray(0, CHANNEL_NAME_BYTES - 1);
-      new Uint8Array(sab, h + CH.name, name.length).set(name);
-    }
-    return new SlotPool(sab, placements);
+    this.implementation = implementation;
+    this.segment = segment;
+    this.ownsSegment = ownsSegment;
+    this.words = new SegmentWords(sab, this.shm, this.addon);
+    this.views = channels.map(() => undefined);
+    this.defaultReader = new Int32Array(channels.length).fill(-1);
   }
 
-  /** Opens an existing segment (e.g. in a worker), checking magic and layout version. */
-  static attach(sab: SharedArrayBuffer): SlotPool {
-    const view = new DataView(sab);
-    if (sab.byteLength < SEGMENT_HEADER_BYTES || view.getUint32(SEG.magic, true) !== POOL_MAGIC) {
-      throw new Error('pool segment: bad magic; this is not an smi-fusion pool segment');
+  /** Creates a pool for `channels` in a new in-process SharedArrayBuffer (pure-JS ring). */
+  static create(channels: readonly ChannelGeometry[]): SlotPool {
+    checkGeometry(channels);
+    const { placements, totalBytes } = placeChannels(channels);
+    checkSize(totalBytes, 'pool');
+    const sab = new SharedArrayBuffer(totalBytes);
+    initSegment(sab, channels, placements, totalBytes, 0, process.pid);
+    return new SlotPool(sab, placements, 'js', undefined, false);
+  }
+
+  /**
+   * Creates a POSIX shared-memory segment `segment` (e.g. '/smi-fusion-onboard', mode 0600) for
+   * `channels`. A segment of that name left by a dead process is replaced; one whose creator is
+   * alive is an error naming it. Needs the native addon.
+   */
+  static createNative(
+    segment: string,
+    channels: readonly ChannelGeometry[],
+    options: AttachOptions = {},
+  ): SlotPool {
+    const addon = requireAddon(segment);
+    checkGeometry(channels);
+    const { placements, totalBytes } = placeChannels(channels);
+    checkSize(totalBytes, `pool segment '${segment}'`);
+    let sab: SharedArrayBuffer;
+    try {
+      sab = addon.createSegment(segment, totalBytes);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') throw err;
+      const creator = creatorOf(addon, segment);
+      if (creator !== 0 && creator !== process.pid && pidAlive(creator)) {
+        throw new Error(
+          `pool segment '${segment}': already exists and its creator (pid ${creator}) is alive`,
+        );
+      }
+      // Left by a process that is gone (or by this one): replace it. Mappings of the old one stay valid.
+      addon.unlinkSegment(segment);
+      sab = addon.createSegment(segment, totalBytes);
     }
-    const version = view.getUint32(SEG.version, true);
-    if (version !== LAYOUT_VERSION) {
-      throw new Error(`pool segment: layout version ${version}, this build speaks version ${LAYOUT_VERSION}`);
-    }
-    const count = view.getUint32(SEG.channelCount, true);
-    const decoder = new TextDecoder();
-    const channels: ChannelPlacement[] = [];
-    for (let index = 0; index < count; index++) {
-      const h = SEGMENT_HEADER_BYTES + index * CHANNEL_HEADER_BYTES;
-      const nameBytes = new Uint8Array(sab, h + CH.name, CHANNEL_NAME_BYTES);
-      const end = nameBytes.indexOf(0);
-      channels.push({
-        index,
-        headerOffset: h,
-        name: decoder.decode(nameBytes.slice(0, end < 0 ? CHANNEL_NAME_BYTES : end)),
-        slotCount: view.getUint32(h + CH.slotCount, true),
-        slotBytes: view.getUint32(h + CH.slotBytes, true),
-        ringSize: view.getUint32(h + CH.ringSize, true),
-        readerCount: view.getUint32(h + CH.readerCount, true),
-        stateOffset: view.getUint32(h + CH.stateOffset, true),
-        ringOffset: view.getUint32(h + CH.ringOffset, true),
-        dataOffset: view.getUint32(h + CH.dataOffset, true),
-      });
-    }
-    return new SlotPool(sab, channels);
+    initSegment(sab, channels, placements, totalBytes, SEG_FLAG_SHM, process.pid);
+    return new SlotPool(sab, placements, options.implementation ?? 'native', segment, true);
+  }
+
+  /** Opens an existing shared-memory segment by name, checking layout version and size. */
+  static openNative(segment: string, options: OpenNativeOptions = {}): SlotPool {
+    const addon = requireAddon(segment);
+    const sab = addon.openSegment(segment);
+    const channels = readSegment(sab, `'${segment}'`);
+    if (options.expect) checkShape(segment, channels, options.expect);
+    return new SlotPool(sab, channels, options.implementation ?? 'native', segment, false);
+  }
+
+  /** Opens a pool from its buffer (e.g. in a worker the buffer was posted to), checking the layout. */
+  static attach(sab: SharedArrayBuffer, options: AttachOptions = {}): SlotPool {
+    const channels = readSegment(sab, '(attached buffer)');
+    const shm = (new DataView(sab).getUint32(SEG.flags, true) & SEG_FLAG_SHM) !== 0;
+    const implementation = options.implementation ?? (shm ? 'native' : 'js');
+    return new SlotPool(sab, channels, implementation, undefined, false);
+  }
+
+  /** One line for logs: which ring runs over what memory. */
+  describe(): string {
+    const ring = this.implementation === 'native' ? 'native-ring (C, smi_pool.h)' : 'js-ring (Atomics)';
+    return this.shm
+      ? `${ring} over shared memory ${this.segment ?? ''}`.trim()
+      : `${ring} over an in-process SharedArrayBuffer`;
   }
 
   channelIndex(name: string): number {
@@ -132,210 +193,185 @@ export class SlotPool {
     return ch.dataOffset + slot * ch.slotBytes;
   }
 
-  /** Slots not free (being written or held by readers). */
+  /** Slots not free (being written, or held by readers). */
   slotsInUse(channel: number): number {
     const ch = this.channels[channel]!;
-    const base = ch.stateOffset >> 2;
     let used = 0;
-    for (let s = 0; s < ch.slotCount; s++) if (Atomics.load(this.i32, base + s) !== SLOT_FREE) used++;
+    for (let s = 0; s < ch.slotCount; s++) {
+      if (Atomics.load(this.words.i32, metaWord(ch, s) + META.state / 4) !== SLOT_FREE) used++;
+    }
     return used;
   }
 
   /** Loans refused because the channel had no free slot. */
   droppedFull(channel: number): number {
-    return Atomics.load(this.i32, (this.channels[channel]!.headerOffset + CH.droppedFull) >> 2);
+    return this.counter(channel, CH.droppedFull);
   }
 
   /** Descriptors published so far on a channel (wraps at 2^32). */
   commitCount(channel: number): number {
-    return Atomics.load(this.u32, (this.channels[channel]!.headerOffset + CH.commitSeq) >> 2);
+    return this.counter(channel, CH.commitSeq);
   }
 
+  stats(channel: number): ChannelStats {
+    return {
+      commits: this.counter(channel, CH.commitSeq),
+      slotsInUse: this.slotsInUse(channel),
+      droppedFull: this.counter(channel, CH.droppedFull),
+      overwritten: this.counter(channel, CH.overwritten),
+      tornRetries: this.counter(channel, CH.tornRetries),
+      reclaimedSlots: this.counter(channel, CH.reclaimedSlots),
+      reclaimedReaders: this.counter(channel, CH.reclaimedReaders),
+      tooLarge: this.counter(channel, CH.tooLarge),
+      backpressure: this.counter(channel, CH.backpressure),
+      deadWriters: this.counter(channel, CH.deadWriters),
+      writerPid: this.counter(channel, CH.writerPid),
+    };
+  }
+
+  private counter(channel: number, field: number): number {
+    return Atomics.load(this.words.u32, hdrWord(this.channels[channel]!, field));
+  }
+
+  private slotViews(channel: number): SlotViews {
+    return (this.views[channel] ??= new SlotViews(this.sab, this.channels[channel]!));
+  }
+
+  private placement(channel: number): ChannelPlacement {
+    const ch = this.channels[channel];
+    if (!ch) throw new RangeError(`pool: no channel ${channel} (the pool has ${this.channels.length})`);
+    return ch;
+  }
+
+  /** Takes the channel's writer role for this process (a live writer elsewhere is an error). */
   writer(channel: number, producerId = 0): ChannelWriter {
-    return new ChannelWriter(this, this.channels[channel]!, producerId);
+    const ch = this.placement(channel);
+    return this.implementation === 'native'
+      ? new NativeChannelWriter(this.addon!, this.sab, ch, producerId, this.slotViews(channel))
+      : new JsChannelWriter(this.words, ch, producerId, this.slotViews(channel));
   }
 
-  reader(channel: number): ChannelReader {
-    return new ChannelReader(this, this.channels[channel]!);
+  /**
+   * Opens a reader: binds an entry reserved at creation (of `access`, or any), else claims a free
+   * one (`access`, default sequential). The first reader opened here is the one `release(channel,
+   * slot)` acts for when no entry is named.
+   */
+  reader(channel: number, access?: AccessPattern): ChannelReader {
+    const ch = this.placement(channel);
+    const r =
+      this.implementation === 'native'
+        ? new NativeChannelReader(this.addon!, this.words, ch, access)
+        : new JsChannelReader(this.words, ch, access);
+    if (this.defaultReader[channel] === -1) this.defaultReader[channel] = r.entry;
+    return r;
   }
 
-  /** Drops one reference to a slot; the last release returns it to the free list. */
-  release(channel: number, slot: number): void {
-    const ch = this.channels[channel]!;
-    const idx = (ch.stateOffset >> 2) + slot;
-    const after = Atomics.sub(this.i32, idx, 1) - 1;
-    if (after < 0) {
-      // Restore and report: a double release is a bug upstream and must not free a slot in use.
-      Atomics.add(this.i32, idx, 1);
-      throw new Error(`pool channel '${ch.name}': slot ${slot} released more often than it was referenced`);
+  /**
+   * Drops one reader's reference to a slot; the last release returns it to the free list. `entry`
+   * defaults to the first reader opened on the channel through this pool (entry 0 if none).
+   */
+  release(channel: number, slot: number, entry = this.defaultReader[channel]!): void {
+    const ch = this.placement(channel);
+    const e = entry < 0 ? 0 : entry;
+    if (!this.words.releaseEntry(ch, e, slot)) {
+      throw new Error(
+        `pool channel '${ch.name}': slot ${slot} released more often than it was referenced (reader ${e})`,
+      );
     }
   }
 
-  /** @internal */ get words(): Int32Array {
-    return this.i32;
-  }
-}
-
-/** The single producer side of one channel: loan a slot, write in place, commit or abandon. */
-export class ChannelWriter {
-  private readonly i32: Int32Array;
-  private readonly u32: Uint32Array;
-  private readonly stateBase: number;
-  private readonly commitIdx: number;
-  private readonly droppedIdx: number;
-  private readonly views: Uint8Array[];
-  private readonly f32Views: Float32Array[];
-  private readonly f64Views: Float64Array[];
-  private nextProbe = 0;
-
-  constructor(
-    private readonly pool: SlotPool,
-    readonly channel: ChannelPlacement,
-    readonly producerId: number,
-  ) {
-    this.i32 = pool.words;
-    this.u32 = new Uint32Array(pool.sab);
-    this.stateBase = channel.stateOffset >> 2;
-    this.commitIdx = (channel.headerOffset + CH.commitSeq) >> 2;
-    this.droppedIdx = (channel.headerOffset + CH.droppedFull) >> 2;
-    this.views = Array.from(
-      { length: channel.slotCount },
-      (_, s) => new Uint8Array(pool.sab, channel.dataOffset + s * channel.slotBytes, channel.slotBytes),
-    );
-    // Slots are 64-byte aligned, so float views over them are always valid.
-    this.f32Views = this.views.map((v) => new Float32Array(v.buffer, v.byteOffset, v.byteLength >> 2));
-    this.f64Views = this.views.map((v) => new Float64Array(v.buffer, v.byteOffset, v.byteLength >> 3));
+  /**
+   * Takes back what dead processes hold (reader entries, their slot references, a dead writer's
+   * unpublished slots) and, with `leaseMs`, evicts readers that held slots without any progress
+   * for that long. Everything taken back is counted in the channel headers.
+   */
+  reclaim(options: { leaseMs?: number } = {}): ReclaimCounts {
+    const total: ReclaimCounts = { readers: 0, slots: 0, writers: 0 };
+    for (const ch of this.channels) {
+      if (this.implementation === 'native') {
+        const n = this.addon!.reclaimDead(this.sab, ch.index);
+        total.readers += n.readers;
+        total.slots += n.slots;
+        total.writers += n.writers;
+      } else {
+        this.words.reclaimDead(ch, total);
+      }
+      if (options.leaseMs !== undefined) this.expireLeases(ch, options.leaseMs, total);
+    }
+    return total;
   }
 
-  get slotBytes(): number {
-    return this.channel.slotBytes;
-  }
-
-  /** Takes a free slot for writing; returns -1 (and counts it) when every slot is busy. */
-  loan(): number {
-    const n = this.channel.slotCount;
-    for (let i = 0; i < n; i++) {
-      const s = (this.nextProbe + i) % n;
-      if (Atomics.compareExchange(this.i32, this.stateBase + s, SLOT_FREE, SLOT_WRITING) === SLOT_FREE) {
-        this.nextProbe = (s + 1) % n;
-        return s;
+  private expireLeases(ch: ChannelPlacement, leaseMs: number, total: ReclaimCounts): void {
+    const { i32, u32 } = this.words;
+    const now = performance.now();
+    for (let r = 0; r < MAX_READERS; r++) {
+      const key = ch.index * MAX_READERS + r;
+      const e = entryWord(ch, r);
+      const pid = Atomics.load(u32, e + RD.pid / 4);
+      let holds = false;
+      for (let s = 0; s < ch.slotCount && !holds; s++) {
+        const st = Atomics.load(i32, metaWord(ch, s));
+        holds = st > 0 && (st & (1 << r)) !== 0;
+      }
+      if (pid === 0 || pid === READER_RECLAIMING || !holds) {
+        this.leases.delete(key);
+        continue;
+      }
+      const progress = Atomics.load(u32, e + RD.progress / 4);
+      const seen = this.leases.get(key);
+      if (!seen || seen.progress !== progress) {
+        this.leases.set(key, { progress, sinceMs: now });
+      } else if (now - seen.sinceMs >= leaseMs) {
+        this.words.reclaimReaderEntry(ch, r, pid, total);
+        this.leases.delete(key);
       }
     }
-    Atomics.add(this.i32, this.droppedIdx, 1);
-    return -1;
   }
 
-  /** The whole slot as bytes, for writing the payload in place. */
-  slotView(slot: number): Uint8Array {
-    return this.views[slot]!;
+  /** Unlinks the shared-memory name if this pool created it; mappings stay valid until dropped. */
+  close(): void {
+    if (this.ownsSegment && this.segment && this.addon) this.addon.unlinkSegment(this.segment);
+    this.ownsSegment = false;
   }
 
-  /** The whole slot as float32 elements (cached view, no allocation). */
-  slotF32(slot: number): Float32Array {
-    return this.f32Views[slot]!;
-  }
-
-  /** The whole slot as float64 elements (cached view, no allocation). */
-  slotF64(slot: number): Float64Array {
-    return this.f64Views[slot]!;
-  }
-
-  /** Publishes a written slot: descriptor first, then the commit counter readers wait on. */
-  commit(slot: number, length: number, seq: number, stampNs: bigint, commitNs: bigint): void {
-    const ch = this.channel;
-    if (length > ch.slotBytes)
-      throw new RangeError(`pool channel '${ch.name}': ${length} bytes exceed slot size`);
-    const commitSeq = Atomics.load(this.u32, this.commitIdx);
-    const e = (ch.ringOffset + (commitSeq & (ch.ringSize - 1)) * DESCRIPTOR_BYTES) >> 2;
-    const u = this.u32;
-    this.i32[e + DESC.slot / 4] = slot;
-    u[e + DESC.length / 4] = length;
-    u[e + DESC.seq / 4] = seq >>> 0;
-    u[e + DESC.producerId / 4] = this.producerId;
-    u[e + DESC.stampLo / 4] = Number(stampNs & 0xffff_ffffn);
-    u[e + DESC.stampHi / 4] = Number(stampNs >> 32n);
-    u[e + DESC.commitLo / 4] = Number(commitNs & 0xffff_ffffn);
-    u[e + DESC.commitHi / 4] = Number(commitNs >> 32n);
-    // The slot starts with one reference per registered reader; with none, it is free at once.
-    Atomics.store(this.i32, this.stateBase + slot, ch.readerCount);
-    Atomics.store(this.u32, this.commitIdx, (commitSeq + 1) >>> 0);
-    Atomics.notify(this.i32, this.commitIdx);
-  }
-
-  /** Returns a loaned slot without publishing it (e.g. the payload failed validation). */
-  abandon(slot: number): void {
-    Atomics.store(this.i32, this.stateBase + slot, SLOT_FREE);
+  /** @internal */ get segmentWords(): SegmentWords {
+    return this.words;
   }
 }
 
-/**
- * One registered reader of a channel. The pool is created with `readerCount` readers per channel
- * and each committed slot holds one reference per reader until released.
- */
-export class ChannelReader {
-  private readonly u32: Uint32Array;
-  private readonly i32: Int32Array;
-  private readonly commitIdx: number;
-  private cursor: number;
-  /** Descriptors skipped by `latest()` because a newer one existed. */
-  skipped = 0;
+function requireAddon(segment: string): PoolAddon {
+  const addon = nativeAddon();
+  if (!addon) throw new Error(`pool segment '${segment}': native addon unavailable: ${nativeLoadError()}`);
+  return addon;
+}
 
-  constructor(
-    private readonly pool: SlotPool,
-    readonly channel: ChannelPlacement,
-  ) {
-    this.u32 = new Uint32Array(pool.sab);
-    this.i32 = pool.words;
-    this.commitIdx = (channel.headerOffset + CH.commitSeq) >> 2;
-    this.cursor = Atomics.load(this.u32, this.commitIdx);
+/** Pid that created an existing segment, 0 if unreadable. */
+function creatorOf(addon: PoolAddon, segment: string): number {
+  try {
+    const old = addon.openSegment(segment);
+    return old.byteLength >= 32 ? new DataView(old).getUint32(SEG.creatorPid, true) : 0;
+  } catch {
+    return 0;
   }
+}
 
-  /** Descriptors committed but not yet taken by this reader. */
-  backlog(): number {
-    return (Atomics.load(this.u32, this.commitIdx) - this.cursor) >>> 0;
-  }
-
-  /** Sequential access: takes the next descriptor in order into `out`; false when none is pending. */
-  next(out: Descriptor): boolean {
-    if (this.backlog() === 0) return false;
-    this.readEntry(this.cursor, out);
-    this.cursor = (this.cursor + 1) >>> 0;
-    return true;
-  }
-
-  /** Latest access: takes the newest descriptor, releasing every older pending one (counted in `skipped`). */
-  latest(out: Descriptor): boolean {
-    const pending = this.backlog();
-    if (pending === 0) return false;
-    for (let i = 0; i < pending - 1; i++) {
-      const e = this.entryIndex(this.cursor);
-      this.pool.release(this.channel.index, this.i32[e + DESC.slot / 4]!);
-      this.cursor = (this.cursor + 1) >>> 0;
-      this.skipped++;
-    }
-    return this.next(out);
-  }
-
-  /** Blocks the calling worker thread until a commit arrives or `timeoutMs` passes (not on the main thread). */
-  wait(timeoutMs: number): boolean {
-    if (this.backlog() > 0) return true;
-    Atomics.wait(this.i32, this.commitIdx, this.cursor | 0, timeoutMs);
-    return this.backlog() > 0;
-  }
-
-  private entryIndex(seq: number): number {
-    return (this.channel.ringOffset + (seq & (this.channel.ringSize - 1)) * DESCRIPTOR_BYTES) >> 2;
-  }
-
-  private readEntry(seq: number, out: Descriptor): void {
-    const e = this.entryIndex(seq);
-    const u = this.u32;
-    out.channel = this.channel.index;
-    out.slot = this.i32[e + DESC.slot / 4]!;
-    out.length = u[e + DESC.length / 4]!;
-    out.seq = u[e + DESC.seq / 4]!;
-    out.producerId = u[e + DESC.producerId / 4]!;
-    out.stampNs = BigInt(u[e + DESC.stampHi / 4]!) * TWO32 + BigInt(u[e + DESC.stampLo / 4]!);
-    out.commitNs = BigInt(u[e + DESC.commitHi / 4]!) * TWO32 + BigInt(u[e + DESC.commitLo / 4]!);
+function checkShape(
+  segment: string,
+  found: readonly ChannelPlacement[],
+  expect: readonly ChannelGeometry[],
+): void {
+  const want = placeChannels(expect).placements;
+  const fmt = (chs: readonly { name: string; slotCount: number; slotBytes: number }[]): string =>
+    chs.map((c) => `${c.name}:${c.slotCount}x${c.slotBytes}`).join(', ');
+  const same =
+    want.length === found.length &&
+    want.every(
+      (w, i) =>
+        w.name === found[i]!.name &&
+        w.slotCount === found[i]!.slotCount &&
+        w.slotBytes === found[i]!.slotBytes,
+    );
+  if (!same) {
+    throw new Error(`pool segment '${segment}': holds channels [${fmt(found)}], expected [${fmt(want)}]`);
   }
 }
