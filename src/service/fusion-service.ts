@@ -1,4 +1,4 @@
-import { SlotPool } from '../pool/slot-pool.js';
+import { openPool, type SlotPool } from '../pool/index.js';
 import type { PipelineSpec } from '../smi/pipeline-spec.js';
 import { IngestStage, type IngestOutcome } from '../sensors/ingest-stage.js';
 import { SimulatorSource } from '../sensors/simulator-source.js';
@@ -50,6 +50,8 @@ export class FusionService {
   private readonly sources: ServiceSource[] = [];
   private statusTimer: NodeJS.Timeout | undefined;
   private stopped: Promise<void> | undefined;
+  /** Why the pool runs in-process instead of in shared memory (said once at start-up). */
+  private readonly poolFallback: string | undefined;
   publishEndpoint = '';
   metricsPort = -1;
   /** Endpoints the ZeroMQ sources bound or connected. */
@@ -60,14 +62,19 @@ export class FusionService {
     private readonly options: ServiceOptions,
   ) {
     const log = options.log;
-    this.pool = SlotPool.create(
+    // One reader entry per channel, reserved for the scheduler with the channel's access pattern.
+    const opened = openPool(
       spec.sensors.map((s) => ({
         name: s.id,
         slotCount: spec.channels[s.id]!.slots,
         slotBytes: spec.channels[s.id]!.slotBytes,
         readerCount: 1,
+        access: spec.channels[s.id]!.access,
       })),
+      spec.pool,
     );
+    this.pool = opened.pool;
+    this.poolFallback = opened.fallback;
     this.ingest = new IngestStage(
       spec.sensors,
       this.pool,
@@ -167,10 +174,16 @@ export class FusionService {
           this.metricsPort >= 0 ? `http://${spec.outputs.metrics.host}:${this.metricsPort}/metrics` : 'off',
         sensors: spec.sensors.length,
         poolBytes: this.pool.sab.byteLength,
-        pool: 'js-ring (in-process SharedArrayBuffer)',
+        pool: this.pool.describe(),
       },
       'smi-fusion started',
     );
+    if (this.poolFallback) {
+      log.warn(
+        { reason: this.poolFallback },
+        'pool: no shared-memory segment; running the pure-JS ring over an in-process SharedArrayBuffer',
+      );
+    }
   }
 
   private refreshGauges(): void {
@@ -186,6 +199,7 @@ export class FusionService {
       if (this.statusTimer) clearInterval(this.statusTimer);
       await Promise.all(this.sources.map((s) => s.stop()));
       await this.scheduler.stop();
+      this.pool.close(); // unlinks the segment name; drivers holding a mapping keep it until they close
       await this.publisher.close();
       await this.metricsServer.close();
       this.options.log.info(

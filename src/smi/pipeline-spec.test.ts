@@ -37,6 +37,23 @@ describe('pipeline spec', () => {
     expect(spec.channels.radar_front).toEqual({ slots: 4, slotBytes: 65536, access: 'latest' });
   });
 
+  it('places the pool in a shared-memory segment named after the pipeline unless told otherwise', () => {
+    expect(parsePipelineSpec(`${header}spec: {}\n`, 'p.yaml').pool).toEqual({
+      segment: '/smi-fusion-t',
+      implementation: 'auto',
+    });
+    const spec = parsePipelineSpec(
+      `${header}spec:\n  pool: { segment: /car-7, implementation: js }\n`,
+      'p.yaml',
+    );
+    expect(spec.pool).toEqual({ segment: '/car-7', implementation: 'js' });
+    const issues = issuesOf(`${header}spec:\n  pool: { segment: no-slash, implementation: fast }\n`).join(
+      '\n',
+    );
+    expect(issues).toMatch(/spec\.pool\.segment/);
+    expect(issues).toMatch(/spec\.pool\.implementation.*auto, native, js/);
+  });
+
   it('converts mounts from degrees', () => {
     const spec = parsePipelineSpec(
       `${header}spec:\n  sensors:\n    - { id: r1, kind: radar, rateHz: 20, mount: { x: 3, yawDeg: 90 } }\n    - { id: e, kind: ego, rateHz: 100 }\n`,

@@ -40,6 +40,19 @@ export interface SimulatorSourceSpec {
 
 export type SourceSpec = ZmqSourceSpec | SimulatorSourceSpec;
 
+export const POOL_IMPLEMENTATIONS = ['auto', 'native', 'js'] as const;
+
+/** Where the pool lives (see src/pool and native/LAYOUT.md). */
+export interface PoolSpec {
+  /** POSIX shared-memory name a C/C++ driver opens; default `/smi-fusion-<metadata.name>`. */
+  segment: string;
+  /**
+   * `native`: shm segment driven by the C ring (start fails without the addon); `js`: pure-JS
+   * ring over an in-process SharedArrayBuffer; `auto` (default): native, else js, said at start-up.
+   */
+  implementation: (typeof POOL_IMPLEMENTATIONS)[number];
+}
+
 export interface PipelineSpec {
   name: string;
   /** File the spec came from, or `(built-in)`. */
@@ -53,6 +66,7 @@ export interface PipelineSpec {
   planning: { cruiseSpeedMps: number };
   outputs: { publish: string; metrics: { host: string; port: number; enabled: boolean } };
   budget: { e2eMs: number };
+  pool: PoolSpec;
 }
 
 /** Channel defaults per kind, sized for the built-in rig with headroom. */
@@ -131,6 +145,17 @@ export const PIPELINE_SCHEMA: Schema = obj({
         }),
       ),
       budget: opt(obj({ e2eMs: opt(num({ min: 0, exclusiveMin: true })) })),
+      pool: opt(
+        obj({
+          segment: opt(
+            str({
+              pattern: /^\/[A-Za-z0-9._-]{1,200}$/,
+              patternDoc: "a POSIX shared-memory name: '/' then 1-200 letters, digits, '.', '_' or '-'",
+            }),
+          ),
+          implementation: opt(str({ enum: POOL_IMPLEMENTATIONS })),
+        }),
+      ),
     }),
   ),
 });
@@ -148,6 +173,7 @@ export function defaultPipelineSpec(): PipelineSpec {
     planning: { cruiseSpeedMps: 27.8 },
     outputs: { publish: 'tcp://127.0.0.1:5560', metrics: { host: '127.0.0.1', port: 9464, enabled: true } },
     budget: { e2eMs: 100 },
+    pool: { segment: '/smi-fusion-onboard-sim', implementation: 'auto' },
   };
 }
 
@@ -188,6 +214,7 @@ interface RawPipeline {
     planning?: Partial<PipelineSpec['planning']>;
     outputs?: { publish?: string; metrics?: Partial<PipelineSpec['outputs']['metrics']> };
     budget?: Partial<PipelineSpec['budget']>;
+    pool?: Partial<PoolSpec>;
   };
 }
 
@@ -279,6 +306,10 @@ function toPipelineSpec(raw: RawPipeline, origin: string): PipelineSpec {
       metrics: { ...base.outputs.metrics, ...raw.spec.outputs?.metrics },
     },
     budget: { ...base.budget, ...raw.spec.budget },
+    pool: {
+      segment: raw.spec.pool?.segment ?? `/smi-fusion-${raw.metadata.name}`,
+      implementation: raw.spec.pool?.implementation ?? base.pool.implementation,
+    },
   };
 }
 
