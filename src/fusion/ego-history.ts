@@ -1,0 +1,160 @@
+import { EGO } from '../wire/layouts.js';
+import type { Mount } from '../wire/mount.js';
+
+/** Ego pose and motion at one instant, odom frame. */
+export class EgoPose {
+  x = 0;
+  y = 0;
+  yaw = 0;
+  speed = 0;
+  yawRate = 0;
+  accel = 0;
+}
+
+/** A sensor's pose and velocity over ground at one instant, odom frame. */
+export class SensorPose {
+  x = 0;
+  y = 0;
+  yaw = 0;
+  vx = 0;
+  vy = 0;
+}
+
+/** Wraps an angle into [-π, π). */
+export function wrapAngle(a: number): number {
+  if (a >= -Math.PI && a < Math.PI) return a;
+  return a - 2 * Math.PI * Math.floor((a + Math.PI) / (2 * Math.PI));
+}
+
+/**
+ * Ring buffer of odometry records, so a measurement can be placed with the ego pose at its own
+ * capture time: interpolated between records, or extrapolated (constant yaw rate and
+ * acceleration) beyond the newest or before the oldest.
+ */
+export class EgoHistory {
+  private readonly t: Float64Array;
+  private readonly rec: Float64Array;
+  private head = 0;
+  private count = 0;
+
+  constructor(readonly capacity = 256) {
+    this.t = new Float64Array(capacity);
+    this.rec = new Float64Array(capacity * EGO.stride);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Time of the newest record, or -Infinity. */
+  get newestS(): number {
+    return this.count === 0 ? -Infinity : this.t[(this.head + this.count - 1) % this.capacity]!;
+  }
+
+  clear(): void {
+    this.head = 0;
+    this.count = 0;
+  }
+
+  /** Appends a record; returns false (and keeps nothing) if it is older than the newest one. */
+  push(record: Float64Array, tS: number): boolean {
+    if (this.count > 0 && tS < this.newestS) return false;
+    let idx: number;
+    if (this.count < this.capacity) {
+      idx = (this.head + this.count) % this.capacity;
+      this.count++;
+    } else {
+      idx = this.head;
+      this.head = (this.head + 1) % this.capacity;
+    }
+    this.t[idx] = tS;
+    const o = idx * EGO.stride;
+    for (let i = 0; i < EGO.stride; i++) this.rec[o + i] = record[i]!;
+    return true;
+  }
+
+  /**
+   * Ego pose at tS. Returns how far (s) the pose was extrapolated beyond the records, 0 when
+   * interpolated; with no records the pose is the origin at rest.
+   */
+  poseAt(tS: number, out: EgoPose): number {
+    if (this.count === 0) {
+      out.x = 0;
+      out.y = 0;
+      out.yaw = 0;
+      out.speed = 0;
+      out.yawRate = 0;
+      out.accel = 0;
+      return 0;
+    }
+    const cap = this.capacity;
+    const newest = (this.head + this.count - 1) % cap;
+    if (tS >= this.t[newest]!) {
+      const dt = tS - this.t[newest]!;
+      this.extrapolate(newest, dt, out);
+      return dt;
+    }
+    const oldest = this.head;
+    if (tS <= this.t[oldest]!) {
+      const dt = tS - this.t[oldest]!;
+      this.extrapolate(oldest, dt, out);
+      return -dt;
+    }
+    // Binary search for the last record at or before tS.
+    let lo = 0;
+    let hi = this.count - 1;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (this.t[(this.head + mid) % cap]! <= tS) lo = mid;
+      else hi = mid;
+    }
+    const a = (this.head + lo) % cap;
+    const b = (this.head + hi) % cap;
+    const ta = this.t[a]!;
+    const tb = this.t[b]!;
+    const f = tb > ta ? (tS - ta) / (tb - ta) : 0;
+    const ra = a * EGO.stride;
+    const rb = b * EGO.stride;
+    const r = this.rec;
+    out.x = r[ra + EGO.x]! + f * (r[rb + EGO.x]! - r[ra + EGO.x]!);
+    out.y = r[ra + EGO.y]! + f * (r[rb + EGO.y]! - r[ra + EGO.y]!);
+    out.yaw = wrapAngle(r[ra + EGO.yaw]! + f * wrapAngle(r[rb + EGO.yaw]! - r[ra + EGO.yaw]!));
+    out.speed = r[ra + EGO.speed]! + f * (r[rb + EGO.speed]! - r[ra + EGO.speed]!);
+    out.yawRate = r[ra + EGO.yawRate]! + f * (r[rb + EGO.yawRate]! - r[ra + EGO.yawRate]!);
+    out.accel = r[ra + EGO.accel]! + f * (r[rb + EGO.accel]! - r[ra + EGO.accel]!);
+    return 0;
+  }
+
+  private extrapolate(idx: number, dt: number, out: EgoPose): void {
+    const o = idx * EGO.stride;
+    const r = this.rec;
+    const v = r[o + EGO.speed]!;
+    const w = r[o + EGO.yawRate]!;
+    const a = r[o + EGO.accel]!;
+    const yaw = r[o + EGO.yaw]!;
+    // Distance along the arc with the heading at mid-interval: second order in dt, exact for
+    // straight motion, and valid for negative dt too.
+    const s = v * dt + 0.5 * a * dt * dt;
+    const mid = yaw + 0.5 * w * dt;
+    out.x = r[o + EGO.x]! + s * Math.cos(mid);
+    out.y = r[o + EGO.y]! + s * Math.sin(mid);
+    out.yaw = wrapAngle(yaw + w * dt);
+    out.speed = v + a * dt;
+    out.yawRate = w;
+    out.accel = a;
+  }
+}
+
+/** Pose and velocity over ground of a sensor mounted at `mount` on an ego at `ego`. */
+export function sensorPoseOf(ego: EgoPose, mount: Mount, out: SensorPose): void {
+  const c = Math.cos(ego.yaw);
+  const s = Math.sin(ego.yaw);
+  const rx = c * mount.x - s * mount.y;
+  const ry = s * mount.x + c * mount.y;
+  out.x = ego.x + rx;
+  out.y = ego.y + ry;
+  out.yaw = wrapAngle(ego.yaw + mount.yaw);
+  // Lever-arm term: a sensor ahead of the rear axle moves sideways when the car yaws.
+  out.vx = ego.speed * c - ego.yawRate * ry;
+  out.vy = ego.speed * s + ego.yawRate * rx;
+}

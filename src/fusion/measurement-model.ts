@@ -1,0 +1,196 @@
+import type { MeasurementReference } from './tracker-config.js';
+import { CLASS_DIMENSIONS, COV_SIZE, S, type TrackTable } from './track-table.js';
+import { wrapAngle } from './ego-history.js';
+import { VisibleFaces } from './visible-faces.js';
+
+export type MeasuredKind = 'radar' | 'lidar' | 'camera';
+
+/**
+ * One prepared scan of one sensor, as the tracker's association and update steps see it.
+ * A model converts its records once per scan (prepare), then answers per (track, measurement)
+ * pair with the innovation ν = z - h(x), the Jacobian H (dim×6) and the noise R (dim×dim).
+ */
+export interface MeasurementBatch {
+  readonly kind: MeasuredKind;
+  readonly dim: number;
+  /** Valid measurements in this scan. */
+  readonly count: number;
+  /** Odom position of each measurement, for the Euclidean pre-gate and spawning. */
+  readonly posX: Float64Array;
+  readonly posY: Float64Array;
+  /** Radius of the cheap Euclidean pre-gate for measurement m, m. */
+  preGateRadius(m: number): number;
+  /** Fills ν, H, R for the pair; false when the pair cannot be compared (degenerate geometry). */
+  innovation(
+    t: TrackTable,
+    slot: number,
+    m: number,
+    nu: Float64Array,
+    H: Float64Array,
+    R: Float64Array,
+  ): boolean;
+  /** Whether the sensor should have seen this track (inside its field of view and range). */
+  detectable(t: TrackTable, slot: number): boolean;
+  /** Starts a new track in `slot` from measurement m. */
+  initialize(t: TrackTable, slot: number, m: number, tS: number): void;
+  /** Non-kinematic updates after a successful update with measurement m (shape, class). */
+  afterUpdate(t: TrackTable, slot: number, m: number): void;
+}
+
+/**
+ * The point of the track's box that a sensor at (sx, sy) measures (see MeasurementReference),
+ * in odom, into out[0..1]. For `visible-faces` the sensor's view (boresight `sensorYaw`,
+ * half-angle `halfFov`) clips the faces.
+ */
+export function referencePoint(
+  t: TrackTable,
+  slot: number,
+  sx: number,
+  sy: number,
+  mode: MeasurementReference,
+  out: Float64Array,
+  sensorYaw = 0,
+  halfFov = Math.PI,
+): void {
+  const o = slot * S.dim;
+  const cx = t.state[o + S.x]!;
+  const cy = t.state[o + S.y]!;
+  if (mode === 'center') {
+    out[0] = cx;
+    out[1] = cy;
+    return;
+  }
+  if (mode === 'visible-faces' && sharedFaces.compute(t, slot, sx, sy, sensorYaw, halfFov)) {
+    out[0] = sharedFaces.meanX;
+    out[1] = sharedFaces.meanY;
+    return;
+  }
+  nearestOnBox(t, slot, sx, sy, out);
+}
+
+/** The point of the track's box nearest to (px, py), into out[0..1]. */
+export function nearestOnBox(t: TrackTable, slot: number, px: number, py: number, out: Float64Array): void {
+  const o = slot * S.dim;
+  const cx = t.state[o + S.x]!;
+  const cy = t.state[o + S.y]!;
+  const c = Math.cos(t.yaw[slot]!);
+  const s = Math.sin(t.yaw[slot]!);
+  const hl = 0.5 * t.length[slot]!;
+  const hw = 0.5 * t.width[slot]!;
+  const dx = px - cx;
+  const dy = py - cy;
+  let lx = c * dx + s * dy;
+  let ly = -s * dx + c * dy;
+  lx = lx < -hl ? -hl : lx > hl ? hl : lx;
+  ly = ly < -hw ? -hw : ly > hw ? hw : ly;
+  out[0] = cx + c * lx - s * ly;
+  out[1] = cy + s * lx + c * ly;
+}
+
+const sharedFaces = new VisibleFaces();
+
+/**
+ * Distance from a box's centre to its boundary along the unit direction (ux, uy), for a box of
+ * the given heading and size: how far behind a first echo the centre lies.
+ */
+export function centreDepth(yaw: number, length: number, width: number, ux: number, uy: number): number {
+  const c = Math.cos(yaw);
+  const s = Math.sin(yaw);
+  const al = Math.abs(c * ux + s * uy);
+  const aw = Math.abs(-s * ux + c * uy);
+  const tl = al > 1e-9 ? (0.5 * length) / al : Infinity;
+  const tw = aw > 1e-9 ? (0.5 * width) / aw : Infinity;
+  return tl < tw ? tl : tw;
+}
+
+/** Recomputes the track's length and width from lidar extents seen so far and its shape class. */
+export function refreshDimensions(t: TrackTable, slot: number): void {
+  const d = CLASS_DIMENSIONS[t.shapeClass[slot]!] ?? CLASS_DIMENSIONS[0]!;
+  // A partial view (a rear face) underestimates; the class's typical size fills in a dimension
+  // the lidar has not seen whole.
+  const known = t.dimsKnown[slot]!;
+  let len = Math.max(t.seenLength[slot]!, known & 1 ? d.min[0] : d.typical[0]);
+  let wid = Math.max(t.seenWidth[slot]!, known & 2 ? d.min[1] : d.typical[1]);
+  if (len > d.max[0]) len = d.max[0];
+  if (wid > d.max[1]) wid = d.max[1];
+  t.length[slot] = len;
+  t.width[slot] = wid;
+}
+
+/** Speed (m/s) above which, and standard deviations of speed by which, an object clearly moves. */
+const MOVING_SPEED = 1.5;
+const MOVING_SIGMAS = 3;
+
+/**
+ * Whether the track clearly moves: fast enough and its speed well outside its uncertainty (a
+ * new radar track's velocity across the line of sight is little more than a guess).
+ */
+export function clearlyMoving(t: TrackTable, slot: number): boolean {
+  const o = slot * S.dim;
+  const vx = t.state[o + S.vx]!;
+  const vy = t.state[o + S.vy]!;
+  const v2 = vx * vx + vy * vy;
+  if (v2 < MOVING_SPEED * MOVING_SPEED) return false;
+  // Variance of the speed: the velocity covariance along the velocity direction.
+  const c = slot * COV_SIZE;
+  const n = S.dim;
+  const along =
+    (vx * vx * t.cov[c + S.vx * n + S.vx]! +
+      2 * vx * vy * t.cov[c + S.vx * n + S.vy]! +
+      vy * vy * t.cov[c + S.vy * n + S.vy]!) /
+    v2;
+  return v2 > MOVING_SIGMAS * MOVING_SIGMAS * along;
+}
+
+/** Lets the heading follow the velocity once the object clearly moves. */
+export function refreshHeading(t: TrackTable, slot: number): void {
+  if (!clearlyMoving(t, slot)) return;
+  const o = slot * S.dim;
+  const vx = t.state[o + S.vx]!;
+  const vy = t.state[o + S.vy]!;
+  const gain = vx * vx + vy * vy > 16 ? 0.5 : 0.2;
+  t.yaw[slot] = wrapAngle(t.yaw[slot]! + gain * wrapAngle(Math.atan2(vy, vx) - t.yaw[slot]!));
+}
+
+/**
+ * Initial covariance of a new track: position variances along (ux, uy) and across it, then
+ * velocity variances likewise, and an isotropic acceleration variance.
+ */
+export function initCovariance(
+  t: TrackTable,
+  slot: number,
+  ux: number,
+  uy: number,
+  posAlong: number,
+  posAcross: number,
+  velAlong: number,
+  velAcross: number,
+  accel: number,
+): void {
+  const c = slot * COV_SIZE;
+  const P = t.cov;
+  P.fill(0, c, c + COV_SIZE);
+  setRotatedBlock(P, c, S.x, S.y, ux, uy, posAlong, posAcross);
+  setRotatedBlock(P, c, S.vx, S.vy, ux, uy, velAlong, velAcross);
+  P[c + S.ax * S.dim + S.ax] = accel;
+  P[c + S.ay * S.dim + S.ay] = accel;
+}
+
+/** Writes U diag(along, across) Uᵀ, U = [u, u⊥], into the (i, j) 2×2 block of a 6×6 matrix. */
+function setRotatedBlock(
+  P: Float64Array,
+  c: number,
+  i: number,
+  j: number,
+  ux: number,
+  uy: number,
+  along: number,
+  across: number,
+): void {
+  const n = S.dim;
+  P[c + i * n + i] = along * ux * ux + across * uy * uy;
+  P[c + j * n + j] = along * uy * uy + across * ux * ux;
+  const xy = (along - across) * ux * uy;
+  P[c + i * n + j] = xy;
+  P[c + j * n + i] = xy;
+}

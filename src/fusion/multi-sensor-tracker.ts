@@ -1,0 +1,509 @@
+import { CAMERA, EGO, LIDAR, RADAR, TRACK, type SensorKind } from '../wire/layouts.js';
+import type { SensorConfig } from '../sensors/rig.js';
+import { GatedAssignment } from './association.js';
+import { CameraMeasurements } from './camera-measurement.js';
+import { ConstantAccelerationEkf, predictState } from './ekf.js';
+import { EgoHistory, EgoPose, SensorPose, sensorPoseOf, wrapAngle } from './ego-history.js';
+import { CLUSTER, LidarClusterer } from './lidar-clusterer.js';
+import { LidarMeasurements } from './lidar-measurement.js';
+import { refreshHeading, type MeasurementBatch } from './measurement-model.js';
+import { RadarMeasurements } from './radar-measurement.js';
+import {
+  DEFAULT_TRACKER_CONFIG,
+  clearTrackerStats,
+  createTrackerStats,
+  type TrackerConfig,
+  type TrackerStats,
+} from './tracker-config.js';
+import { S, TrackStatus, TrackTable } from './track-table.js';
+
+export type { TrackerConfig, TrackerStats } from './tracker-config.js';
+export { DEFAULT_TRACKER_CONFIG } from './tracker-config.js';
+
+const MAX_CLUSTERS = 512;
+
+/**
+ * Multi-sensor object tracker: lidar clusters, radar detections and camera objects fused into
+ * one track list by an EKF per track (constant acceleration, odom frame).
+ *
+ * Each scan is placed in odom with the ego pose at its own capture time (interpolated from the
+ * odometry history), all tracks are predicted to that time, measurements are associated by
+ * global nearest neighbour inside a Mahalanobis gate, and tracks are updated, started (M-of-N
+ * confirmation), coasted and deleted. Scans must arrive in time order across sensors; an older
+ * one is dropped and counted. Processing is deterministic: identical calls give identical
+ * output, bit for bit, and nothing allocates per call once buffers have reached their size.
+ */
+export class MultiSensorTracker {
+  readonly stats: TrackerStats = createTrackerStats();
+  readonly config: Readonly<TrackerConfig>;
+
+  private readonly sensors: readonly SensorConfig[];
+  private readonly table: TrackTable;
+  private readonly ekf: ConstantAccelerationEkf;
+  private readonly egoHistory = new EgoHistory(256);
+  private readonly egoPose = new EgoPose();
+  private readonly sensorPose = new SensorPose();
+  private readonly clusterer: LidarClusterer;
+  private readonly clusterBuf = new Float32Array(MAX_CLUSTERS * CLUSTER.stride);
+  private readonly radar: RadarMeasurements;
+  private readonly camera: CameraMeasurements;
+  private readonly lidar: LidarMeasurements;
+  private readonly assoc: GatedAssignment;
+  private readonly rows: Int32Array;
+  private readonly spawnedSlots: Int32Array;
+  private readonly perRow: Int32Array;
+  private readonly nu = new Float64Array(3);
+  private readonly H = new Float64Array(18);
+  private readonly R = new Float64Array(9);
+  private readonly predicted = new Float64Array(S.dim);
+  private minD2 = new Float64Array(64);
+  private bestRow = new Int32Array(64);
+  private epochNs: bigint | undefined;
+  /** Time all tracks are predicted to (s since epoch); -Infinity before the first scan. */
+  private timeS = -Infinity;
+
+  constructor(sensors: readonly SensorConfig[], config: Partial<TrackerConfig> = {}) {
+    this.config = { ...DEFAULT_TRACKER_CONFIG, ...config };
+    const c = this.config;
+    if (!(c.confirmHits >= 1 && c.confirmHits <= c.confirmWindow && c.confirmWindow <= 32)) {
+      throw new Error(
+        `MultiSensorTracker: need 1 <= confirmHits (${c.confirmHits}) <= confirmWindow (${c.confirmWindow}) <= 32`,
+      );
+    }
+    this.sensors = sensors.slice();
+    this.table = new TrackTable(c.maxTracks);
+    this.ekf = new ConstantAccelerationEkf(c.jerkPsd, c.maxAccel, c.positionNoisePsd, c.lateralJerkPsd);
+    this.clusterer = new LidarClusterer(c.lidar);
+    this.radar = new RadarMeasurements(this.config);
+    this.camera = new CameraMeasurements(this.config);
+    this.lidar = new LidarMeasurements(this.config);
+    this.assoc = new GatedAssignment(c.maxTracks, 128);
+    this.rows = new Int32Array(c.maxTracks);
+    this.spawnedSlots = new Int32Array(c.maxTracks);
+    this.perRow = new Int32Array(c.maxTracks);
+  }
+
+  /** Ego odometry: rec is one EGO_LAYOUT record (x, y, yaw in odom; speed, yawRate, accel). */
+  ingestEgo(rec: Float64Array, stampNs: bigint): void {
+    if (rec.length < EGO.stride) {
+      throw new Error(`ego: record has ${rec.length} values, EGO_LAYOUT needs ${EGO.stride}`);
+    }
+    const tS = this.toSeconds(stampNs);
+    for (let i = 0; i < EGO.stride; i++) {
+      if (!Number.isFinite(rec[i]!)) {
+        this.stats.egoDropped++;
+        return;
+      }
+    }
+    if (!this.egoHistory.push(rec, tS)) {
+      this.stats.egoDropped++;
+      return;
+    }
+    this.stats.egoRecords++;
+  }
+
+  /** One lidar scan: `count` LIDAR_LAYOUT points in the frame of sensors[sensorIndex]. */
+  ingestLidar(sensorIndex: number, points: Float32Array, count: number, stampNs: bigint): void {
+    const sensor = this.sensorOf(sensorIndex, 'lidar', points.length, LIDAR.stride, count);
+    this.stats.lidarScans++;
+    const tS = this.beginScan(sensor, stampNs);
+    if (Number.isNaN(tS)) return;
+    const n = this.clusterer.cluster(points, count, sensor.mount, this.clusterBuf);
+    this.stats.clustersFound += n;
+    this.stats.measurementsInvalid += this.clusterer.stats.pointsInvalid;
+    this.lidar.prepare(this.clusterBuf, n, sensor, this.egoPose, this.sensorPose);
+    this.stats.measurementsFiltered += this.lidar.filtered;
+    this.processScan(this.lidar, tS, this.config.spawnFromLidar);
+  }
+
+  /** One radar scan: `count` RADAR_LAYOUT detections in the frame of sensors[sensorIndex]. */
+  ingestRadar(sensorIndex: number, dets: Float32Array, count: number, stampNs: bigint): void {
+    const sensor = this.sensorOf(sensorIndex, 'radar', dets.length, RADAR.stride, count);
+    this.stats.radarScans++;
+    const tS = this.beginScan(sensor, stampNs);
+    if (Number.isNaN(tS)) return;
+    this.radar.prepare(dets, count, sensor, this.sensorPose, this.egoPose.yaw);
+    this.stats.measurementsInvalid += this.radar.invalid;
+    this.stats.measurementsFiltered += this.radar.filtered;
+    this.processScan(this.radar, tS, this.config.spawnFromRadar);
+  }
+
+  /** One camera frame: `count` CAMERA_LAYOUT objects in the frame of sensors[sensorIndex]. */
+  ingestCamera(sensorIndex: number, objs: Float32Array, count: number, stampNs: bigint): void {
+    const sensor = this.sensorOf(sensorIndex, 'camera', objs.length, CAMERA.stride, count);
+    this.stats.cameraFrames++;
+    const tS = this.beginScan(sensor, stampNs);
+    if (Number.isNaN(tS)) return;
+    this.camera.prepare(objs, count, sensor, this.sensorPose, this.egoPose.yaw);
+    this.stats.measurementsInvalid += this.camera.invalid;
+    this.stats.measurementsFiltered += this.camera.filtered;
+    this.processScan(this.camera, tS, this.config.spawnFromCamera);
+  }
+
+  /**
+   * Predicts confirmed tracks (existence at least publishMinExistence) to stampNs and writes them
+   * as TRACKS_LAYOUT records (base_link at stampNs, velocities over ground in base_link axes)
+   * into out, in track-table order.
+   * Returns the record count, at most out.length / 12.
+   */
+  writeTracks(stampNs: bigint, out: Float32Array): number {
+    const tS = this.toSeconds(stampNs);
+    const cap = Math.floor(out.length / TRACK.stride);
+    const t = this.table;
+    if (t.size === 0 || cap === 0) return 0;
+    const ego = this.egoPose;
+    this.egoHistory.poseAt(tS, ego);
+    const c = Math.cos(ego.yaw);
+    const s = Math.sin(ego.yaw);
+    const dt = tS - this.timeS;
+    const p = this.predicted;
+    let n = 0;
+    for (let slot = 0; slot < t.capacity && n < cap; slot++) {
+      if (t.status[slot] !== TrackStatus.confirmed || t.existence[slot]! < this.config.publishMinExistence)
+        continue;
+      predictState(t, slot, dt, p);
+      const dx = p[S.x]! - ego.x;
+      const dy = p[S.y]! - ego.y;
+      const o = n * TRACK.stride;
+      out[o + TRACK.id] = t.id[slot]!;
+      out[o + TRACK.classId] = t.classId[slot]!;
+      out[o + TRACK.x] = c * dx + s * dy;
+      out[o + TRACK.y] = -s * dx + c * dy;
+      out[o + TRACK.vx] = c * p[S.vx]! + s * p[S.vy]!;
+      out[o + TRACK.vy] = -s * p[S.vx]! + c * p[S.vy]!;
+      out[o + TRACK.ax] = c * p[S.ax]! + s * p[S.ay]!;
+      out[o + TRACK.ay] = -s * p[S.ax]! + c * p[S.ay]!;
+      out[o + TRACK.length] = t.length[slot]!;
+      out[o + TRACK.width] = t.width[slot]!;
+      out[o + TRACK.yaw] = wrapAngle(t.yaw[slot]! - ego.yaw);
+      out[o + TRACK.existence] = t.existence[slot]!;
+      n++;
+    }
+    return n;
+  }
+
+  /** Forgets all tracks, odometry, time and counters. */
+  reset(): void {
+    this.table.clear();
+    this.egoHistory.clear();
+    this.epochNs = undefined;
+    this.timeS = -Infinity;
+    clearTrackerStats(this.stats);
+  }
+
+  private sensorOf(
+    index: number,
+    kind: SensorKind,
+    viewLength: number,
+    stride: number,
+    count: number,
+  ): SensorConfig {
+    const sensor = this.sensors[index];
+    if (!sensor || sensor.kind !== kind) {
+      throw new Error(
+        `ingest ${kind}: sensor index ${index} is ${sensor ? `${sensor.id} (${sensor.kind})` : 'out of range'}; ` +
+          `the tracker has ${this.sensors.length} sensors`,
+      );
+    }
+    if (!Number.isInteger(count) || count < 0 || count * stride > viewLength) {
+      throw new Error(
+        `${kind} ${sensor.id}: count ${count} exceeds the view's ${Math.floor(viewLength / stride)} records`,
+      );
+    }
+    return sensor;
+  }
+
+  /** Seconds since the first stamp this tracker saw (exact for ~104 days of nanoseconds). */
+  private toSeconds(stampNs: bigint): number {
+    if (this.epochNs === undefined) this.epochNs = stampNs;
+    return Number(stampNs - this.epochNs) * 1e-9;
+  }
+
+  /**
+   * Common start of a scan: sequence check, ego pose at the scan time, and prediction of every
+   * track to it. Returns the scan time, or NaN when the scan is dropped.
+   */
+  private beginScan(sensor: SensorConfig, stampNs: bigint): number {
+    const tS = this.toSeconds(stampNs);
+    if (tS < this.timeS) {
+      this.stats.outOfSequenceDropped++;
+      return NaN;
+    }
+    if (this.config.requireEgo && this.egoHistory.size === 0) {
+      this.stats.noEgoDropped++;
+      return NaN;
+    }
+    const extrapolated = this.egoHistory.poseAt(tS, this.egoPose);
+    if (extrapolated > this.config.maxEgoExtrapolationS) this.stats.egoStale++;
+    sensorPoseOf(this.egoPose, sensor.mount, this.sensorPose);
+    const dt = this.timeS === -Infinity ? 0 : tS - this.timeS;
+    const t = this.table;
+    if (dt > 0) {
+      for (let slot = 0; slot < t.capacity; slot++) {
+        if (t.status[slot] !== TrackStatus.free) this.ekf.predict(t, slot, dt);
+      }
+    }
+    this.timeS = tS;
+    return tS;
+  }
+
+  /** Association, update, miss bookkeeping, spawning and maintenance for one prepared scan. */
+  private processScan(batch: MeasurementBatch, tS: number, spawn: boolean): void {
+    const cfg = this.config;
+    const st = this.stats;
+    const t = this.table;
+    const m = batch.count;
+    const dim = batch.dim;
+    const gate = dim === 3 ? cfg.gateChi2Dim3 : cfg.gateChi2Dim2;
+    const nu = this.nu;
+    const H = this.H;
+    const R = this.R;
+    const ekf = this.ekf;
+
+    let rows = 0;
+    for (let slot = 0; slot < t.capacity; slot++)
+      if (t.status[slot] !== TrackStatus.free) this.rows[rows++] = slot;
+
+    if (this.minD2.length < m) {
+      this.minD2 = new Float64Array(Math.max(m, this.minD2.length * 2));
+      this.bestRow = new Int32Array(this.minD2.length);
+    }
+    const minD2 = this.minD2;
+    const bestRow = this.bestRow;
+    minD2.fill(Infinity, 0, m);
+    this.assoc.begin(rows, m);
+    const posX = batch.posX;
+    const posY = batch.posY;
+    for (let r = 0; r < rows; r++) {
+      const slot = this.rows[r]!;
+      const o = slot * S.dim;
+      const tx = t.state[o + S.x]!;
+      const ty = t.state[o + S.y]!;
+      const slack = 3 * Math.sqrt(t.positionVariance(slot)) + 0.5 * (t.length[slot]! + t.width[slot]!);
+      for (let j = 0; j < m; j++) {
+        const dx = posX[j]! - tx;
+        const dy = posY[j]! - ty;
+        const rad = batch.preGateRadius(j) + slack;
+        if (dx * dx + dy * dy > rad * rad) continue;
+        if (!batch.innovation(t, slot, j, nu, H, R)) continue;
+        const d2 = ekf.mahalanobis(t, slot, dim, nu, H, R);
+        if (d2 < minD2[j]!) {
+          minD2[j] = d2;
+          bestRow[j] = r;
+        }
+        // Cost = negative log-likelihood up to a constant, so a tight track beats a loose one.
+        if (d2 <= gate) this.assoc.add(r, j, d2 + ekf.logDetS);
+      }
+    }
+    this.assoc.solve();
+
+    // Radar returns beyond the assigned one that fall in a track's gate also update it; the
+    // scan's returns then share one measurement's weight (R times their count), so a biased
+    // face model cannot outvote the other sensors by sheer number of returns.
+    const multi = batch.kind === 'radar' && cfg.radarMultiDetection;
+    const perRow = this.perRow;
+    perRow.fill(0, 0, rows);
+    for (let r = 0; r < rows; r++) if (this.assoc.rowToCol[r]! >= 0) perRow[r] = 1;
+    if (multi) {
+      for (let j = 0; j < m; j++) {
+        if (this.assoc.colToRow[j]! < 0 && minD2[j]! <= gate && this.assoc.rowToCol[bestRow[j]!]! >= 0) {
+          perRow[bestRow[j]!]!++;
+        }
+      }
+    }
+
+    const hitGain = cfg.existenceHitGain[batch.kind];
+    const missLoss = cfg.existenceMissLoss[batch.kind];
+    for (let r = 0; r < rows; r++) {
+      const slot = this.rows[r]!;
+      const j = this.assoc.rowToCol[r]!;
+      let hit = false;
+      if (
+        j >= 0 &&
+        batch.innovation(t, slot, j, nu, H, R) &&
+        ekf.update(t, slot, dim, nu, H, scaled(R, dim, perRow[r]!))
+      ) {
+        hit = true;
+        st.measurementsUsed++;
+        t.lastHitS[slot] = tS;
+        t.existence[slot] = t.existence[slot]! + (1 - t.existence[slot]!) * hitGain;
+        batch.afterUpdate(t, slot, j);
+        refreshHeading(t, slot);
+        if (batch.kind === 'lidar') t.lidarMissStreak[slot] = 0;
+      } else if (batch.detectable(t, slot)) {
+        t.existence[slot] = t.existence[slot]! * (1 - missLoss);
+        // Only a clean miss (no measurement near the track at all) is evidence of absence; a
+        // nearby cluster that failed the gate is a model mismatch, not an empty place.
+        if (
+          batch.kind === 'lidar' &&
+          t.lidarMissStreak[slot]! < 0xffff &&
+          !this.measurementNear(batch, slot)
+        ) {
+          t.lidarMissStreak[slot]!++;
+        }
+      } else {
+        continue;
+      }
+      if (t.recordScan(slot, hit, cfg.confirmHits, cfg.confirmWindow)) st.tracksConfirmed++;
+    }
+
+    if (multi) {
+      for (let j = 0; j < m; j++) {
+        if (this.assoc.colToRow[j]! >= 0 || minD2[j]! > gate) continue;
+        const r = bestRow[j]!;
+        const slot = this.rows[r]!;
+        if (this.assoc.rowToCol[r]! < 0) continue;
+        if (!batch.innovation(t, slot, j, nu, H, R)) continue;
+        scaled(R, dim, perRow[r]!);
+        if (!(ekf.mahalanobis(t, slot, dim, nu, H, R) <= gate * perRow[r]!)) continue;
+        if (!ekf.update(t, slot, dim, nu, H, R)) continue;
+        st.measurementsUsed++;
+        this.assoc.colToRow[j] = r;
+        refreshHeading(t, slot);
+      }
+    }
+
+    let spawned = 0;
+    const exclusion = gate * cfg.spawnExclusionGateFactor;
+    for (let j = 0; j < m; j++) {
+      if (this.assoc.colToRow[j]! >= 0) continue;
+      // A second echo or a cluster fragment of a tracked object must not start a duplicate,
+      // nor may several echoes of one new object start several tracks.
+      let absorbed = minD2[j]! <= exclusion || this.insideAnyBox(posX[j]!, posY[j]!, rows);
+      for (let k = 0; k < spawned && !absorbed; k++) {
+        const slot = this.spawnedSlots[k]!;
+        absorbed =
+          batch.innovation(t, slot, j, nu, H, R) && ekf.mahalanobis(t, slot, dim, nu, H, R) <= exclusion;
+      }
+      if (absorbed) {
+        st.measurementsAbsorbed++;
+        continue;
+      }
+      if (!spawn) continue;
+      const slot = t.allocate(tS);
+      if (slot < 0) {
+        st.trackTableFull++;
+        continue;
+      }
+      batch.initialize(t, slot, j, tS);
+      t.existence[slot] = cfg.initialExistence;
+      st.tracksCreated++;
+      this.spawnedSlots[spawned++] = slot;
+    }
+
+    this.maintain(tS);
+  }
+
+  /** Whether (px, py) lies within the box of track `slot`, grown by `margin` on every side. */
+  private insideBox(slot: number, px: number, py: number, margin: number): boolean {
+    const t = this.table;
+    const o = slot * S.dim;
+    const dx = px - t.state[o + S.x]!;
+    const dy = py - t.state[o + S.y]!;
+    const c = Math.cos(t.yaw[slot]!);
+    const s = Math.sin(t.yaw[slot]!);
+    return (
+      Math.abs(c * dx + s * dy) <= 0.5 * t.length[slot]! + margin &&
+      Math.abs(-s * dx + c * dy) <= 0.5 * t.width[slot]! + margin
+    );
+  }
+
+  /** Whether any measurement of the batch lies within the track's box grown by 1.5 m. */
+  private measurementNear(batch: MeasurementBatch, slot: number): boolean {
+    for (let j = 0; j < batch.count; j++) {
+      if (this.insideBox(slot, batch.posX[j]!, batch.posY[j]!, 1.5)) return true;
+    }
+    return false;
+  }
+
+  /** Whether (px, py) lies within the box of any of the first `rows` tracks of this scan. */
+  private insideAnyBox(px: number, py: number, rows: number): boolean {
+    for (let r = 0; r < rows; r++) {
+      if (this.insideBox(this.rows[r]!, px, py, this.config.spawnBoxMargin)) return true;
+    }
+    return false;
+  }
+
+  /** Deletes tracks that coasted too long, lost existence or failed confirmation; merges duplicates. */
+  private maintain(tS: number): void {
+    const cfg = this.config;
+    const st = this.stats;
+    const t = this.table;
+    const maxVar = cfg.maxPositionStd * cfg.maxPositionStd;
+    const maxRangeSq = cfg.maxTrackRange * cfg.maxTrackRange;
+    const ex = this.egoPose.x;
+    const ey = this.egoPose.y;
+    for (let slot = 0; slot < t.capacity; slot++) {
+      const status = t.status[slot]!;
+      if (status === TrackStatus.free) continue;
+      const coast = tS - t.lastHitS[slot]!;
+      const o = slot * S.dim;
+      const dx = t.state[o + S.x]! - ex;
+      const dy = t.state[o + S.y]! - ey;
+      const gone =
+        t.positionVariance(slot) > maxVar ||
+        (cfg.lidarMissesToDelete > 0 && t.lidarMissStreak[slot]! >= cfg.lidarMissesToDelete) ||
+        dx * dx + dy * dy > maxRangeSq ||
+        (status === TrackStatus.confirmed
+          ? coast > cfg.maxCoastConfirmedS || t.existence[slot]! < cfg.deleteExistence
+          : coast > cfg.maxCoastTentativeS || t.failedConfirmation(slot, cfg.confirmHits, cfg.confirmWindow));
+      if (gone) {
+        t.free(slot);
+        st.tracksDeleted++;
+      }
+    }
+
+    // Duplicates: two tracks of one object (a fragment, a face of a big object) move together
+    // and one lies within the other's box. Known, different classes are never merged (a
+    // pedestrian beside a parked car).
+    const speedSq = cfg.mergeSpeedDifference * cfg.mergeSpeedDifference;
+    for (let a = 0; a < t.capacity; a++) {
+      if (t.status[a] === TrackStatus.free) continue;
+      const oa = a * S.dim;
+      for (let b = a + 1; b < t.capacity; b++) {
+        if (t.status[b] === TrackStatus.free) continue;
+        const ob = b * S.dim;
+        const dvx = t.state[oa + S.vx]! - t.state[ob + S.vx]!;
+        const dvy = t.state[oa + S.vy]! - t.state[ob + S.vy]!;
+        if (dvx * dvx + dvy * dvy > speedSq) continue;
+        const ca = t.classId[a]!;
+        const cb = t.classId[b]!;
+        if (ca !== 0 && cb !== 0 && ca !== cb) continue;
+        const bInA = this.insideBox(a, t.state[ob + S.x]!, t.state[ob + S.y]!, cfg.mergeDistance);
+        const aInB = this.insideBox(b, t.state[oa + S.x]!, t.state[oa + S.y]!, cfg.mergeDistance);
+        if (!bInA && !aInB) continue;
+        // Keep the confirmed one, then the bigger box, then the one with more hits, then the older.
+        const sa = t.length[a]! * t.width[a]!;
+        const sb = t.length[b]! * t.width[b]!;
+        const keepA =
+          t.status[a]! !== t.status[b]!
+            ? t.status[a]! > t.status[b]!
+            : sa !== sb
+              ? sa > sb
+              : t.hits[a]! !== t.hits[b]!
+                ? t.hits[a]! > t.hits[b]!
+                : t.createdS[a]! <= t.createdS[b]!;
+        t.free(keepA ? b : a);
+        st.tracksMerged++;
+        st.tracksDeleted++;
+        if (!keepA) break;
+      }
+    }
+
+    let active = 0;
+    let confirmed = 0;
+    for (let slot = 0; slot < t.capacity; slot++) {
+      if (t.status[slot] === TrackStatus.free) continue;
+      active++;
+      if (t.status[slot] === TrackStatus.confirmed) confirmed++;
+    }
+    st.activeTracks = active;
+    st.confirmedTracks = confirmed;
+  }
+}
+
+/** Multiplies the dim×dim noise matrix R in place by k (k <= 1 leaves it); returns R. */
+function scaled(R: Float64Array, dim: number, k: number): Float64Array {
+  if (k > 1) for (let i = 0; i < dim * dim; i++) R[i] = R[i]! * k;
+  return R;
+}

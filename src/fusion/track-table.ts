@@ -1,0 +1,183 @@
+import { ObjectClass } from '../wire/layouts.js';
+
+/** State vector of a track, odom frame: position, velocity over ground, acceleration. */
+export const S = { x: 0, y: 1, vx: 2, vy: 3, ax: 4, ay: 5, dim: 6 } as const;
+export const COV_SIZE = S.dim * S.dim;
+
+export const TrackStatus = { free: 0, tentative: 1, confirmed: 2 } as const;
+
+/** Number of object classes (ObjectClass values are 0 .. CLASS_COUNT - 1). */
+export const CLASS_COUNT = 5;
+
+/**
+ * Smallest, typical and largest footprint (length, width) per class, m. Typical sizes fill in
+ * what a partial view cannot see (a rear view shows no length); the bounds keep fragments and
+ * merged clusters from shrinking or inflating a box beyond what the class allows.
+ */
+export const CLASS_DIMENSIONS: readonly {
+  min: [number, number];
+  typical: [number, number];
+  max: [number, number];
+}[] = [
+  { min: [0.3, 0.3], typical: [0.6, 0.6], max: [20, 4] }, // unknown
+  { min: [3.2, 1.5], typical: [4.5, 1.8], max: [6.5, 2.3] }, // car
+  { min: [5, 2], typical: [12, 2.55], max: [20, 3] }, // truck (typical: EU rigid-truck limit)
+  { min: [0.3, 0.3], typical: [0.5, 0.5], max: [1.2, 1.2] }, // pedestrian
+  { min: [1.2, 0.4], typical: [1.8, 0.6], max: [2.5, 1.2] }, // cyclist
+];
+
+/** Largest id before wrapping back to 1: ids travel as f32 in TRACKS_LAYOUT, exact up to 2^24. */
+export const MAX_TRACK_ID = 16_777_215;
+
+/**
+ * Fixed-capacity struct-of-arrays storage of tracks. Slot i's state is state[i*6 .. i*6+6) and
+ * its covariance cov[i*36 .. i*36+36) (row-major). Slots are reused lowest-first, so the layout
+ * depends only on the sequence of operations (determinism).
+ */
+export class TrackTable {
+  readonly state: Float64Array;
+  readonly cov: Float64Array;
+  readonly status: Uint8Array;
+  readonly id: Int32Array;
+  readonly existence: Float64Array;
+  /** Hit (1) / miss (0) per scan in which the track was detectable; bit 0 is the latest. */
+  readonly history: Uint32Array;
+  /** Detectable scans seen since creation (saturates). */
+  readonly scans: Uint32Array;
+  readonly hits: Uint32Array;
+  readonly createdS: Float64Array;
+  readonly lastHitS: Float64Array;
+  /** Box footprint and heading; the heading follows the velocity once the object moves. */
+  readonly length: Float64Array;
+  readonly width: Float64Array;
+  readonly yaw: Float64Array;
+  /**
+   * Extents seen by lidar along the track's own axes (0 = never seen): the largest partial
+   * extent, or a running estimate once the dimension was seen whole (see dimsKnown).
+   */
+  readonly seenLength: Float64Array;
+  readonly seenWidth: Float64Array;
+  /** Decaying per-class evidence from camera classifications, CLASS_COUNT per slot. */
+  readonly classScore: Float64Array;
+  readonly classId: Uint8Array;
+  /**
+   * Class whose typical size fills in unseen extents: the camera class once known, before that
+   * a guess from radar RCS or cluster size.
+   */
+  readonly shapeClass: Uint8Array;
+  /** Bit 0: the lidar has seen the whole length (a side face); bit 1: the whole width (an end). */
+  readonly dimsKnown: Uint8Array;
+  /** Consecutive lidar scans in which the track was detectable but not seen. */
+  readonly lidarMissStreak: Uint16Array;
+  private nextId = 1;
+  private live = 0;
+
+  constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`TrackTable: bad capacity ${capacity}`);
+    this.state = new Float64Array(capacity * S.dim);
+    this.cov = new Float64Array(capacity * COV_SIZE);
+    this.status = new Uint8Array(capacity);
+    this.id = new Int32Array(capacity);
+    this.existence = new Float64Array(capacity);
+    this.history = new Uint32Array(capacity);
+    this.scans = new Uint32Array(capacity);
+    this.hits = new Uint32Array(capacity);
+    this.createdS = new Float64Array(capacity);
+    this.lastHitS = new Float64Array(capacity);
+    this.length = new Float64Array(capacity);
+    this.width = new Float64Array(capacity);
+    this.yaw = new Float64Array(capacity);
+    this.seenLength = new Float64Array(capacity);
+    this.seenWidth = new Float64Array(capacity);
+    this.classScore = new Float64Array(capacity * CLASS_COUNT);
+    this.classId = new Uint8Array(capacity);
+    this.shapeClass = new Uint8Array(capacity);
+    this.lidarMissStreak = new Uint16Array(capacity);
+    this.dimsKnown = new Uint8Array(capacity);
+  }
+
+  /** Number of slots in use. */
+  get size(): number {
+    return this.live;
+  }
+
+  /** Takes the lowest free slot as a new tentative track, or returns -1 when full. */
+  allocate(tS: number): number {
+    if (this.live === this.capacity) return -1;
+    let slot = 0;
+    while (this.status[slot] !== TrackStatus.free) slot++;
+    this.live++;
+    this.status[slot] = TrackStatus.tentative;
+    this.id[slot] = this.nextId;
+    this.nextId = this.nextId >= MAX_TRACK_ID ? 1 : this.nextId + 1;
+    this.existence[slot] = 0;
+    this.history[slot] = 1;
+    this.scans[slot] = 1;
+    this.hits[slot] = 1;
+    this.createdS[slot] = tS;
+    this.lastHitS[slot] = tS;
+    this.length[slot] = CLASS_DIMENSIONS[ObjectClass.unknown]!.typical[0];
+    this.width[slot] = CLASS_DIMENSIONS[ObjectClass.unknown]!.typical[1];
+    this.yaw[slot] = 0;
+    this.seenLength[slot] = 0;
+    this.seenWidth[slot] = 0;
+    this.classScore.fill(0, slot * CLASS_COUNT, (slot + 1) * CLASS_COUNT);
+    this.classId[slot] = ObjectClass.unknown;
+    this.shapeClass[slot] = ObjectClass.unknown;
+    this.lidarMissStreak[slot] = 0;
+    this.dimsKnown[slot] = 0;
+    this.state.fill(0, slot * S.dim, (slot + 1) * S.dim);
+    this.cov.fill(0, slot * COV_SIZE, (slot + 1) * COV_SIZE);
+    return slot;
+  }
+
+  free(slot: number): void {
+    if (this.status[slot] === TrackStatus.free) return;
+    this.status[slot] = TrackStatus.free;
+    this.live--;
+  }
+
+  clear(): void {
+    this.status.fill(TrackStatus.free);
+    this.live = 0;
+    this.nextId = 1;
+  }
+
+  /**
+   * Records one detectable scan for the track: shifts its hit history and, for a tentative
+   * track, confirms it once `hitsNeeded` of the last `window` scans were hits.
+   * Returns true when this call confirmed the track.
+   */
+  recordScan(slot: number, hit: boolean, hitsNeeded: number, window: number): boolean {
+    const mask = window >= 32 ? 0xffffffff : (1 << window) - 1;
+    this.history[slot] = (((this.history[slot]! << 1) | (hit ? 1 : 0)) & mask) >>> 0;
+    if (this.scans[slot]! < 0xffffffff) this.scans[slot]!++;
+    if (hit) this.hits[slot]!++;
+    if (this.status[slot] === TrackStatus.tentative && popcount(this.history[slot]!) >= hitsNeeded) {
+      this.status[slot] = TrackStatus.confirmed;
+      return true;
+    }
+    return false;
+  }
+
+  /** A tentative track that can no longer reach M hits in its first N scans has failed. */
+  failedConfirmation(slot: number, hitsNeeded: number, window: number): boolean {
+    return (
+      this.status[slot] === TrackStatus.tentative &&
+      this.scans[slot]! >= window &&
+      popcount(this.history[slot]!) < hitsNeeded
+    );
+  }
+
+  /** Position variance along the worse axis (trace of the position block / 2 is close enough). */
+  positionVariance(slot: number): number {
+    const o = slot * COV_SIZE;
+    return Math.max(this.cov[o + S.x * S.dim + S.x]!, this.cov[o + S.y * S.dim + S.y]!);
+  }
+}
+
+export function popcount(v: number): number {
+  v = v - ((v >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
