@@ -4,8 +4,17 @@ import { readFileSync } from 'node:fs';
 import { helpText, parseFlags, type CommandSpec } from './flags.js';
 import { RUN_COMMAND, runCommand } from './run-command.js';
 import { VALIDATE_COMMAND, validateCommand } from './validate-command.js';
+import { SIMULATE_COMMAND, simulateCommand } from './simulate-command.js';
+import { RECORD_COMMAND, recordCommand } from './record-command.js';
+import { REPLAY_COMMAND, replayCommand } from './replay-command.js';
 
-const COMMANDS: readonly CommandSpec[] = [RUN_COMMAND, VALIDATE_COMMAND];
+const COMMANDS: readonly CommandSpec[] = [
+  RUN_COMMAND,
+  VALIDATE_COMMAND,
+  RECORD_COMMAND,
+  REPLAY_COMMAND,
+  SIMULATE_COMMAND,
+];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -50,6 +59,12 @@ async function main(argv: string[]): Promise<number> {
       return runCommand(parsed.flags);
     case 'validate':
       return validateCommand(parsed.positionals);
+    case 'record':
+      return recordCommand(parsed.flags);
+    case 'replay':
+      return replayCommand(parsed.flags, parsed.positionals);
+    case 'simulate':
+      return simulateCommand(parsed.flags, parsed.positionals);
     default:
       return 2;
   }

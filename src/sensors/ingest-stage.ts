@@ -60,9 +60,11 @@ export class IngestStage {
 
   /**
    * Handles one message from any source. `parts` are the multipart frames; `receivedNs` is when the
-   * source got them (CLOCK_MONOTONIC). Never throws for bad input.
+   * source got them (CLOCK_MONOTONIC). `clockNs` is the "now" that stamps must be near
+   * (maxFutureMs/maxAgeMs): the host clock, `receivedNs`, unless a replay runs on the drive's
+   * own clock. Never throws for bad input.
    */
-  ingest(parts: readonly Uint8Array[], receivedNs: bigint): IngestOutcome {
+  ingest(parts: readonly Uint8Array[], receivedNs: bigint, clockNs: bigint = receivedNs): IngestOutcome {
     if (parts.length < 2 || parts.length > 3) {
       return this.reject(
         -1,
@@ -140,20 +142,20 @@ export class IngestStage {
         `payload of ${expected} bytes exceeds the channel's ${writer.slotBytes}-byte slots`,
       );
     }
-    if (h.stampNs > receivedNs + this.maxFutureNs) {
+    if (h.stampNs > clockNs + this.maxFutureNs) {
       return this.reject(
         index,
         sensor.id,
         'stamp_future',
-        `stampNs is ${fmtMs(h.stampNs - receivedNs)} ms ahead of now; at most ${fmtMs(this.maxFutureNs)} ms allowed`,
+        `stampNs is ${fmtMs(h.stampNs - clockNs)} ms ahead of now; at most ${fmtMs(this.maxFutureNs)} ms allowed`,
       );
     }
-    if (h.stampNs < receivedNs - this.maxAgeNs) {
+    if (h.stampNs < clockNs - this.maxAgeNs) {
       return this.reject(
         index,
         sensor.id,
         'stamp_stale',
-        `stampNs is ${fmtMs(receivedNs - h.stampNs)} ms old; at most ${fmtMs(this.maxAgeNs)} ms allowed`,
+        `stampNs is ${fmtMs(clockNs - h.stampNs)} ms old; at most ${fmtMs(this.maxAgeNs)} ms allowed`,
       );
     }
     if (h.stampNs <= this.lastStamp[index]!) {

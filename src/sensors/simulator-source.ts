@@ -37,10 +37,17 @@ export class SimulatorSource {
       seed?: number;
       loop: boolean;
       closedLoop: boolean;
+      /** Also deliver ground truth to `events.onTruth`. */
+      groundTruth?: boolean;
     },
     private readonly onMessage: (parts: Uint8Array[], receivedNs: bigint) => void,
     private readonly log: Logger,
-    private readonly events: { onLoop?: (loop: number) => void; onEnd?: () => void } = {},
+    private readonly events: {
+      onLoop?: (loop: number) => void;
+      onEnd?: () => void;
+      /** Ground truth as a wire-format message `[truth/actors, header, payload]`. */
+      onTruth?: (parts: Uint8Array[], receivedNs: bigint) => void;
+    } = {},
   ) {}
 
   async start(): Promise<void> {
@@ -50,6 +57,7 @@ export class SimulatorSource {
       seed: this.options.seed,
       loop: this.options.loop,
       closedLoop: this.options.closedLoop,
+      groundTruth: this.options.groundTruth,
     };
     const worker = new Worker(workerFile('sim-worker'), { workerData: data });
     this.worker = worker;
@@ -57,6 +65,9 @@ export class SimulatorSource {
       switch (e.type) {
         case 'frame':
           this.onMessage(e.parts, process.hrtime.bigint());
+          break;
+        case 'truth':
+          this.events.onTruth?.(e.parts, process.hrtime.bigint());
           break;
         case 'loop':
           this.log.info({ loop: e.loop, scenario: this.options.scenario }, 'simulated drive restarted');

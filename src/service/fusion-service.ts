@@ -24,10 +24,15 @@ export interface ServiceOptions {
   inputTap?: (parts: readonly Uint8Array[], receivedNs: bigint, outcome: IngestOutcome) => void;
   /** Sees every message published on the output socket. Must not block. */
   outputTap?: (parts: readonly Buffer[]) => void;
+  /** Simulator sources also produce ground truth (`truth/actors` wire messages) for this. Must not block. */
+  groundTruthTap?: (parts: readonly Uint8Array[], receivedNs: bigint) => void;
 }
 
-/** The ingest entry point a source calls for each multipart message. */
-export type IngestFn = (parts: Uint8Array[], receivedNs: bigint) => IngestOutcome;
+/**
+ * The ingest entry point a source calls for each multipart message. `clockNs` is the time stamps
+ * are checked against (default `receivedNs`); replay passes the drive's clock.
+ */
+export type IngestFn = (parts: Uint8Array[], receivedNs: bigint, clockNs?: bigint) => IngestOutcome;
 
 /** A source of sensor messages the service starts and stops. */
 export interface ServiceSource {
@@ -112,8 +117,8 @@ export class FusionService {
       );
     }
     const tap = options.inputTap;
-    const onMessage: IngestFn = (parts, receivedNs) => {
-      const outcome = this.ingest.ingest(parts, receivedNs);
+    const onMessage: IngestFn = (parts, receivedNs, clockNs) => {
+      const outcome = this.ingest.ingest(parts, receivedNs, clockNs);
       tap?.(parts, receivedNs, outcome);
       return outcome;
     };
@@ -132,6 +137,7 @@ export class FusionService {
             seed: src.seed,
             loop: src.loop,
             closedLoop: src.closedLoop,
+            groundTruth: options.groundTruthTap !== undefined,
           },
           onMessage,
           log,
@@ -140,6 +146,7 @@ export class FusionService {
               this.ingest.resetSensorHistory();
               this.scheduler.resetTracker();
             },
+            onTruth: options.groundTruthTap,
           },
         );
         this.sources.push(sim);

@@ -6,6 +6,8 @@ export interface SimWorkerData {
   seed?: number;
   loop: boolean;
   closedLoop: boolean;
+  /** Also post ground truth (base_link) at every ego odometry frame, for recording. */
+  groundTruth?: boolean;
 }
 
 /** Parent → simulator worker. */
@@ -14,6 +16,8 @@ export type SimControl = { type: 'stop' } | { type: 'accel'; value: number | nul
 /** Simulator worker → parent. */
 export type SimEvent =
   | { type: 'frame'; parts: [Uint8Array, Uint8Array, Uint8Array] }
+  /** Ground truth as a wire-format message on `truth/actors` (see src/io/drive-format.ts). */
+  | { type: 'truth'; parts: [Uint8Array, Uint8Array, Uint8Array] }
   | { type: 'loop'; loop: number }
   | { type: 'end' }
   | { type: 'error'; message: string };

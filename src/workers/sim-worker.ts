@@ -5,10 +5,12 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DriveSimulator, createSimMessage } from '../sim/drive-simulator.js';
+import { DriveSimulator, GT, createSimMessage } from '../sim/drive-simulator.js';
 import { loadScenarioFile } from '../sim/scenario.js';
 import { encodeHeader, sensorTopic } from '../wire/codec.js';
 import { makeSensorHeader } from '../wire/header-validator.js';
+import { WIRE_VERSION } from '../wire/header.js';
+import { TRUTH_LAYOUT, TRUTH_TOPIC } from '../io/drive-format.js';
 import type { SensorConfig } from '../sensors/rig.js';
 import type { SimControl, SimEvent, SimWorkerData } from './sim-protocol.js';
 
@@ -34,6 +36,26 @@ const topics = rig.map((s) => Buffer.from(sensorTopic(s.kind, s.id)));
 const seqBase = new Float64Array(rig.length);
 const nextBase = new Float64Array(rig.length);
 let sim: DriveSimulator | undefined;
+const truthTopic = Buffer.from(TRUTH_TOPIC);
+let truthSeq = 0;
+
+/** Posts ground truth in base_link at the simulator's current time (the frame just posted). */
+function postTruth(s: DriveSimulator, stampNs: bigint): void {
+  const truth = new Float32Array(Math.max(1, s.actorCount) * GT.stride);
+  const count = s.groundTruth(truth, 'base_link');
+  const header = encodeHeader({
+    v: WIRE_VERSION,
+    kind: 'truth',
+    seq: truthSeq++,
+    stampNs,
+    frame: 'base_link',
+    fields: TRUTH_LAYOUT.fields,
+    stride: TRUTH_LAYOUT.stride,
+    count,
+  });
+  const payload = new Uint8Array(truth.buffer, 0, count * TRUTH_LAYOUT.stride);
+  post({ type: 'truth', parts: [truthTopic, header, payload] }, [truth.buffer]);
+}
 
 async function play(): Promise<void> {
   const msg = createSimMessage();
@@ -52,6 +74,7 @@ async function play(): Promise<void> {
       if (waitMs > 0.5) await sleep(waitMs);
       const topic = topics[msg.sensorIndex]!;
       post({ type: 'frame', parts: [topic, header, payload] }, [payload.buffer as ArrayBuffer]);
+      if (data.groundTruth && msg.kind === 'ego') postTruth(sim, stampNs);
     }
     if (!data.loop) break;
     seqBase.set(nextBase);

@@ -1,0 +1,228 @@
+/**
+ * What `smi-fusion replay --report` prints at the end: messages per channel and their ingest
+ * outcomes, outputs, latencies measured on this host (message handed to ingest → tracks/plan
+ * published, so they mean the same at every speed), and, where the drive has ground truth,
+ * tracking accuracy against it.
+ */
+import { decodeHeader } from '../wire/codec.js';
+import { TRACK } from '../wire/layouts.js';
+import { GT } from '../sim/index.js';
+import { LatencyHistogram, formatNs } from '../telemetry/latency-histogram.js';
+import type { IngestOutcome } from '../sensors/ingest-stage.js';
+import type { DriveMessage } from '../io/mcap-drive-reader.js';
+import type { ReplayResult } from '../sensors/replay-source.js';
+import { TRUTH_TOPIC } from '../io/drive-format.js';
+import { decodeWireMessage } from '../io/mcap-wire-message.js';
+
+interface Outcomes {
+  committed: number;
+  rejected: number;
+  dropped: number;
+}
+
+/** Ground-truth actors farther than this (m, base_link) are not expected to be tracked. */
+const EVAL_RANGE_M = 80;
+/** A track within this distance (m) of a true actor counts as tracking it. */
+const MATCH_M = 3;
+/** Bounds on what is kept for the accuracy evaluation. */
+const MAX_SAMPLES = 200_000;
+const STAMP_MEMORY = 8192;
+
+export class ReplayReport {
+  private readonly outcomes = new Map<string, Outcomes>();
+  /** Stamp as sent → [host time offered, stamp on the drive's clock]. */
+  private readonly offered = new Map<bigint, [bigint, bigint]>();
+  readonly fusion = new LatencyHistogram();
+  readonly e2e = new LatencyHistogram();
+  tracks = 0;
+  plans = 0;
+  readonly decisions = new Map<string, number>();
+  private readonly truth: { stampNs: bigint; values: Float32Array }[] = [];
+  private readonly trackLists: { stampNs: bigint; values: Float32Array }[] = [];
+
+  /** ReplayOptions.onOffered */
+  readonly onOffered = (
+    topic: string,
+    stampNs: bigint | undefined,
+    offeredNs: bigint,
+    outcome: IngestOutcome,
+    driveStampNs?: bigint,
+  ): void => {
+    let o = this.outcomes.get(topic);
+    if (!o) {
+      o = { committed: 0, rejected: 0, dropped: 0 };
+      this.outcomes.set(topic, o);
+    }
+    o[outcome]++;
+    if (stampNs === undefined || outcome !== 'committed') return;
+    this.offered.set(stampNs, [offeredNs, driveStampNs ?? stampNs]);
+    if (this.offered.size > STAMP_MEMORY) this.offered.delete(this.offered.keys().next().value!);
+  };
+
+  /** ServiceOptions.outputTap */
+  readonly onOutput = (parts: readonly Uint8Array[]): void => {
+    let h: Record<string, unknown>;
+    try {
+      h = decodeHeader(parts[1]!) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    const stamp = h.stampNs as bigint;
+    const published = h.publishedNs as bigint;
+    const seen = this.offered.get(stamp);
+    if (h.kind === 'tracks') {
+      this.tracks++;
+      if (seen) {
+        this.fusion.record(Number(published - seen[0]));
+        if (this.trackLists.length < MAX_SAMPLES) {
+          const p = parts[2] ?? new Uint8Array(0);
+          this.trackLists.push({ stampNs: seen[1], values: new Float32Array(p.slice().buffer) });
+        }
+      }
+    } else if (h.kind === 'plan') {
+      this.plans++;
+      const d = String(h.decision);
+      this.decisions.set(d, (this.decisions.get(d) ?? 0) + 1);
+      if (seen) this.e2e.record(Number(published - seen[0]));
+    }
+  };
+
+  /** ReplayOptions.onRecorded: keeps ground truth for the accuracy evaluation. */
+  readonly onRecorded = (m: DriveMessage): void => {
+    if (m.channel.topic !== TRUTH_TOPIC || this.truth.length >= MAX_SAMPLES) return;
+    try {
+      const { payload } = decodeWireMessage(m.data);
+      if (!payload) return;
+      this.truth.push({ stampNs: m.publishTimeNs, values: new Float32Array(payload.slice().buffer) });
+    } catch {
+      // not a usable ground-truth sample
+    }
+  };
+
+  /** Tracking accuracy against ground truth, or undefined when the drive has none. */
+  accuracy():
+    | {
+        frames: number;
+        truthSeen: number;
+        matched: number;
+        posRmse: number;
+        velRmse: number;
+        falseTracks: number;
+      }
+    | undefined {
+    if (this.truth.length === 0 || this.trackLists.length === 0) return undefined;
+    const truth = [...this.truth].sort((a, b) =>
+      a.stampNs < b.stampNs ? -1 : a.stampNs > b.stampNs ? 1 : 0,
+    );
+    let frames = 0;
+    let truthSeen = 0;
+    let matched = 0;
+    let pos2 = 0;
+    let vel2 = 0;
+    let falseTracks = 0;
+    for (const t of this.trackLists) {
+      const g = nearest(truth, t.stampNs);
+      if (!g || absBig(g.stampNs - t.stampNs) > 20_000_000n) continue;
+      frames++;
+      const dt = Number(t.stampNs - g.stampNs) / 1e9;
+      const used = new Uint8Array(t.values.length / TRACK.stride);
+      for (let a = 0; a < g.values.length; a += GT.stride) {
+        // Move the true box to the track list's time with its velocity (samples are 10 ms apart).
+        const gx = g.values[a + GT.x]! + g.values[a + GT.vx]! * dt;
+        const gy = g.values[a + GT.y]! + g.values[a + GT.vy]! * dt;
+        if (Math.hypot(gx, gy) > EVAL_RANGE_M) continue;
+        truthSeen++;
+        let best = -1;
+        let bestD = MATCH_M;
+        for (let k = 0; k < used.length; k++) {
+          if (used[k]) continue;
+          const o = k * TRACK.stride;
+          const d = Math.hypot(t.values[o + TRACK.x]! - gx, t.values[o + TRACK.y]! - gy);
+          if (d < bestD) {
+            bestD = d;
+            best = k;
+          }
+        }
+        if (best < 0) continue;
+        used[best] = 1;
+        matched++;
+        const o = best * TRACK.stride;
+        pos2 += bestD * bestD;
+        vel2 +=
+          (t.values[o + TRACK.vx]! - g.values[a + GT.vx]!) ** 2 +
+          (t.values[o + TRACK.vy]! - g.values[a + GT.vy]!) ** 2;
+      }
+      for (const u of used) if (!u) falseTracks++;
+    }
+    if (frames === 0) return undefined;
+    return {
+      frames,
+      truthSeen,
+      matched,
+      posRmse: matched ? Math.sqrt(pos2 / matched) : NaN,
+      velRmse: matched ? Math.sqrt(vel2 / matched) : NaN,
+      falseTracks: falseTracks / frames,
+    };
+  }
+
+  /** The report as text. */
+  format(result: ReplayResult): string {
+    const lines: string[] = [];
+    const driveS = Number(result.playedNs) / 1e9;
+    const wallS = Number(result.wallNs) / 1e9;
+    lines.push(
+      `replayed ${result.offeredTotal} messages (${driveS.toFixed(2)} s of drive${result.loops ? `, ${result.loops + 1} passes` : ''}) in ${wallS.toFixed(2)} s: ` +
+        `${wallS > 0 ? (result.offeredTotal / wallS).toFixed(0) : '-'} msg/s, ${wallS > 0 ? (driveS / wallS).toFixed(2) : '-'}x real time` +
+        (result.stalls ? `, ${result.stalls} stalls re-anchored` : ''),
+    );
+    lines.push('', 'channel                         offered  committed  rejected  dropped');
+    const topics = [...this.outcomes.keys()].sort();
+    for (const topic of topics) {
+      const o = this.outcomes.get(topic)!;
+      lines.push(
+        `${topic.padEnd(30)} ${String(result.offered.get(topic) ?? 0).padStart(8)} ${String(o.committed).padStart(10)} ${String(o.rejected).padStart(9)} ${String(o.dropped).padStart(8)}`,
+      );
+    }
+    if (result.skipped.size > 0) {
+      lines.push('', 'skipped channels:');
+      for (const [topic, why] of result.skipped) lines.push(`  ${topic}: ${why}`);
+    }
+    const decisions = [...this.decisions].map(([d, n]) => `${d} ${n}`).join(', ');
+    lines.push(
+      '',
+      `outputs: ${this.tracks} track lists, ${this.plans} plans${decisions ? ` (${decisions})` : ''}`,
+    );
+    const row = (name: string, h: LatencyHistogram) =>
+      `  ${name.padEnd(16)} n=${String(h.count).padEnd(6)} p50 ${formatNs(h.quantile(0.5)).padEnd(9)} p99 ${formatNs(h.quantile(0.99)).padEnd(9)} max ${formatNs(h.max)}`;
+    lines.push('latency on this host (message handed to ingest → output published):');
+    lines.push(row('tracks (fusion)', this.fusion), row('plan (e2e)', this.e2e));
+    const acc = this.accuracy();
+    if (acc) {
+      lines.push(
+        `tracking vs ground truth (actors within ${EVAL_RANGE_M} m, match within ${MATCH_M} m, ${acc.frames} track lists): ` +
+          `${((100 * acc.matched) / Math.max(1, acc.truthSeen)).toFixed(1)}% of true actors tracked, ` +
+          `position RMSE ${acc.posRmse.toFixed(2)} m, velocity RMSE ${acc.velRmse.toFixed(2)} m/s, ` +
+          `${acc.falseTracks.toFixed(2)} unmatched tracks per list`,
+      );
+    }
+    return lines.join('\n');
+  }
+}
+
+function absBig(v: bigint): bigint {
+  return v < 0n ? -v : v;
+}
+
+function nearest<T extends { stampNs: bigint }>(sorted: T[], stamp: bigint): T | undefined {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  if (hi < 0) return undefined;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]!.stampNs < stamp) lo = mid + 1;
+    else hi = mid;
+  }
+  const a = sorted[lo]!;
+  const b = sorted[lo - 1];
+  return b && absBig(b.stampNs - stamp) < absBig(a.stampNs - stamp) ? b : a;
+}

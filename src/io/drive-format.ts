@@ -1,0 +1,63 @@
+/**
+ * The layout of a recorded drive (an MCAP file): which channels, metadata records and message
+ * encodings it holds. README "Drives" documents the same table for people.
+ *
+ * Raw channels (message encoding WIRE_MESSAGE_ENCODING, no schema) carry wire-format messages
+ * byte for byte: `sensor/<kind>/<id>` (what the service received), `out/tracks` and `out/plan`
+ * (what it published, with --outputs), and `truth/actors` (simulator ground truth). Foxglove
+ * channels under `/foxglove/` repeat some of them in Foxglove's schemas for viewing only; replay
+ * never reads them.
+ */
+import { GT } from '../sim/index.js';
+
+/** Version of this layout, in the `smi-fusion/drive` metadata record. */
+export const DRIVE_FORMAT_VERSION = '1';
+
+/** MCAP header profile of drives. */
+export const DRIVE_PROFILE = 'smi-fusion';
+
+/** Metadata record names. */
+export const META = {
+  /** formatVersion, softwareVersion, producer (record | simulate), startNs, wallClockStart, ... */
+  drive: 'smi-fusion/drive',
+  /** `spec`: the resolved pipeline spec as JSON. */
+  pipeline: 'smi-fusion/pipeline',
+  /** one entry per sensor id: JSON {kind, rateHz, mount: {x, y, z, yaw}, fovDeg, rangeM}. */
+  calibration: 'smi-fusion/calibration',
+  /** scenario name, file, seed (drives made by the simulator). */
+  scenario: 'smi-fusion/scenario',
+  /** written at the end: messages offered / recorded / dropped per channel. */
+  summary: 'smi-fusion/recording-summary',
+} as const;
+
+/** Raw channel of simulator ground truth. */
+export const TRUTH_TOPIC = 'truth/actors';
+
+/**
+ * Ground truth payload: one float32 record per actor in base_link at the header's stampNs (the
+ * simulator's GT layout): id, classId, box centre x, y, z (m), yaw (rad), velocity over ground
+ * vx, vy (m/s, base_link axes), acceleration ax, ay (m/s²), box length, width, height (m).
+ */
+export const TRUTH_LAYOUT = {
+  fields: ['id', 'classId', 'x', 'y', 'z', 'yaw', 'vx', 'vy', 'ax', 'ay', 'length', 'width', 'height'],
+  stride: GT.stride * 4,
+} as const;
+
+/** Foxglove channels. */
+export const FOXGLOVE_TOPICS = {
+  /** foxglove.FrameTransforms: base_link → each sensor frame (the calibration), once a second. */
+  calibration: '/foxglove/calibration',
+  /** foxglove.FrameTransform: odom → base_link from each ego odometry message. */
+  odometry: '/foxglove/odom',
+  /** foxglove.SceneUpdate: boxes of the published tracks (base_link). */
+  tracks: '/foxglove/tracks',
+  /** foxglove.SceneUpdate: boxes of the ground-truth actors (base_link). */
+  groundTruth: '/foxglove/ground_truth',
+  /** foxglove.PointCloud per lidar: `/foxglove/lidar/<sensorId>`, in the lidar's own frame. */
+  lidarPrefix: '/foxglove/lidar/',
+} as const;
+
+/** True for topics of channels that carry raw wire-format messages in a drive. */
+export function isRawTopic(topic: string): boolean {
+  return topic.startsWith('sensor/') || topic.startsWith('out/') || topic === TRUTH_TOPIC;
+}

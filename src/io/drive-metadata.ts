@@ -1,0 +1,111 @@
+/**
+ * The metadata records a drive starts with (names in drive-format.ts): what made it, the pipeline
+ * spec it ran under, and the calibration (sensor mounts). Replay rebuilds the pipeline from them.
+ */
+import { readFileSync } from 'node:fs';
+import { API_VERSION, parsePipelineSpec, type PipelineSpec } from '../smi/pipeline-spec.js';
+import { DRIVE_FORMAT_VERSION, META } from './drive-format.js';
+import type { DriveMetadata } from './mcap-drive-writer.js';
+
+/** The package version (package.json), recorded in every drive. */
+export function softwareVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** A resolved spec as a Pipeline document (the YAML schema's shape, as JSON), for the drive. */
+export function pipelineDocument(spec: PipelineSpec): object {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Pipeline',
+    metadata: { name: spec.name },
+    spec: {
+      sources: spec.sources,
+      sensors: spec.sensors.map((s) => ({
+        id: s.id,
+        kind: s.kind,
+        rateHz: s.rateHz,
+        mount: { x: s.mount.x, y: s.mount.y, z: s.mount.z, yawDeg: (s.mount.yaw * 180) / Math.PI },
+        fovDeg: s.fovDeg,
+        rangeM: s.rangeM,
+      })),
+      channels: spec.channels,
+      ingest: spec.ingest,
+      fusion: spec.fusion,
+      planning: spec.planning,
+      outputs: spec.outputs,
+      budget: spec.budget,
+    },
+  };
+}
+
+export interface DriveOrigin {
+  /** What made the drive. */
+  producer: 'record' | 'simulate';
+  spec: PipelineSpec;
+  /** Time base of the drive's stamps: the first stamp to expect, ns. */
+  startNs: bigint;
+  /** `host-monotonic` (recorded) or `scenario` (ns from the scenario start). */
+  clock: 'host-monotonic' | 'scenario';
+  /** Extra records (e.g. the scenario). */
+  extra?: DriveMetadata;
+}
+
+/** The metadata records written at the start of a drive. */
+export function driveMetadata(origin: DriveOrigin): DriveMetadata {
+  const calibration: Record<string, string> = {};
+  for (const s of origin.spec.sensors) {
+    calibration[s.id] = JSON.stringify({
+      kind: s.kind,
+      rateHz: s.rateHz,
+      mount: s.mount,
+      fovDeg: s.fovDeg,
+      rangeM: s.rangeM,
+    });
+  }
+  return {
+    [META.drive]: {
+      formatVersion: DRIVE_FORMAT_VERSION,
+      softwareVersion: softwareVersion(),
+      producer: origin.producer,
+      startNs: origin.startNs.toString(),
+      clock: origin.clock,
+      wallClockStart: new Date().toISOString(),
+      node: process.version,
+    },
+    [META.pipeline]: { spec: JSON.stringify(pipelineDocument(origin.spec)), origin: origin.spec.origin },
+    [META.calibration]: calibration,
+    ...origin.extra,
+  };
+}
+
+/**
+ * The pipeline a drive was made with, validated like a spec file (errors name the drive and the
+ * path in the recorded document). Throws when the drive has no pipeline record.
+ */
+export function pipelineFromDrive(meta: DriveMetadata, drivePath: string): PipelineSpec {
+  const text = meta[META.pipeline]?.spec;
+  if (text === undefined) {
+    throw new Error(`drive ${drivePath}: no '${META.pipeline}' metadata record; pass --pipeline FILE`);
+  }
+  const spec = parsePipelineSpec(text, `${drivePath} (metadata ${META.pipeline})`);
+  // The recorded calibration is exact (the document keeps yaw in degrees).
+  for (const s of spec.sensors) {
+    const cal = meta[META.calibration]?.[s.id];
+    if (!cal) continue;
+    try {
+      const m = (JSON.parse(cal) as { mount?: { x: number; y: number; z: number; yaw: number } }).mount;
+      if (m && [m.x, m.y, m.z, m.yaw].every(Number.isFinite))
+        s.mount = { x: m.x, y: m.y, z: m.z, yaw: m.yaw };
+    } catch {
+      // keep the document's mount
+    }
+  }
+  return spec;
+}

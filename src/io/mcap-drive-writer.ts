@@ -1,0 +1,313 @@
+/**
+ * Writes a drive: an indexed MCAP file of raw wire-format channels plus Foxglove channels derived
+ * from them (see drive-format.ts). Used by the recorder worker and by `smi-fusion simulate`.
+ *
+ * @mcap/core's writer corrupts the file if a call starts before the previous one finished, so
+ * every method here must be awaited before the next is called; an overlapping call throws
+ * instead of corrupting. Bytes go to the file with synchronous writes as each chunk completes, so
+ * a process killed mid-drive leaves a file readable up to its last complete chunk.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { McapWriter, type IWritable } from '@mcap/core';
+import type { SensorConfig } from '../sensors/rig.js';
+import { decodeHeader } from '../wire/codec.js';
+import { DRIVE_PROFILE, FOXGLOVE_TOPICS, META, TRUTH_TOPIC, isRawTopic } from './drive-format.js';
+import {
+  FOXGLOVE_SCHEMAS,
+  calibrationTransforms,
+  encodePointCloud,
+  groundTruthScene,
+  odometryTransform,
+  tracksScene,
+  type FoxgloveSchema,
+} from './foxglove-messages.js';
+import { WIRE_MESSAGE_ENCODING, decodeWireMessage } from './mcap-wire-message.js';
+import { chunkCompressor, loadZstd, type ChunkCompression } from './zstd-codec.js';
+
+export interface DriveWriterOptions {
+  /** Chunk compression (default zstd). */
+  compression?: ChunkCompression;
+  /**
+   * Uncompressed chunk size, bytes (default 8 MiB). Larger chunks let zstd match a point cloud
+   * against the raw scan it repeats; smaller ones lose less to a SIGKILL.
+   */
+  chunkBytes?: number;
+  /** Also write the Foxglove channels (default true). */
+  foxglove?: boolean;
+  /** The rig: calibration transforms and which channels are lidars. */
+  sensors: readonly SensorConfig[];
+  /** MCAP header `library` (default smi-fusion). */
+  library?: string;
+}
+
+/** Metadata records: name → string map (see META in drive-format.ts). */
+export type DriveMetadata = Record<string, Record<string, string>>;
+
+/** Totals of what a writer wrote. */
+export interface DriveWriterStats {
+  messages: number;
+  rawMessages: number;
+  /** File bytes written so far. */
+  bytes: number;
+  chunks: number;
+}
+
+const CALIBRATION_PERIOD_NS = 1_000_000_000n;
+
+/** IWritable over a file descriptor with synchronous writes. */
+class FileWritable implements IWritable {
+  private offset = 0;
+  constructor(
+    private readonly fd: number,
+    private readonly path: string,
+  ) {}
+
+  async write(buffer: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < buffer.byteLength) {
+      try {
+        done += writeSync(this.fd, buffer, done, buffer.byteLength - done);
+      } catch (err) {
+        throw new Error(
+          `drive writer: cannot write ${this.path} at byte ${this.offset + done}: ${(err as Error).message}`,
+        );
+      }
+    }
+    this.offset += buffer.byteLength;
+  }
+
+  position(): bigint {
+    return BigInt(this.offset);
+  }
+
+  get bytes(): number {
+    return this.offset;
+  }
+}
+
+export class DriveWriter {
+  private readonly writer: McapWriter;
+  private readonly channels = new Map<string, { id: number; seq: number }>();
+  private readonly schemaIds = new Map<FoxgloveSchema, number>();
+  private readonly lidarIds: Set<string>;
+  private readonly foxglove: boolean;
+  private lastCalibrationNs = -1n;
+  private busy = false;
+  private closed = false;
+  readonly stats: DriveWriterStats = { messages: 0, rawMessages: 0, bytes: 0, chunks: 0 };
+
+  private constructor(
+    readonly path: string,
+    private readonly fd: number,
+    private readonly file: FileWritable,
+    private readonly options: DriveWriterOptions,
+  ) {
+    this.foxglove = options.foxglove ?? true;
+    this.lidarIds = new Set(options.sensors.filter((s) => s.kind === 'lidar').map((s) => s.id));
+    this.writer = new McapWriter({
+      writable: file,
+      chunkSize: options.chunkBytes ?? 8 * 1024 * 1024,
+      compressChunk: chunkCompressor(options.compression ?? 'zstd'),
+    });
+  }
+
+  /** Creates (or truncates) `path`, writes the MCAP header and the metadata records. */
+  static async create(
+    path: string,
+    options: DriveWriterOptions,
+    metadata: DriveMetadata,
+  ): Promise<DriveWriter> {
+    if ((options.compression ?? 'zstd') === 'zstd') await loadZstd();
+    let fd: number;
+    try {
+      fd = openSync(path, 'w');
+    } catch (err) {
+      throw new Error(`drive writer: cannot create ${path}: ${(err as Error).message}`);
+    }
+    const w = new DriveWriter(path, fd, new FileWritable(fd, path), options);
+    try {
+      await w.run(async () => {
+        await w.writer.start({ profile: DRIVE_PROFILE, library: options.library ?? 'smi-fusion' });
+        for (const [name, entries] of Object.entries(metadata)) {
+          await w.writer.addMetadata({ name, metadata: new Map(Object.entries(entries)) });
+        }
+      });
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    return w;
+  }
+
+  /** Runs one writer operation, refusing overlap (which would corrupt the file). */
+  private async run<T>(op: () => Promise<T>): Promise<T> {
+    if (this.busy)
+      throw new Error(`drive writer ${this.path}: a call overlapped the previous one; await each call`);
+    if (this.closed) throw new Error(`drive writer ${this.path}: already closed`);
+    this.busy = true;
+    try {
+      return await op();
+    } finally {
+      this.busy = false;
+      this.stats.bytes = this.file.bytes;
+      this.stats.chunks = this.writer.statistics?.chunkCount ?? 0;
+    }
+  }
+
+  private async channel(topic: string, schema: FoxgloveSchema | undefined, meta: Record<string, string>) {
+    let ch = this.channels.get(topic);
+    if (ch) return ch;
+    let schemaId = 0;
+    if (schema) {
+      schemaId = this.schemaIds.get(schema) ?? (await this.writer.registerSchema(schema));
+      this.schemaIds.set(schema, schemaId);
+    }
+    const id = await this.writer.registerChannel({
+      topic,
+      schemaId,
+      messageEncoding: schema ? schema.messageEncoding : WIRE_MESSAGE_ENCODING,
+      metadata: new Map(Object.entries(meta)),
+    });
+    ch = { id, seq: 0 };
+    this.channels.set(topic, ch);
+    return ch;
+  }
+
+  private async add(
+    topic: string,
+    schema: FoxgloveSchema | undefined,
+    data: Uint8Array,
+    logTimeNs: bigint,
+    publishTimeNs: bigint,
+    meta: Record<string, string> = {},
+  ): Promise<void> {
+    const ch = await this.channel(topic, schema, meta);
+    await this.writer.addMessage({
+      channelId: ch.id,
+      sequence: ch.seq++ >>> 0,
+      logTime: logTimeNs,
+      publishTime: publishTimeNs,
+      data,
+    });
+    this.stats.messages++;
+  }
+
+  /**
+   * Adds one wire-format message in its stored form (mcap-wire-message.ts) on the raw channel
+   * `topic`, received at `logTimeNs`, and the Foxglove messages derived from it. `data` is copied
+   * before this resolves, so the caller may reuse it afterwards.
+   */
+  addWire(topic: string, data: Uint8Array, logTimeNs: bigint): Promise<void> {
+    return this.run(async () => {
+      if (!isRawTopic(topic)) throw new Error(`drive writer: '${topic}' is not a raw channel topic`);
+      const header = this.tryHeader(data);
+      const stampNs = header?.stampNs ?? logTimeNs;
+      const kind = typeof header?.kind === 'string' ? header.kind : 'unknown';
+      await this.add(topic, undefined, data, logTimeNs, stampNs, { kind });
+      this.stats.rawMessages++;
+      if (!this.foxglove) return;
+      if (this.lastCalibrationNs < 0n || logTimeNs - this.lastCalibrationNs >= CALIBRATION_PERIOD_NS) {
+        this.lastCalibrationNs = logTimeNs;
+        await this.add(
+          FOXGLOVE_TOPICS.calibration,
+          FOXGLOVE_SCHEMAS.frameTransforms,
+          calibrationTransforms(stampNs, this.options.sensors),
+          logTimeNs,
+          stampNs,
+        );
+      }
+      if (header) await this.addDerived(topic, header, data, logTimeNs);
+    });
+  }
+
+  private tryHeader(data: Uint8Array): (Record<string, unknown> & { stampNs?: bigint }) | undefined {
+    try {
+      const raw = decodeHeader(decodeWireMessage(data).header) as Record<string, unknown>;
+      if (typeof raw !== 'object' || raw === null) return undefined;
+      const s = raw.stampNs;
+      const stampNs =
+        typeof s === 'bigint' ? s : typeof s === 'number' && Number.isSafeInteger(s) ? BigInt(s) : undefined;
+      return stampNs !== undefined && stampNs >= 0n ? { ...raw, stampNs } : undefined;
+    } catch {
+      return undefined; // a recorded bad message: kept raw, nothing derived
+    }
+  }
+
+  private async addDerived(
+    topic: string,
+    header: Record<string, unknown> & { stampNs?: bigint },
+    data: Uint8Array,
+    logTimeNs: bigint,
+  ): Promise<void> {
+    const stampNs = header.stampNs!;
+    const payload = decodeWireMessage(data).payload;
+    const count = typeof header.count === 'number' ? header.count : -1;
+    if (!payload || count < 0) return;
+    if (header.kind === 'lidar' && header.stride === 16 && payload.byteLength === count * 16) {
+      const id = String(header.sensorId);
+      if (!this.lidarIds.has(id) || `sensor/lidar/${id}` !== topic) return;
+      await this.add(
+        `${FOXGLOVE_TOPICS.lidarPrefix}${id}`,
+        FOXGLOVE_SCHEMAS.pointCloud,
+        encodePointCloud(id, stampNs, payload),
+        logTimeNs,
+        stampNs,
+      );
+    } else if (header.kind === 'ego' && payload.byteLength === 48 && count === 1) {
+      const v = new DataView(payload.buffer, payload.byteOffset, 48);
+      const [x, y, yaw] = [v.getFloat64(0, true), v.getFloat64(8, true), v.getFloat64(16, true)];
+      if (![x, y, yaw].every(Number.isFinite)) return;
+      await this.add(
+        FOXGLOVE_TOPICS.odometry,
+        FOXGLOVE_SCHEMAS.frameTransform,
+        odometryTransform(stampNs, x, y, yaw),
+        logTimeNs,
+        stampNs,
+      );
+    } else if (topic === 'out/tracks' && header.stride === 48 && payload.byteLength === count * 48) {
+      await this.add(
+        FOXGLOVE_TOPICS.tracks,
+        FOXGLOVE_SCHEMAS.sceneUpdate,
+        tracksScene(stampNs, floats(payload), count),
+        logTimeNs,
+        stampNs,
+      );
+    } else if (topic === TRUTH_TOPIC && payload.byteLength === count * 52) {
+      await this.add(
+        FOXGLOVE_TOPICS.groundTruth,
+        FOXGLOVE_SCHEMAS.sceneUpdate,
+        groundTruthScene(stampNs, floats(payload), count),
+        logTimeNs,
+        stampNs,
+      );
+    }
+  }
+
+  /** Adds a metadata record (e.g. the recording summary at the end). */
+  addMetadata(name: string, entries: Record<string, string>): Promise<void> {
+    return this.run(() => this.writer.addMetadata({ name, metadata: new Map(Object.entries(entries)) }));
+  }
+
+  /** Writes the last chunk, the summary and the index, and closes the file. */
+  async end(summary?: Record<string, string>): Promise<DriveWriterStats> {
+    if (summary) await this.addMetadata(META.summary, summary);
+    await this.run(() => this.writer.end());
+    this.closed = true;
+    closeSync(this.fd);
+    return this.stats;
+  }
+
+  /** Closes the file without the index (after a write error); what was written stays readable. */
+  abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
+  }
+}
+
+/** A float32 view of a payload, copying only when it is not 4-byte aligned. */
+function floats(payload: Uint8Array): Float32Array {
+  if (payload.byteOffset % 4 === 0)
+    return new Float32Array(payload.buffer, payload.byteOffset, payload.byteLength >> 2);
+  return new Float32Array(payload.slice().buffer);
+}

@@ -1,0 +1,40 @@
+import type { SensorConfig } from '../sensors/rig.js';
+import type { ChunkCompression } from '../io/zstd-codec.js';
+
+export interface RecorderWorkerData {
+  /** The RecordRing's buffer (shared, never transferred). */
+  sab: SharedArrayBuffer;
+  path: string;
+  sensors: readonly SensorConfig[];
+  compression: ChunkCompression;
+  chunkBytes?: number;
+  foxglove: boolean;
+  metadata: Record<string, Record<string, string>>;
+  /** Test knob emulating a slow disk: cap the write rate (bytes/s of records). */
+  throttleBytesPerSec?: number;
+}
+
+/** Main thread → recorder worker. */
+export type RecorderControl = {
+  type: 'stop';
+  /** Stop draining the ring after this long; what is left is counted as dropped. */
+  drainMs: number;
+  /** Producer-side counts to store in the summary record. */
+  summary: Record<string, string>;
+};
+
+export interface RecorderWorkerStats {
+  /** Records written to the file. */
+  written: number;
+  /** Records still queued when the drain deadline passed (not written). */
+  unwritten: number;
+  messages: number;
+  bytes: number;
+  chunks: number;
+}
+
+/** Recorder worker → main thread. */
+export type RecorderEvent =
+  | { type: 'ready' }
+  | { type: 'done'; stats: RecorderWorkerStats }
+  | { type: 'error'; message: string; stats: RecorderWorkerStats };
