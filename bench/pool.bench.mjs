@@ -8,7 +8,8 @@
 // Latency runs are ping-pong (one message in flight, the consumer asleep when it arrives): the
 // wake-up is part of every figure. Throughput runs allow 4 messages in flight. In every transport
 // the producer writes the whole payload once per message (as ingest does); only the handoff is
-// timed. Options: --quick (fewer samples), --sizes=65536,1048576.
+// timed. The last row is the floor: the same ping-pong with a bare Atomics.wait/notify and no
+// pool, i.e. what waking a sleeping thread costs on this machine. Options: --quick (fewer samples), --sizes=65536,1048576.
 import { Worker, isMainThread, parentPort, workerData, MessageChannel } from 'node:worker_threads';
 import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -202,7 +203,45 @@ async function zmqIpcConsumer({ endpoint, port, count, latency, warm }) {
   return { samples: latency ? samples : undefined, elapsedNs: Number(now() - t0), check };
 }
 
+// The floor: the same ping-pong with a bare Atomics.notify/wait and no pool, to separate what the
+// pool costs from what waking a sleeping thread costs on this machine.
+async function floorProducer({ sab, count, size, warm }) {
+  const i32 = new Int32Array(sab, 0, 16);
+  const stamp = new BigInt64Array(sab, 64, 1);
+  const payload = new Uint8Array(sab, 128, size);
+  const src = new Uint8Array(size).fill(7);
+  for (let seq = 1; seq <= count + warm; seq++) {
+    while (Atomics.load(i32, 1) !== seq - 1) Atomics.wait(i32, 1, Atomics.load(i32, 1));
+    fill(payload, src, seq);
+    stamp[0] = now();
+    Atomics.store(i32, 0, seq);
+    Atomics.notify(i32, 0);
+  }
+  return {};
+}
+
+async function floorConsumer({ sab, count, latency, warm }) {
+  const i32 = new Int32Array(sab, 0, 16);
+  const stamp = new BigInt64Array(sab, 64, 1);
+  const payload = new Uint8Array(sab, 128);
+  const samples = new Float64Array(count);
+  let check = 0;
+  let t0 = now();
+  parentPort.postMessage({ ready: true });
+  for (let got = -warm, seq = 1; got < count; got++, seq++) {
+    while (Atomics.load(i32, 0) !== seq) Atomics.wait(i32, 0, seq - 1);
+    if (got === 0) t0 = now();
+    if (latency && got >= 0) samples[got] = Number(now() - stamp[0]);
+    check += payload[payload.byteLength - 1];
+    Atomics.store(i32, 1, seq);
+    Atomics.notify(i32, 1);
+  }
+  return { samples: latency ? samples : undefined, elapsedNs: Number(now() - t0), check };
+}
+
 const ROLES = {
+  floorProducer,
+  floorConsumer,
   poolProducer,
   poolConsumer,
   pmProducer,
@@ -258,6 +297,15 @@ async function runPool(implementation, size, count, latency, warm) {
   }
 }
 
+async function runFloor(size, count, latency, warm) {
+  const job = { sab: new SharedArrayBuffer(128 + size), count, size, latency, warm };
+  const consumer = start('floorConsumer', job);
+  await consumer.ready;
+  const producer = start('floorProducer', job);
+  const [, r] = await Promise.all([producer.done, consumer.done]);
+  return r;
+}
+
 async function runPostMessage(transfer, size, count, latency, warm) {
   const { port1, port2 } = new MessageChannel();
   const consumer = start('pmConsumer', { port: port2, count, latency, warm }, [port2]);
@@ -296,6 +344,7 @@ const TRANSPORTS = [
   ['postMessage transfer', (s, n, l, w) => runPostMessage(true, s, n, l, w)],
   ['zmq inproc://', runZmqInproc],
   ['zmq ipc://', runZmqIpc],
+  ['floor: Atomics.notify', runFloor],
 ];
 
 function percentile(sorted, q) {
