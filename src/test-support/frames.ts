@@ -32,5 +32,5 @@ export function sensorFrame(
 /** One radar detection straight ahead: range m, azimuth 0, closing at `closing` m/s, 10 dBsm. */
 export const radarTarget = (range: number, closing = 0): number[] => [range, 0, -closing, 10];
 
-/** One ego odometry record at constant speed. */
-export const egoRecord = (speed: number): number[] => [0, 0, 0, speed, 0, 0];
+/** One ego odometry record driving straight along odom x at `speed`, at position `x`. */
+export const egoRecord = (speed: number, x = 0): number[] => [x, 0, 0, speed, 0, 0];

@@ -1,0 +1,156 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Publisher } from 'zeromq';
+import { pino } from 'pino';
+import { parsePipelineSpec } from '../smi/pipeline-spec.js';
+import { FusionService } from './fusion-service.js';
+import { OutputCollector, waitFor } from '../test-support/output-collector.js';
+import { egoRecord, radarTarget, sensorFrame } from '../test-support/frames.js';
+import { encodeHeader } from '../wire/codec.js';
+import { TRACK } from '../wire/layouts.js';
+
+const RADAR_X = 3.7;
+
+function specFor(driverEndpoint: string) {
+  return parsePipelineSpec(
+    `apiVersion: smi-fusion.dev/v1alpha1
+kind: Pipeline
+metadata: { name: roundtrip }
+spec:
+  sources: [{ type: zmq, endpoints: ['${driverEndpoint}'] }]
+  sensors:
+    - { id: radar_front, kind: radar, rateHz: 20, mount: { x: ${RADAR_X}, z: 0.5 }, fovDeg: 20, rangeM: 200 }
+    - { id: ego, kind: ego, rateHz: 100 }
+  fusion: { triggers: [radar_front] }
+  outputs: { publish: 'tcp://127.0.0.1:*', metrics: { port: 0 } }
+`,
+    'roundtrip.yaml',
+  );
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.reverse()) await c();
+  cleanup = [];
+});
+
+async function startRig() {
+  const driver = new Publisher({ linger: 0 });
+  await driver.bind('tcp://127.0.0.1:*');
+  cleanup.push(async () => driver.close());
+  const service = await FusionService.start(specFor(driver.lastEndpoint!), {
+    log: pino({ level: 'silent' }),
+  });
+  cleanup.push(() => service.stop());
+  const out = new OutputCollector();
+  out.connect(service.publishEndpoint);
+  cleanup.push(() => out.close());
+  let seq = 0;
+  // ZeroMQ subscriptions propagate asynchronously: send ego frames until the service has one.
+  await waitFor(
+    () => {
+      void driver.send(sensorFrame('ego', 'ego', seq++, process.hrtime.bigint(), egoRecord(20)));
+      return service.ingest.receivedCount[1]! > 0;
+    },
+    5000,
+    'the service to receive over ZeroMQ',
+  );
+  return { driver, service, out, nextSeq: () => seq++ };
+}
+
+async function metricsText(port: number): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  expect(res.status).toBe(200);
+  return res.text();
+}
+
+describe('ZeroMQ round trip', () => {
+  it('fuses radar frames sent over a real socket into tracks and plans read back from the PUB socket', async () => {
+    const { driver, service, out, nextSeq } = await startRig();
+    // A car ahead at 40 m closing at 5 m/s while the ego drives 20 m/s: lead speed 15 m/s.
+    // Every value follows from the real elapsed time, so the data is physically consistent.
+    const t0 = process.hrtime.bigint();
+    let range = 40;
+    for (let i = 0; i < 40; i++) {
+      const now = process.hrtime.bigint();
+      const t = Number(now - t0) / 1e9;
+      range = 40 - 5 * t;
+      await driver.send(sensorFrame('ego', 'ego', nextSeq(), now, egoRecord(20, 20 * t)));
+      await driver.send(sensorFrame('radar', 'radar_front', i, now, radarTarget(range, 5)));
+      await sleep(50);
+    }
+    await out.until(() => out.of('out/plan').length >= 20, 5000, '20 plans');
+    const tracks = out.of('out/tracks');
+    expect(tracks.length).toBeGreaterThanOrEqual(20);
+    const last = tracks[tracks.length - 1]!;
+    expect(last.header).toMatchObject({ v: 1, kind: 'tracks', frame: 'base_link', stride: 48 });
+    expect(last.payload.length).toBe(Number(last.header.count) * TRACK.stride);
+    // Tracks are box centres; the radar sees the car's rear face, half a length nearer.
+    const rearFaceX = RADAR_X + range;
+    const ids: number[] = [];
+    let best = Infinity;
+    for (let k = 0; k < last.payload.length; k += TRACK.stride) {
+      const rear = last.payload[k + TRACK.x]! - last.payload[k + TRACK.length]! / 2;
+      const err = Math.abs(rear - rearFaceX);
+      if (err < best) {
+        best = err;
+        ids[0] = last.payload[k + TRACK.id]!;
+        ids[1] = last.payload[k + TRACK.vx]!;
+      }
+    }
+    expect(best).toBeLessThan(1.5);
+    expect(Math.abs(ids[1]! - 15)).toBeLessThan(2);
+    const plan = out.of('out/plan').at(-1)!;
+    expect(['follow', 'brake']).toContain(plan.header.decision);
+    expect(plan.header.leadId).toBe(ids[0]);
+    expect(typeof plan.header.stampNs).toBe('bigint');
+    expect(plan.payload.length).toBe(Number(plan.header.count) * 4);
+    const text = await metricsText(service.metricsPort);
+    expect(text).toMatch(/smi_ingest_received_total\{sensor="radar_front",kind="radar"\} 40/);
+    expect(text).toMatch(/smi_e2e_latency_seconds_count \d+/);
+    expect(text).toMatch(/smi_pool_slots_in_use\{channel="radar_front"\} \d/);
+  });
+
+  it('rejects each kind of bad input sent over the socket, counts it, and keeps going', async () => {
+    const { driver, service, out, nextSeq } = await startRig();
+    const now = () => process.hrtime.bigint();
+    const good = (seq: number) => sensorFrame('radar', 'radar_front', seq, now(), radarTarget(30));
+    const bad: [string, Buffer[]][] = [
+      ['malformed_header', [Buffer.from('sensor/radar/radar_front'), Buffer.from([0xc1]), Buffer.alloc(16)]],
+      [
+        'missing_field',
+        [
+          Buffer.from('sensor/radar/radar_front'),
+          Buffer.from(encodeHeader({ v: 1, kind: 'radar' })),
+          Buffer.alloc(16),
+        ],
+      ],
+      ['bad_type', sensorFrame('radar', 'radar_front', 1, now(), radarTarget(30), { count: 'one' })],
+      ['length_mismatch', sensorFrame('radar', 'radar_front', 1, now(), radarTarget(30), { count: 2 })],
+      ['non_finite', sensorFrame('radar', 'radar_front', 1, now(), [30, NaN, 0, 10])],
+      ['stamp_future', sensorFrame('radar', 'radar_front', 1, now() + 60_000_000_000n, radarTarget(30))],
+      ['unknown_sensor', sensorFrame('radar', 'radar_rear', 1, now(), radarTarget(30))],
+      [
+        'unknown_topic',
+        [Buffer.from('sensor/sonar/s1'), Buffer.from(encodeHeader({ v: 1 })), Buffer.alloc(4)],
+      ],
+    ];
+    for (const [, parts] of bad) await driver.send(parts);
+    await driver.send(good(1));
+    // Going backwards after the good frame:
+    await driver.send(sensorFrame('radar', 'radar_front', 2, now() - 1_000_000_000n, radarTarget(30)));
+    await driver.send(sensorFrame('ego', 'ego', nextSeq(), now(), egoRecord(10)));
+    await driver.send(good(3));
+    await waitFor(() => service.ingest.receivedCount[0]! >= 2, 5000, 'two good radar frames');
+    await out.until(() => out.of('out/tracks').length >= 2, 5000, 'tracks after bad input');
+    const text = await metricsText(service.metricsPort);
+    for (const [reason] of bad) {
+      const sensor = reason === 'unknown_sensor' || reason === 'unknown_topic' ? 'unknown' : 'radar_front';
+      expect(text, reason).toContain(`smi_ingest_rejected_total{sensor="${sensor}",reason="${reason}"} 1`);
+    }
+    expect(text).toContain('smi_ingest_rejected_total{sensor="radar_front",reason="stamp_backwards"} 1');
+    expect(service.ingest.rejectedCount).toBe(bad.length + 1);
+    expect(service.ingest.receivedCount[0]).toBe(2);
+  });
+});
