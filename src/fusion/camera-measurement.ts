@@ -4,6 +4,7 @@ import { SensorPose, wrapAngle } from './ego-history.js';
 import {
   centreDepth,
   initCovariance,
+  initRoadAlignedVelocity,
   referencePoint,
   refreshDimensions,
   type MeasurementBatch,
@@ -228,6 +229,17 @@ export class CameraMeasurements implements MeasurementBatch {
       cfg.initialVelocityStd ** 2,
       cfg.initialVelocityStd ** 2,
       cfg.initialAccelStd ** 2,
+    );
+    initRoadAlignedVelocity(
+      t,
+      slot,
+      this.egoYaw,
+      cfg.initialVelocityStd,
+      cfg.initialLateralVelocityStd,
+      1,
+      0,
+      NaN,
+      1,
     );
   }
 

@@ -5,6 +5,7 @@ import { CLUSTER } from './lidar-clusterer.js';
 import {
   clearlyMoving,
   initCovariance,
+  initRoadAlignedVelocity,
   refreshDimensions,
   type MeasurementBatch,
 } from './measurement-model.js';
@@ -178,6 +179,17 @@ export class LidarMeasurements implements MeasurementBatch {
       cfg.initialVelocityStd ** 2,
       cfg.initialVelocityStd ** 2,
       cfg.initialAccelStd ** 2,
+    );
+    initRoadAlignedVelocity(
+      t,
+      slot,
+      this.egoYaw,
+      cfg.initialVelocityStd,
+      cfg.initialLateralVelocityStd,
+      1,
+      0,
+      NaN,
+      1,
     );
   }
 

@@ -176,6 +176,66 @@ export function initCovariance(
   P[c + S.ay * S.dim + S.ay] = accel;
 }
 
+/**
+ * Velocity of a new track: a prior aligned with the road (the ego's heading `roadYaw`), since
+ * objects move along the road far more than across it, fused by a Kalman step with a measured
+ * radial speed `radial` along the unit line of sight (ux, uy), when there is one (a radar's
+ * range rate; pass NaN for none). Overwrites the velocity part of the state and covariance.
+ */
+export function initRoadAlignedVelocity(
+  t: TrackTable,
+  slot: number,
+  roadYaw: number,
+  alongStd: number,
+  acrossStd: number,
+  ux: number,
+  uy: number,
+  radial: number,
+  radialStd: number,
+): void {
+  const c = Math.cos(roadYaw);
+  const s = Math.sin(roadYaw);
+  const a2 = alongStd * alongStd;
+  const c2 = acrossStd * acrossStd;
+  let pxx = a2 * c * c + c2 * s * s;
+  let pyy = a2 * s * s + c2 * c * c;
+  let pxy = (a2 - c2) * c * s;
+  let vx = 0;
+  let vy = 0;
+  if (Number.isFinite(radial)) {
+    // Measurement z = u·v with variance radialStd²: K = P u / (uᵀ P u + r).
+    const pux = pxx * ux + pxy * uy;
+    const puy = pxy * ux + pyy * uy;
+    const sInv = 1 / (ux * pux + uy * puy + radialStd * radialStd);
+    const kx = pux * sInv;
+    const ky = puy * sInv;
+    vx = kx * radial;
+    vy = ky * radial;
+    const nxx = pxx - kx * pux;
+    const nxy = pxy - kx * puy;
+    const nyy = pyy - ky * puy;
+    pxx = nxx;
+    pxy = nxy;
+    pyy = nyy;
+  }
+  const o = slot * S.dim;
+  t.state[o + S.vx] = vx;
+  t.state[o + S.vy] = vy;
+  const cv = slot * COV_SIZE;
+  const n = S.dim;
+  // Velocity is uncorrelated with position and acceleration at birth.
+  for (let i = 0; i < n; i++) {
+    t.cov[cv + S.vx * n + i] = 0;
+    t.cov[cv + S.vy * n + i] = 0;
+    t.cov[cv + i * n + S.vx] = 0;
+    t.cov[cv + i * n + S.vy] = 0;
+  }
+  t.cov[cv + S.vx * n + S.vx] = pxx;
+  t.cov[cv + S.vy * n + S.vy] = pyy;
+  t.cov[cv + S.vx * n + S.vy] = pxy;
+  t.cov[cv + S.vy * n + S.vx] = pxy;
+}
+
 /** Writes U diag(along, across) Uᵀ, U = [u, u⊥], into the (i, j) 2×2 block of a 6×6 matrix. */
 function setRotatedBlock(
   P: Float64Array,

@@ -4,6 +4,7 @@ import { SensorPose, wrapAngle } from './ego-history.js';
 import {
   centreDepth,
   initCovariance,
+  initRoadAlignedVelocity,
   referencePoint,
   refreshDimensions,
   type MeasurementBatch,
@@ -293,6 +294,17 @@ export class RadarMeasurements implements MeasurementBatch {
       1,
       cfg.initialVelocityStd ** 2,
       cfg.initialAccelStd ** 2,
+    );
+    initRoadAlignedVelocity(
+      t,
+      slot,
+      this.egoYaw,
+      cfg.initialVelocityStd,
+      cfg.initialLateralVelocityStd,
+      ux,
+      uy,
+      vr,
+      1,
     );
   }
 

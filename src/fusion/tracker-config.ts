@@ -137,7 +137,9 @@ export interface TrackerConfig {
   mergeDistance: number;
   mergeSpeedDifference: number;
 
+  /** Velocity prior of a new track along and across the road (the ego's heading), 1σ, m/s. */
   initialVelocityStd: number;
+  initialLateralVelocityStd: number;
   initialAccelStd: number;
 
   /** Measurements before the first ego record are dropped (no pose to place them in odom). */
@@ -209,6 +211,7 @@ export const DEFAULT_TRACKER_CONFIG: Readonly<TrackerConfig> = {
   mergeSpeedDifference: 1.5,
 
   initialVelocityStd: 10,
+  initialLateralVelocityStd: 3,
   initialAccelStd: 2,
 
   requireEgo: true,
