@@ -1,11 +1,8 @@
-import { defaultPipelineSpec, loadPipelineSpec, type PipelineSpec } from '../smi/pipeline-spec.js';
-import { FusionService } from '../service/fusion-service.js';
-import { createLogger, LOG_LEVELS } from '../telemetry/logger.js';
-import { FileValidationError } from '../schema/yaml-file.js';
 import { DriveRecorder, type RecordingSummary } from '../io/drive-recorder.js';
 import { driveMetadata } from '../io/drive-metadata.js';
 import { CHUNK_COMPRESSIONS, type ChunkCompression } from '../io/zstd-codec.js';
-import { RUN_COMMAND, applyRunFlags } from './run-command.js';
+import { RUN_COMMAND } from './run-command.js';
+import { prepareRun, runUntilStopped, startService } from './service-lifecycle.js';
 import type { CommandSpec, FlagValues } from './flags.js';
 
 export const RECORD_COMMAND: CommandSpec = {
@@ -60,19 +57,9 @@ export async function recordCommand(flags: FlagValues): Promise<number> {
     process.stderr.write(`${prefix}: --out FILE is required\n`);
     return 2;
   }
-  const log = createLogger((flags['log-level'] as (typeof LOG_LEVELS)[number] | undefined) ?? 'info');
-  let spec: PipelineSpec;
-  try {
-    spec = flags.pipeline !== undefined ? loadPipelineSpec(String(flags.pipeline)) : defaultPipelineSpec();
-  } catch (err) {
-    process.stderr.write(`${prefix}: --pipeline: invalid spec\n${(err as Error).message}\n`);
-    return err instanceof FileValidationError ? 2 : 1;
-  }
-  const flagError = applyRunFlags(spec, flags, flags.pipeline !== undefined);
-  if (flagError) {
-    process.stderr.write(`${flagError.replace('smi-fusion run', prefix)}\n`);
-    return 2;
-  }
+  const prepared = prepareRun('record', flags);
+  if (typeof prepared === 'number') return prepared;
+  const { log, spec } = prepared;
   let recorder: DriveRecorder;
   try {
     recorder = await DriveRecorder.start({
@@ -94,49 +81,25 @@ export async function recordCommand(flags: FlagValues): Promise<number> {
     process.stderr.write(`${prefix}: ${(err as Error).message}\n`);
     return 1;
   }
-  const interval = flags['status-interval'] === undefined ? 1 : Number(flags['status-interval']);
-  let service: FusionService;
-  try {
-    service = await FusionService.start(spec, {
-      log,
-      statusSink: interval > 0 ? (line) => process.stdout.write(`${line}\n`) : undefined,
-      statusIntervalMs: interval * 1000,
-      inputTap: recorder.inputTap,
-      outputTap: flags.outputs ? recorder.outputTap : undefined,
-      groundTruthTap: recorder.truthTap,
-    });
-  } catch (err) {
-    log.error({ err }, 'smi-fusion failed to start');
-    process.stderr.write(`${prefix}: cannot start: ${(err as Error).message}\n`);
+  const service = await startService('record', prepared, flags, {
+    inputTap: recorder.inputTap,
+    outputTap: flags.outputs ? recorder.outputTap : undefined,
+    groundTruthTap: recorder.truthTap,
+  });
+  if (!service) {
     await recorder.stop();
     return 1;
   }
   recorder.registerMetrics(service.metrics.registry);
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (why: string): void => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ why }, 'stopping');
-      const deadline = setTimeout(() => {
-        log.error(`shutdown took longer than ${HARD_DEADLINE_MS} ms; exiting anyway`);
-        resolve(1);
-      }, HARD_DEADLINE_MS);
-      deadline.unref();
-      (async () => {
-        await service.stop().catch((err: unknown) => log.error({ err }, 'error while stopping the service'));
-        const summary = await recorder.stop();
-        process.stdout.write(`${summaryLine(summary)}\n`);
-        clearTimeout(deadline);
-        resolve(summary.error ? 1 : 0);
-      })().catch((err: unknown) => {
-        log.error({ err }, 'error while stopping');
-        resolve(1);
-      });
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    if (flags.duration !== undefined)
-      setTimeout(() => stop('duration elapsed'), Number(flags.duration) * 1000);
-  });
+  return runUntilStopped(
+    log,
+    flags,
+    async () => {
+      await service.stop().catch((err: unknown) => log.error({ err }, 'error while stopping the service'));
+      const summary = await recorder.stop();
+      process.stdout.write(`${summaryLine(summary)}\n`);
+      return summary.error ? 1 : 0;
+    },
+    HARD_DEADLINE_MS,
+  );
 }

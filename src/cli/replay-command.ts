@@ -7,7 +7,8 @@ import { readDriveMetadata } from '../io/mcap-drive-reader.js';
 import { pipelineFromDrive } from '../io/drive-metadata.js';
 import { ReplaySource, type ReplayResult, type ReplaySpeed } from '../sensors/replay-source.js';
 import { ReplayReport } from './replay-report.js';
-import { RUN_COMMAND, applyRunFlags } from './run-command.js';
+import { RUN_COMMAND } from './run-command.js';
+import { applyRunFlags } from './run-flags.js';
 import type { CommandSpec, FlagValues } from './flags.js';
 
 const SHARED_RUN_FLAGS = [
@@ -92,9 +93,9 @@ export async function replayCommand(flags: FlagValues, positionals: readonly str
     return err instanceof FileValidationError ? 2 : 1;
   }
   spec.sources = [];
-  const flagError = applyRunFlags(spec, flags, true);
+  const flagError = applyRunFlags(spec, flags, true, 'replay');
   if (flagError) {
-    process.stderr.write(`${flagError.replace('smi-fusion run', prefix)}\n`);
+    process.stderr.write(`${flagError}\n`);
     return 2;
   }
   const report = new ReplayReport();

@@ -1,0 +1,33 @@
+import type { PipelineSpec } from '../smi/pipeline-spec.js';
+import { resolveScenarioFile } from '../sensors/simulator-source.js';
+import type { FlagValues } from './flags.js';
+
+/** Applies CLI overrides to a spec; returns an error message naming the flag when one does not fit. */
+export function applyRunFlags(
+  spec: PipelineSpec,
+  flags: FlagValues,
+  fromFile: boolean,
+  command = 'run',
+): string | undefined {
+  if (flags.scenario !== undefined || flags.seed !== undefined) {
+    const sim = spec.sources.find((s) => s.type === 'simulator');
+    if (!sim || sim.type !== 'simulator') {
+      return `smi-fusion ${command}: --${flags.scenario !== undefined ? 'scenario' : 'seed'} needs a simulator source; ${spec.origin} has none`;
+    }
+    if (flags.scenario !== undefined) {
+      try {
+        resolveScenarioFile(String(flags.scenario));
+      } catch (err) {
+        return `smi-fusion ${command}: --scenario: ${(err as Error).message}`;
+      }
+      sim.scenario = String(flags.scenario);
+      if (!fromFile) sim.loop = true;
+    }
+    if (flags.seed !== undefined) sim.seed = Number(flags.seed);
+  }
+  if (flags.publish !== undefined) spec.outputs.publish = String(flags.publish);
+  if (flags['metrics-host'] !== undefined) spec.outputs.metrics.host = String(flags['metrics-host']);
+  if (flags['metrics-port'] !== undefined) spec.outputs.metrics.port = Number(flags['metrics-port']);
+  if (flags['no-metrics']) spec.outputs.metrics.enabled = false;
+  return undefined;
+}
