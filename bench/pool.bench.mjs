@@ -211,7 +211,9 @@ async function floorProducer({ sab, count, size, warm }) {
   const payload = new Uint8Array(sab, 128, size);
   const src = new Uint8Array(size).fill(7);
   for (let seq = 1; seq <= count + warm; seq++) {
-    while (Atomics.load(i32, 1) !== seq - 1) Atomics.wait(i32, 1, Atomics.load(i32, 1));
+    for (let acked = Atomics.load(i32, 1); acked !== seq - 1; acked = Atomics.load(i32, 1)) {
+      Atomics.wait(i32, 1, acked);
+    }
     fill(payload, src, seq);
     stamp[0] = now();
     Atomics.store(i32, 0, seq);
