@@ -193,10 +193,29 @@ export class FusionService {
     }
   }
 
+  /** The pool keeps its event counters in shared memory; scrapes turn them into counter increments. */
+  private readonly poolEventsSeen = new Map<string, number>();
+
   private refreshGauges(): void {
     this.pool.channels.forEach((ch) => {
-      this.metrics.poolSlotsInUse.set({ channel: ch.name }, this.pool.slotsInUse(ch.index));
+      const stats = this.pool.stats(ch.index);
+      this.metrics.poolSlotsInUse.set({ channel: ch.name }, stats.slotsInUse);
       this.metrics.poolSlots.set({ channel: ch.name }, ch.slotCount);
+      const events: [string, number][] = [
+        ['overwritten', stats.overwritten],
+        ['torn_retry', stats.tornRetries],
+        ['reclaimed_slot', stats.reclaimedSlots],
+        ['reclaimed_reader', stats.reclaimedReaders],
+        ['too_large', stats.tooLarge],
+        ['backpressure', stats.backpressure],
+        ['dead_writer', stats.deadWriters],
+      ];
+      for (const [event, value] of events) {
+        const key = `${ch.name}\u0000${event}`;
+        const delta = value - (this.poolEventsSeen.get(key) ?? 0);
+        this.poolEventsSeen.set(key, value);
+        this.metrics.poolEvents.inc({ channel: ch.name, event }, delta > 0 ? delta : 0);
+      }
     });
   }
 

@@ -110,6 +110,7 @@ describe('ZeroMQ round trip', () => {
     expect(text).toMatch(/smi_ingest_received_total\{sensor="radar_front",kind="radar"\} 40/);
     expect(text).toMatch(/smi_e2e_latency_seconds_count \d+/);
     expect(text).toMatch(/smi_pool_slots_in_use\{channel="radar_front"\} \d/);
+    expect(text).toContain('smi_pool_events_total{channel="radar_front",event="torn_retry"} 0');
   });
 
   it('rejects each kind of bad input sent over the socket, counts it, and keeps going', async () => {

@@ -70,6 +70,13 @@ export class PipelineMetrics {
     registers: [this.registry],
   });
 
+  readonly poolEvents = new Counter({
+    name: 'smi_pool_events_total',
+    help: 'Pool ring events per channel: overwritten (latest readers skipped), torn_retry, reclaimed_slot, reclaimed_reader, too_large, backpressure, dead_writer',
+    labelNames: ['channel', 'event'] as const,
+    registers: [this.registry],
+  });
+
   readonly poolSlots = new Gauge({
     name: 'smi_pool_slots',
     help: 'Pool slots per channel',
