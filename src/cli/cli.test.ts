@@ -61,6 +61,17 @@ describe('smi-fusion CLI', () => {
     expect(r.stderr).toContain(
       `${bad}:5: spec.fusion.maxTracks: 0 is not allowed; expected an integer >= 1 and <= 1024`,
     );
+    const scenarios = run('validate', 'fixtures/scenarios/cut-in.yaml');
+    expect(scenarios.status).toBe(0);
+    expect(scenarios.stdout).toMatch(/cut-in\.yaml: ok \(Scenario 'cut-in': \d+ s, \d+ actors\)/);
+    const badScenario = join(dir, 'scenario.yaml');
+    writeFileSync(
+      badScenario,
+      'apiVersion: smi-fusion.dev/v1alpha1\nkind: Scenario\nmetadata: { name: s }\nspec:\n  duration: 5\n  ego: { speed: -3 }\n',
+    );
+    const rs = run('validate', badScenario);
+    expect(rs.status).toBe(1);
+    expect(rs.stderr).toContain(`${badScenario}:6: spec.ego.speed: -3 is not allowed`);
     const runBad = run('run', '--pipeline', bad);
     expect(runBad.status).toBe(2);
     expect(runBad.stderr).toContain('spec.fusion.maxTracks');
