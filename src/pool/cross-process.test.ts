@@ -4,28 +4,15 @@
  * The service side runs both rings over the segment.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { emptyDescriptor, SlotPool, type PoolImplementation } from './slot-pool.js';
+import { buildLidarDriver } from '../test-support/c-driver.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const driver = `${root}build/test-bin/lidar_driver`;
+let driver = '';
 const POINTS = 1000;
 
 beforeAll(() => {
-  mkdirSync(`${root}build/test-bin`, { recursive: true });
-  execFileSync('gcc', [
-    '-O2',
-    '-std=gnu11',
-    '-Wall',
-    '-Wextra',
-    '-Werror',
-    `-I${root}native/include`,
-    `${root}native/examples/lidar_driver.c`,
-    '-o',
-    driver,
-  ]);
+  driver = buildLidarDriver();
 });
 
 const children: ChildProcess[] = [];

@@ -4,7 +4,8 @@ import { emptySensorHeader, validateSensorHeader } from '../wire/header-validato
 import { LAYOUTS } from '../wire/layouts.js';
 import type { Rejection, RejectReason } from '../wire/reject-reason.js';
 import type { SensorConfig } from './rig.js';
-import type { ChannelWriter, SlotPool } from '../pool/slot-pool.js';
+import type { ChannelWriter, Descriptor, SlotPool } from '../pool/slot-pool.js';
+import type { ChannelProducer } from '../smi/pipeline-spec.js';
 import type { PipelineMetrics } from '../telemetry/pipeline-metrics.js';
 import type { RateLimitedLog } from '../telemetry/reject-log-limiter.js';
 
@@ -23,7 +24,8 @@ const textDecoder = new TextDecoder('utf-8', { fatal: true });
  */
 export class IngestStage {
   private readonly indexById = new Map<string, number>();
-  private readonly writers: ChannelWriter[];
+  /** Undefined for a channel an external producer writes (the service must not hold its writer). */
+  private readonly writers: (ChannelWriter | undefined)[];
   private readonly lastStamp: BigInt64Array;
   private readonly lastSeq: Float64Array;
   private readonly receivedBySensor: ReturnType<Counter<'sensor' | 'kind'>['labels']>[];
@@ -36,6 +38,7 @@ export class IngestStage {
   rejectedCount = 0;
   droppedCount = 0;
   private listener: CommitListener = () => {};
+  private readonly externalViews: (Float32Array | Float64Array)[][] = [];
 
   constructor(
     private readonly sensors: readonly SensorConfig[],
@@ -43,9 +46,10 @@ export class IngestStage {
     private readonly metrics: PipelineMetrics,
     private readonly rejectLog: RateLimitedLog,
     limits: { maxFutureMs: number; maxAgeMs: number },
+    producers: readonly ChannelProducer[] = sensors.map(() => 'ingest'),
   ) {
     sensors.forEach((s, i) => this.indexById.set(s.id, i));
-    this.writers = sensors.map((_, i) => pool.writer(i, i));
+    this.writers = sensors.map((_, i) => (producers[i] === 'external' ? undefined : pool.writer(i, i)));
     this.lastStamp = new BigInt64Array(sensors.length).fill(-1n);
     this.lastSeq = new Float64Array(sensors.length).fill(-1);
     this.receivedCount = new Float64Array(sensors.length);
@@ -133,7 +137,15 @@ export class IngestStage {
         `payload is ${got} bytes; header says ${h.count} x ${h.stride} = ${expected}`,
       );
     }
-    const writer = this.writers[index]!;
+    const writer = this.writers[index];
+    if (!writer) {
+      return this.reject(
+        index,
+        sensor.id,
+        'not_allowed',
+        `channel '${sensor.id}' is written by an external producer through shared memory, not by ingest`,
+      );
+    }
     if (expected > writer.slotBytes) {
       return this.reject(
         index,
@@ -142,38 +154,8 @@ export class IngestStage {
         `payload of ${expected} bytes exceeds the channel's ${writer.slotBytes}-byte slots`,
       );
     }
-    if (h.stampNs > clockNs + this.maxFutureNs) {
-      return this.reject(
-        index,
-        sensor.id,
-        'stamp_future',
-        `stampNs is ${fmtMs(h.stampNs - clockNs)} ms ahead of now; at most ${fmtMs(this.maxFutureNs)} ms allowed`,
-      );
-    }
-    if (h.stampNs < clockNs - this.maxAgeNs) {
-      return this.reject(
-        index,
-        sensor.id,
-        'stamp_stale',
-        `stampNs is ${fmtMs(clockNs - h.stampNs)} ms old; at most ${fmtMs(this.maxAgeNs)} ms allowed`,
-      );
-    }
-    if (h.stampNs <= this.lastStamp[index]!) {
-      return this.reject(
-        index,
-        sensor.id,
-        'stamp_backwards',
-        `stampNs ${h.stampNs} is not after the previous ${this.lastStamp[index]!}`,
-      );
-    }
-    if (h.seq <= this.lastSeq[index]!) {
-      return this.reject(
-        index,
-        sensor.id,
-        'seq_backwards',
-        `seq ${h.seq} is not after the previous ${this.lastSeq[index]!}`,
-      );
-    }
+    const disorder = this.checkOrder(index, h.stampNs, h.seq, clockNs);
+    if (disorder) return disorder;
 
     const slot = writer.loan();
     if (slot < 0) {
@@ -206,6 +188,95 @@ export class IngestStage {
     this.metrics.ingestLatency.observe({ kind: sensor.kind }, Number(commitNs - receivedNs) / 1e9);
     this.listener(index);
     return 'committed';
+  }
+
+  /**
+   * Admits a message an external producer committed straight into the pool (there was no header
+   * to check before the pool): the same checks as `ingest` on the descriptor and the payload in
+   * place. True = counted as received; false = counted as rejected (the caller releases the slot).
+   */
+  admitExternal(index: number, d: Descriptor, clockNs: bigint): boolean {
+    const sensor = this.sensors[index]!;
+    const layout = LAYOUTS[sensor.kind];
+    if (d.length % layout.stride !== 0 || (sensor.kind === 'ego' && d.length !== layout.stride)) {
+      this.reject(
+        index,
+        sensor.id,
+        'length_mismatch',
+        `payload of ${d.length} bytes is not whole ${layout.stride}-byte ${sensor.kind} records`,
+      );
+      return false;
+    }
+    if (this.checkOrder(index, d.stampNs, d.seq, clockNs)) return false;
+    const perElement = layout.scalar === 'f32' ? 4 : 8;
+    if (!allFinite(this.externalView(index, d.slot, layout.scalar), d.length / perElement)) {
+      this.reject(index, sensor.id, 'non_finite', `payload holds NaN or Inf`);
+      return false;
+    }
+    this.lastStamp[index] = d.stampNs;
+    this.lastSeq[index] = d.seq;
+    this.receivedCount[index]!++;
+    this.receivedBySensor[index]!.inc();
+    return true;
+  }
+
+  /** A cached whole-slot view of an externally written channel (no allocation per message). */
+  private externalView(index: number, slot: number, scalar: 'f32' | 'f64'): Float32Array | Float64Array {
+    const views = (this.externalViews[index] ??= []);
+    let view = views[slot];
+    if (!view) {
+      const offset = this.pool.slotOffset(index, slot);
+      const bytes = this.pool.channels[index]!.slotBytes;
+      view =
+        scalar === 'f32'
+          ? new Float32Array(this.pool.sab, offset, bytes >> 2)
+          : new Float64Array(this.pool.sab, offset, bytes >> 3);
+      views[slot] = view;
+    }
+    return view;
+  }
+
+  /** Stamp and sequence checks shared by every way into the pool; a rejection, or undefined. */
+  private checkOrder(
+    index: number,
+    stampNs: bigint,
+    seq: number,
+    clockNs: bigint,
+  ): IngestOutcome | undefined {
+    const id = this.sensors[index]!.id;
+    if (stampNs > clockNs + this.maxFutureNs) {
+      return this.reject(
+        index,
+        id,
+        'stamp_future',
+        `stampNs is ${fmtMs(stampNs - clockNs)} ms ahead of now; at most ${fmtMs(this.maxFutureNs)} ms allowed`,
+      );
+    }
+    if (stampNs < clockNs - this.maxAgeNs) {
+      return this.reject(
+        index,
+        id,
+        'stamp_stale',
+        `stampNs is ${fmtMs(clockNs - stampNs)} ms old; at most ${fmtMs(this.maxAgeNs)} ms allowed`,
+      );
+    }
+    if (stampNs <= this.lastStamp[index]!) {
+      return this.reject(
+        index,
+        id,
+        'stamp_backwards',
+        `stampNs ${stampNs} is not after the previous ${this.lastStamp[index]!}`,
+      );
+    }
+    if (seq <= this.lastSeq[index]!) {
+      return this.reject(
+        index,
+        id,
+        'seq_backwards',
+        `seq ${seq} is not after the previous ${this.lastSeq[index]!}`,
+      );
+    }
+    return undefined;
   }
 
   /** Forgets per-sensor stamp/seq history (e.g. when a simulated drive loops back to its start). */

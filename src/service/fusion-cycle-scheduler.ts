@@ -64,6 +64,9 @@ export class FusionCycleScheduler {
   private readonly readers: ChannelReader[];
   private readonly isTrigger: Uint8Array;
   private readonly latestAccess: Uint8Array;
+  /** 1 for channels an external producer writes straight into the pool. */
+  private readonly external: Uint8Array;
+  private admitExternal: ((sensorIndex: number, d: Descriptor) => boolean) | undefined;
   private readonly halfSlots: Int32Array;
   private readonly egoViews: (Float64Array[] | undefined)[];
   private readonly configId = nextConfigId++;
@@ -121,6 +124,7 @@ export class FusionCycleScheduler {
     const sensors = spec.sensors;
     this.readers = sensors.map((_, i) => pool.reader(i));
     this.isTrigger = Uint8Array.from(sensors, (s) => (spec.fusion.triggers.includes(s.id) ? 1 : 0));
+    this.external = Uint8Array.from(sensors, (s) => (spec.channels[s.id]!.producer === 'external' ? 1 : 0));
     this.latestAccess = Uint8Array.from(sensors, (s) => (spec.channels[s.id]!.access === 'latest' ? 1 : 0));
     this.halfSlots = Int32Array.from(pool.channels, (c) => Math.max(1, c.slotCount >> 1));
     this.egoViews = sensors.map((s, i) =>
@@ -168,20 +172,68 @@ export class FusionCycleScheduler {
     this.resetNext = true;
   }
 
-  /** Ingest committed a message on `sensorIndex`'s channel. */
+  /**
+   * A message was committed on `sensorIndex`'s channel: by ingest (called synchronously), or by an
+   * external producer (called by `watchExternalChannels`).
+   */
   onCommit(sensorIndex: number): void {
     const reader = this.readers[sensorIndex]!;
     const d = this.desc;
+    const admit = this.external[sensorIndex] ? this.admitExternal : undefined;
+    let taken = 0;
+    let stampNs = 0n;
     if (this.latestAccess[sensorIndex]) {
-      if (reader.latest(d)) this.replacePending(d);
+      if (reader.latest(d)) {
+        if (admit && !admit(sensorIndex, d)) this.pool.release(d.channel, d.slot);
+        else {
+          this.replacePending(d);
+          taken++;
+          stampNs = d.stampNs;
+        }
+      }
     } else {
-      while (reader.next(d)) this.appendPending(d);
+      while (reader.next(d)) {
+        if (admit && !admit(sensorIndex, d)) {
+          this.pool.release(d.channel, d.slot);
+          continue;
+        }
+        this.appendPending(d);
+        taken++;
+        stampNs = d.stampNs;
+      }
     }
     if (this.stopping) return this.releasePending();
+    if (taken === 0) return;
     if (this.isTrigger[sensorIndex] || this.pPerChannel[sensorIndex]! >= this.halfSlots[sensorIndex]!) {
-      this.boundaries.push({ at: this.pCount, stampNs: d.stampNs });
+      this.boundaries.push({ at: this.pCount, stampNs });
     }
     this.dispatch();
+  }
+
+  /**
+   * Channels written by an external producer (a C/C++ driver on the shared-memory pool) have no
+   * ingest call to announce their commits: wait for them asynchronously (a futex wait off the
+   * main thread) and admit each message with `admit` (ingest's checks) before it is fused.
+   */
+  watchExternalChannels(admit: (sensorIndex: number, d: Descriptor) => boolean): void {
+    this.admitExternal = admit;
+    this.external.forEach((isExternal, i) => {
+      if (isExternal) void this.watchExternal(i);
+    });
+  }
+
+  private async watchExternal(sensorIndex: number): Promise<void> {
+    const reader = this.readers[sensorIndex]!;
+    while (!this.stopping) {
+      // Bounded waits so that a stop is noticed without a wake from the producer.
+      const committed = await reader.waitAsync(200).catch((err: unknown) => {
+        this.metrics.stageErrors.inc({ stage: 'external-watch' });
+        this.log.error({ err, channel: sensorIndex }, 'waiting for an external producer failed');
+        return false;
+      });
+      if (this.stopping) break;
+      if (committed) this.onCommit(sensorIndex);
+    }
   }
 
   private appendPending(d: Descriptor): void {

@@ -86,6 +86,7 @@ export class FusionService {
       this.metrics,
       new RateLimitedLog(log),
       spec.ingest,
+      spec.sensors.map((sensor) => spec.channels[sensor.id]!.producer),
     );
     this.scheduler = new FusionCycleScheduler(spec, this.pool, this.metrics, log, this.publisher, {
       deterministic: options.deterministic,
@@ -109,6 +110,13 @@ export class FusionService {
   private async startParts(): Promise<void> {
     const { spec, options } = this;
     const log = options.log;
+    const external = spec.sensors.filter((sensor) => spec.channels[sensor.id]!.producer === 'external');
+    if (external.length > 0 && this.pool.segment === undefined) {
+      throw new Error(
+        `channels ${external.map((e) => `'${e.id}'`).join(', ')} are written by an external producer, which needs ` +
+          `the shared-memory pool; this pool is in-process (${this.poolFallback ?? `spec.pool.implementation '${spec.pool.implementation}'`})`,
+      );
+    }
     this.publishEndpoint = await this.publisher.bind(spec.outputs.publish);
     if (spec.outputs.metrics.enabled) {
       this.metricsPort = await this.metricsServer.listen(
@@ -185,6 +193,15 @@ export class FusionService {
       },
       'smi-fusion started',
     );
+    if (external.length > 0) {
+      this.scheduler.watchExternalChannels((i, d) =>
+        this.ingest.admitExternal(i, d, process.hrtime.bigint()),
+      );
+      log.info(
+        { segment: this.pool.segment, channels: external.map((e) => e.id) },
+        'waiting for external producers on the shared-memory pool',
+      );
+    }
     if (this.poolFallback) {
       log.warn(
         { reason: this.poolFallback },

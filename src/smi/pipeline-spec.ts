@@ -14,7 +14,15 @@ export const API_VERSION = 'smi-fusion.dev/v1alpha1';
 export const ACCESS_PATTERNS = ['sequential', 'latest'] as const;
 export type AccessPattern = (typeof ACCESS_PATTERNS)[number];
 
+/**
+ * Who writes a channel: `ingest` (the service, from its sources) or `external` (a C/C++ driver
+ * publishing straight into the shared-memory pool with native/include/smi_pool.h).
+ */
+export const CHANNEL_PRODUCERS = ['ingest', 'external'] as const;
+export type ChannelProducer = (typeof CHANNEL_PRODUCERS)[number];
+
 export interface ChannelSpec {
+  producer: ChannelProducer;
   slots: number;
   slotBytes: number;
   access: AccessPattern;
@@ -71,10 +79,10 @@ export interface PipelineSpec {
 
 /** Channel defaults per kind, sized for the built-in rig with headroom. */
 export const DEFAULT_CHANNELS: Readonly<Record<SensorKind, ChannelSpec>> = {
-  lidar: { slots: 8, slotBytes: 4 * 1024 * 1024, access: 'sequential' },
-  radar: { slots: 16, slotBytes: 64 * 1024, access: 'sequential' },
-  camera: { slots: 16, slotBytes: 64 * 1024, access: 'sequential' },
-  ego: { slots: 32, slotBytes: 64, access: 'sequential' },
+  lidar: { slots: 8, slotBytes: 4 * 1024 * 1024, access: 'sequential', producer: 'ingest' },
+  radar: { slots: 16, slotBytes: 64 * 1024, access: 'sequential', producer: 'ingest' },
+  camera: { slots: 16, slotBytes: 64 * 1024, access: 'sequential', producer: 'ingest' },
+  ego: { slots: 32, slotBytes: 64, access: 'sequential', producer: 'ingest' },
 };
 
 const endpoint = str({
@@ -87,6 +95,7 @@ const channelSchema = obj({
   slots: opt(int({ min: 1, max: 4096 })),
   slotBytes: opt(int({ min: 64, max: 256 * 1024 * 1024 })),
   access: opt(str({ enum: ACCESS_PATTERNS })),
+  producer: opt(str({ enum: CHANNEL_PRODUCERS })),
 });
 
 const sourceSchema = obj({
@@ -233,6 +242,14 @@ function crossCheck(raw: RawPipeline, sensors: readonly SensorConfig[]): { path:
       issues.push({
         path: `spec.channels.${key}`,
         message: `'${key}' is neither a sensor kind (${SENSOR_KINDS.join(', ')}) nor a sensor id (${ids.join(', ')})`,
+      });
+    }
+  }
+  for (const [key, ch] of Object.entries(raw.spec.channels ?? {})) {
+    if (ch.producer === 'external' && raw.spec.pool?.implementation === 'js') {
+      issues.push({
+        path: `spec.channels.${key}.producer`,
+        message: `an external producer writes through shared memory; spec.pool.implementation 'js' has none (use native or auto)`,
       });
     }
   }
