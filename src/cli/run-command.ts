@@ -1,6 +1,7 @@
 import { LOG_LEVELS } from '../telemetry/logger.js';
 import { prepareRun, runUntilStopped, startService } from './service-lifecycle.js';
 import type { CommandSpec, FlagValues } from './flags.js';
+import { SEED_FLAG } from './run-flags.js';
 
 export const RUN_COMMAND: CommandSpec = {
   name: 'run',
@@ -19,14 +20,7 @@ export const RUN_COMMAND: CommandSpec = {
       valueName: 'NAME|FILE',
       doc: 'scenario for the built-in simulator (default highway-following)',
     },
-    {
-      name: 'seed',
-      type: 'int',
-      min: 0,
-      max: 2 ** 32 - 1,
-      valueName: 'N',
-      doc: "simulator seed (default: the scenario's)",
-    },
+    SEED_FLAG,
     {
       name: 'duration',
       type: 'number',

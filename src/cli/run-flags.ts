@@ -1,6 +1,16 @@
 import type { PipelineSpec } from '../smi/pipeline-spec.js';
 import { resolveScenarioFile } from '../sensors/simulator-source.js';
-import type { FlagValues } from './flags.js';
+import type { FlagSpec, FlagValues } from './flags.js';
+
+/** `--seed N`: the simulator's seed, for the commands that run the built-in simulator. */
+export const SEED_FLAG: FlagSpec = {
+  name: 'seed',
+  type: 'int',
+  min: 0,
+  max: 2 ** 32 - 1,
+  valueName: 'N',
+  doc: "simulator seed (default: the scenario's)",
+};
 
 /** Applies CLI overrides to a spec; returns an error message naming the flag when one does not fit. */
 export function applyRunFlags(

@@ -4,6 +4,7 @@ import { resolveScenarioFile } from '../sensors/simulator-source.js';
 import { writeSimulatedDrive } from '../io/simulated-drive.js';
 import { CHUNK_COMPRESSIONS, type ChunkCompression } from '../io/zstd-codec.js';
 import type { CommandSpec, FlagValues } from './flags.js';
+import { SEED_FLAG } from './run-flags.js';
 
 export const SIMULATE_COMMAND: CommandSpec = {
   name: 'simulate',
@@ -17,14 +18,7 @@ export const SIMULATE_COMMAND: CommandSpec = {
   },
   flags: [
     { name: 'out', type: 'string', valueName: 'FILE', doc: 'the drive to write (required)' },
-    {
-      name: 'seed',
-      type: 'int',
-      min: 0,
-      max: 2 ** 32 - 1,
-      valueName: 'N',
-      doc: "simulator seed (default: the scenario's)",
-    },
+    SEED_FLAG,
     {
       name: 'duration',
       type: 'number',
