@@ -166,10 +166,11 @@ actors:
   });
 
   it('refuses impossible motion: a brake to a higher speed, steps out of order, overlapping lane moves, two kinds in one step', () => {
-    const e = errorOf(`
+    // One actor with every impossible step; the two cases differ only in the ego.
+    const withEgo = (ego: string): string => `
 duration: 10
 road: { lanes: 3 }
-ego: { lane: 0, speed: 10, motion: [{ laneChange: { at: 1, toLane: 1 } }] }
+ego: ${ego}
 actors:
   - id: a
     class: car
@@ -182,27 +183,12 @@ actors:
       - laneChange: { at: 4, toLane: 1 }
       - speedChange: { at: 1, to: 12, rate: 1 }
       - { brake: { at: 8, decel: 2 }, cross: { at: 8, speed: 1 } }
-`);
+`;
+    const e = errorOf(withEgo('{ lane: 0, speed: 10, motion: [{ laneChange: { at: 1, toLane: 1 } }] }'));
     expect(e.message.split('\n')).toEqual([
       'bad.yaml:8: spec.ego.motion[0].laneChange: unknown field; allowed fields here: brake, speedChange',
     ]);
-    const e2 = errorOf(`
-duration: 10
-road: { lanes: 3 }
-ego: { lane: 0, speed: 10 }
-actors:
-  - id: a
-    class: car
-    lane: 1
-    s: 40
-    speed: 10
-    motion:
-      - brake: { at: 2, decel: 3, to: 15 }
-      - laneChange: { at: 3, toLane: 2, duration: 3 }
-      - laneChange: { at: 4, toLane: 1 }
-      - speedChange: { at: 1, to: 12, rate: 1 }
-      - { brake: { at: 8, decel: 2 }, cross: { at: 8, speed: 1 } }
-`);
+    const e2 = errorOf(withEgo('{ lane: 0, speed: 10 }'));
     expect(e2.message.split('\n')).toEqual([
       'bad.yaml:19: spec.actors[0].motion[3].speedChange.at: 1 is out of order; steps must be in time order, expected a time >= 4',
       'bad.yaml:20: spec.actors[0].motion[4]: has brake and cross; expected exactly one of brake, speedChange, laneChange, cross',
