@@ -10,9 +10,9 @@
  */
 export class GatedAssignment {
   /** Assigned column per row, or -1. */
-  rowToCol: Int32Array;
+  rowToCol = new Int32Array(0);
   /** Assigned row per column, or -1. */
-  colToRow: Int32Array;
+  colToRow = new Int32Array(0);
 
   private rows = 0;
   private cols = 0;
@@ -21,17 +21,17 @@ export class GatedAssignment {
   private pairCol: Int32Array;
   private pairCost: Float64Array;
 
-  // Union-find over rows (0..rows) and columns (rows..rows+cols).
-  private parent: Int32Array;
-  private compOf: Int32Array;
-  private localIdx: Int32Array;
-  private compRowStart: Int32Array;
-  private compColStart: Int32Array;
-  private compPairStart: Int32Array;
-  private compRows: Int32Array;
-  private compCols: Int32Array;
+  // Union-find over rows (0..rows) and columns (rows..rows+cols); sized by growNodes.
+  private parent = new Int32Array(0);
+  private compOf = new Int32Array(0);
+  private localIdx = new Int32Array(0);
+  private compRowStart = new Int32Array(0);
+  private compColStart = new Int32Array(0);
+  private compPairStart = new Int32Array(0);
+  private compRows = new Int32Array(0);
+  private compCols = new Int32Array(0);
   private compPairs: Int32Array;
-  private cursor: Int32Array;
+  private cursor = new Int32Array(0);
 
   // Dense Hungarian scratch (1-based, e-maxx formulation).
   private readonly dense: Float64Array;
@@ -47,23 +47,12 @@ export class GatedAssignment {
     maxCols = 64,
     private readonly maxDense = 48,
   ) {
-    this.rowToCol = new Int32Array(maxRows);
-    this.colToRow = new Int32Array(maxCols);
+    this.growNodes(maxRows, maxCols);
     const pairs = 256;
     this.pairRow = new Int32Array(pairs);
     this.pairCol = new Int32Array(pairs);
     this.pairCost = new Float64Array(pairs);
     this.compPairs = new Int32Array(pairs);
-    const nodes = maxRows + maxCols;
-    this.parent = new Int32Array(nodes);
-    this.compOf = new Int32Array(nodes);
-    this.localIdx = new Int32Array(nodes);
-    this.compRowStart = new Int32Array(nodes + 1);
-    this.compColStart = new Int32Array(nodes + 1);
-    this.compPairStart = new Int32Array(nodes + 1);
-    this.compRows = new Int32Array(maxRows);
-    this.compCols = new Int32Array(maxCols);
-    this.cursor = new Int32Array(nodes + 1);
     const d = maxDense + 1;
     this.dense = new Float64Array(d * d);
     this.u = new Float64Array(d);
@@ -287,6 +276,7 @@ export class GatedAssignment {
     this.compPairs = new Int32Array(n);
   }
 
+  /** Sizes the row, column and node buffers for at least `rows` x `cols`; contents are not kept. */
   private growNodes(rows: number, cols: number): void {
     const r = Math.max(rows, this.rowToCol.length);
     const c = Math.max(cols, this.colToRow.length);
