@@ -21,7 +21,7 @@ import {
 import { fillDescriptor, type Descriptor } from './descriptor.js';
 import { entryWord, hdrWord, metaWord, type ReclaimCounts, type SegmentWords } from './segment.js';
 import type { ChannelReader, ChannelWriter } from './channel.js';
-import { SlotViews } from './slot-views.js';
+import { SlotViewWriter, type SlotViews } from './slot-views.js';
 import { ReaderEvictedError, TooLargeError } from './errors.js';
 
 const noCounts = (): ReclaimCounts => ({ readers: 0, slots: 0, writers: 0 });
@@ -51,10 +51,9 @@ export function claimWriterRole(words: SegmentWords, ch: ChannelPlacement, pid: 
 }
 
 /** The single producer side of one channel: loan a slot, write in place, commit or abandon. */
-export class JsChannelWriter implements ChannelWriter {
+export class JsChannelWriter extends SlotViewWriter implements ChannelWriter {
   private readonly i32: Int32Array;
   private readonly u32: Uint32Array;
-  private readonly views: SlotViews;
   private readonly pid = process.pid;
   private readonly commitWord: number;
   private readonly releaseWord: number;
@@ -63,21 +62,17 @@ export class JsChannelWriter implements ChannelWriter {
 
   constructor(
     private readonly words: SegmentWords,
-    readonly channel: ChannelPlacement,
-    readonly producerId: number,
+    channel: ChannelPlacement,
+    producerId: number,
     views: SlotViews,
   ) {
+    super(channel, producerId, views);
     this.i32 = words.i32;
     this.u32 = words.u32;
-    this.views = views;
     this.commitWord = hdrWord(channel, CH.commitSeq);
     this.releaseWord = hdrWord(channel, CH.releaseSeq);
     this.maskWord = hdrWord(channel, CH.seqReaderMask);
     claimWriterRole(words, channel, this.pid);
-  }
-
-  get slotBytes(): number {
-    return this.channel.slotBytes;
   }
 
   /** One pass, oldest first: the newest committed slot is tried last, for `latest` readers. */
@@ -123,18 +118,6 @@ export class JsChannelWriter implements ChannelWriter {
     }
     Atomics.add(this.u32, hdrWord(this.channel, CH.droppedFull), 1);
     return -1;
-  }
-
-  slotView(slot: number): Uint8Array {
-    return this.views.u8[slot]!;
-  }
-
-  slotF32(slot: number): Float32Array {
-    return this.views.f32[slot]!;
-  }
-
-  slotF64(slot: number): Float64Array {
-    return this.views.f64[slot]!;
   }
 
   commit(slot: number, length: number, seq: number, stampNs: bigint, commitNs: bigint): void {

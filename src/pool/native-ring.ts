@@ -14,24 +14,21 @@ import {
 } from './native-addon.js';
 import { metaWord, type SegmentWords } from './segment.js';
 import type { ChannelReader, ChannelWriter } from './channel.js';
-import type { SlotViews } from './slot-views.js';
+import { SlotViewWriter, type SlotViews } from './slot-views.js';
 import { ReaderEvictedError, TooLargeError } from './errors.js';
 
-export class NativeChannelWriter implements ChannelWriter {
+export class NativeChannelWriter extends SlotViewWriter implements ChannelWriter {
   private readonly handle: NativeWriterHandle;
 
   constructor(
     addon: PoolAddon,
     sab: SharedArrayBuffer,
-    readonly channel: ChannelPlacement,
-    readonly producerId: number,
-    private readonly views: SlotViews,
+    channel: ChannelPlacement,
+    producerId: number,
+    views: SlotViews,
   ) {
+    super(channel, producerId, views);
     this.handle = new addon.NativeWriter(sab, channel.index, producerId);
-  }
-
-  get slotBytes(): number {
-    return this.channel.slotBytes;
   }
 
   loan(): number {
@@ -40,18 +37,6 @@ export class NativeChannelWriter implements ChannelWriter {
 
   loanWait(timeoutMs: number): number {
     return this.handle.loanWait(Math.max(0, Math.ceil(timeoutMs)));
-  }
-
-  slotView(slot: number): Uint8Array {
-    return this.views.u8[slot]!;
-  }
-
-  slotF32(slot: number): Float32Array {
-    return this.views.f32[slot]!;
-  }
-
-  slotF64(slot: number): Float64Array {
-    return this.views.f64[slot]!;
   }
 
   commit(slot: number, length: number, seq: number, stampNs: bigint, commitNs: bigint): void {
