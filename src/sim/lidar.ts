@@ -76,6 +76,7 @@ export class LidarModel {
   private ux = new Float64Array(0);
   private uy = new Float64Array(0);
   private readonly sensorPose = new Float64Array(5);
+  private readonly clip = new RayBoxClip();
   private readonly dAz: number;
 
   constructor(
@@ -151,6 +152,7 @@ export class LidarModel {
     const pts = this.points;
     const { cosA, sinA, cosE, sinE, groundT, colStart, colItems } = this;
     const { ox, oy, oz, bc, bs, hx, hy, hz, refl, ux, uy } = this;
+    const clip = this.clip;
     const road = world.road;
     const halfRoad = road.halfWidth;
     const laneW = road.laneWidth;
@@ -175,68 +177,16 @@ export class LidarModel {
         let cosInc = 0;
         for (let k = 0; k < nc; k++) {
           const b = colItems[c0 + k]!;
-          // Slab test in the box frame; tNear is the entry distance, `axis` the face entered.
-          let tNear = -Infinity;
-          let tFar = Infinity;
-          let inc = 0;
-          const dx = ux[k]! * ce;
-          const dy = uy[k]! * ce;
-          const bx = ox[b]!;
-          const by = oy[b]!;
-          const bz = oz[b]!;
-          const ex = hx[b]!;
-          const ey = hy[b]!;
-          const ez = hz[b]!;
-          if (dx > 1e-12 || dx < -1e-12) {
-            const inv = 1 / dx;
-            let t1 = (-ex - bx) * inv;
-            let t2 = (ex - bx) * inv;
-            if (t1 > t2) {
-              const tmp = t1;
-              t1 = t2;
-              t2 = tmp;
-            }
-            if (t1 > tNear) {
-              tNear = t1;
-              inc = dx;
-            }
-            if (t2 < tFar) tFar = t2;
-          } else if (bx < -ex || bx > ex) continue;
-          if (dy > 1e-12 || dy < -1e-12) {
-            const inv = 1 / dy;
-            let t1 = (-ey - by) * inv;
-            let t2 = (ey - by) * inv;
-            if (t1 > t2) {
-              const tmp = t1;
-              t1 = t2;
-              t2 = tmp;
-            }
-            if (t1 > tNear) {
-              tNear = t1;
-              inc = dy;
-            }
-            if (t2 < tFar) tFar = t2;
-          } else if (by < -ey || by > ey) continue;
-          if (tNear > tFar) continue;
-          if (se > 1e-12 || se < -1e-12) {
-            const inv = 1 / se;
-            let t1 = (-ez - bz) * inv;
-            let t2 = (ez - bz) * inv;
-            if (t1 > t2) {
-              const tmp = t1;
-              t1 = t2;
-              t2 = tmp;
-            }
-            if (t1 > tNear) {
-              tNear = t1;
-              inc = se;
-            }
-            if (t2 < tFar) tFar = t2;
-          } else if (bz < -ez || bz > ez) continue;
-          if (tNear > tFar || tNear <= 0 || tNear >= tBest) continue;
+          // Slab test in the box frame: x and y, then (only if they overlap) z.
+          clip.reset();
+          if (!clip.slab(ux[k]! * ce, ox[b]!, hx[b]!) || !clip.slab(uy[k]! * ce, oy[b]!, hy[b]!)) continue;
+          if (clip.tNear > clip.tFar) continue;
+          if (!clip.slab(se, oz[b]!, hz[b]!)) continue;
+          const tNear = clip.tNear;
+          if (tNear > clip.tFar || tNear <= 0 || tNear >= tBest) continue;
           tBest = tNear;
           hitBox = b;
-          cosInc = inc < 0 ? -inc : inc;
+          cosInc = clip.entry < 0 ? -clip.entry : clip.entry;
         }
         if (tBest > rangeMax || tBest < minRange) continue;
         const r = noisy ? tBest + rangeSigma * rng.gauss() : tBest;
@@ -370,6 +320,48 @@ export class LidarModel {
       this.ux = new Float64Array(most);
       this.uy = new Float64Array(most);
     }
+  }
+}
+
+/**
+ * Slab-method clip of a ray against a box centred at the origin of its own frame, one axis at a
+ * time: the ray's parameter interval [tNear, tFar] inside every slab clipped so far, and the ray's
+ * direction component along the normal of the face it enters by (the cosine of incidence).
+ */
+class RayBoxClip {
+  tNear = -Infinity;
+  tFar = Infinity;
+  /** Direction component along the axis whose slab set tNear. */
+  entry = 0;
+
+  reset(): void {
+    this.tNear = -Infinity;
+    this.tFar = Infinity;
+    this.entry = 0;
+  }
+
+  /**
+   * Clips to the slab |o + t d| <= e of one axis: d the ray's direction component, o its origin's
+   * coordinate, e the box's half extent. False when the ray runs parallel to the slab outside it.
+   */
+  slab(d: number, o: number, e: number): boolean {
+    if (d > 1e-12 || d < -1e-12) {
+      const inv = 1 / d;
+      let t1 = (-e - o) * inv;
+      let t2 = (e - o) * inv;
+      if (t1 > t2) {
+        const tmp = t1;
+        t1 = t2;
+        t2 = tmp;
+      }
+      if (t1 > this.tNear) {
+        this.tNear = t1;
+        this.entry = d;
+      }
+      if (t2 < this.tFar) this.tFar = t2;
+      return true;
+    }
+    return !(o < -e || o > e);
   }
 }
 
