@@ -141,6 +141,9 @@ export class LidarClusterer {
   private slotCount = new Int32Array(INITIAL_POINT_CAPACITY);
   private slotSumX = new Float64Array(INITIAL_POINT_CAPACITY);
   private slotSumY = new Float64Array(INITIAL_POINT_CAPACITY);
+  /** Mean of the cell's points, set by the box fit for the cells of every component. */
+  private slotMeanX = new Float64Array(INITIAL_POINT_CAPACITY);
+  private slotMeanY = new Float64Array(INITIAL_POINT_CAPACITY);
   private slotZMin = new Float32Array(INITIAL_POINT_CAPACITY);
   private slotZMax = new Float32Array(INITIAL_POINT_CAPACITY);
   private slotLabel = new Int32Array(INITIAL_POINT_CAPACITY);
@@ -390,6 +393,8 @@ export class LidarClusterer {
     const slotCount = this.slotCount;
     const slotSumX = this.slotSumX;
     const slotSumY = this.slotSumY;
+    const meanX = this.slotMeanX;
+    const meanY = this.slotMeanY;
     const slotZMin = this.slotZMin;
     const slotZMax = this.slotZMax;
     const cosT = this.cosTable;
@@ -421,6 +426,8 @@ export class LidarClusterer {
         sy += slotSumY[slot]!;
         const mx = slotSumX[slot]! / cnt;
         const my = slotSumY[slot]! / cnt;
+        meanX[slot] = mx;
+        meanY[slot] = my;
         if (mx < xMin) xMin = mx;
         if (mx > xMax) xMax = mx;
         if (my < yMin) yMin = my;
@@ -452,11 +459,8 @@ export class LidarClusterer {
         let vMax = -Infinity;
         for (let q = start; q < end; q++) {
           const slot = queue[q]!;
-          const cnt = slotCount[slot]!;
-          const mx = slotSumX[slot]! / cnt;
-          const my = slotSumY[slot]! / cnt;
-          const u = mx * ca + my * sa;
-          const v = my * ca - mx * sa;
+          const u = meanX[slot]! * ca + meanY[slot]! * sa;
+          const v = meanY[slot]! * ca - meanX[slot]! * sa;
           if (u < uMin) uMin = u;
           if (u > uMax) uMax = u;
           if (v < vMin) vMin = v;
@@ -465,11 +469,8 @@ export class LidarClusterer {
         let score = 0;
         for (let q = start; q < end; q++) {
           const slot = queue[q]!;
-          const cnt = slotCount[slot]!;
-          const mx = slotSumX[slot]! / cnt;
-          const my = slotSumY[slot]! / cnt;
-          const u = mx * ca + my * sa;
-          const v = my * ca - mx * sa;
+          const u = meanX[slot]! * ca + meanY[slot]! * sa;
+          const v = meanY[slot]! * ca - meanX[slot]! * sa;
           const du = u - uMin < uMax - u ? u - uMin : uMax - u;
           const dv = v - vMin < vMax - v ? v - vMin : vMax - v;
           const d = du < dv ? du : dv;
@@ -597,6 +598,8 @@ export class LidarClusterer {
     this.slotCount = new Int32Array(cap);
     this.slotSumX = new Float64Array(cap);
     this.slotSumY = new Float64Array(cap);
+    this.slotMeanX = new Float64Array(cap);
+    this.slotMeanY = new Float64Array(cap);
     this.slotZMin = new Float32Array(cap);
     this.slotZMax = new Float32Array(cap);
     this.slotLabel = new Int32Array(cap);
