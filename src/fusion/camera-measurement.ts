@@ -1,5 +1,6 @@
 import { CAMERA, ObjectClass } from '../wire/layouts.js';
 import type { SensorConfig } from '../sensors/rig.js';
+import type { Linearization } from './linearization.js';
 import { SensorPose, wrapAngle } from './ego-history.js';
 import {
   centreDepth,
@@ -150,14 +151,8 @@ export class CameraMeasurements implements MeasurementBatch {
     this.silWidth = Math.atan(hi) - Math.atan(lo);
   }
 
-  innovation(
-    t: TrackTable,
-    slot: number,
-    m: number,
-    nu: Float64Array,
-    H: Float64Array,
-    R: Float64Array,
-  ): boolean {
+  innovation(t: TrackTable, slot: number, m: number, lin: Linearization): boolean {
+    const { nu, H, R } = lin;
     const p = this.pose;
     const o = slot * S.dim;
     const dxc = t.state[o + S.x]! - p.x;

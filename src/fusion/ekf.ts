@@ -1,4 +1,5 @@
 import { COV_SIZE, S, type TrackTable } from './track-table.js';
+import type { Linearization } from './linearization.js';
 
 const N = S.dim;
 /** Above this speed (m/s) process noise is split along and across the heading. */
@@ -7,8 +8,8 @@ const HEADING_FRAME_SPEED = 3;
 /**
  * Extended Kalman filter over a TrackTable slot with a constant-acceleration motion model
  * (white-noise jerk, plus an optional random walk on position) in the odom frame. Measurement models supply the innovation ν, the
- * Jacobian H (m×6, row-major) and the noise R (m×m) for m ≤ 3; the filter owns all scratch
- * memory, so no call allocates.
+ * Jacobian H (m×6, row-major) and the noise R (m×m) for m ≤ 3 in a Linearization; the filter owns
+ * all scratch memory, so no call allocates.
  */
 export class ConstantAccelerationEkf {
   /** ln det S of the last mahalanobis() call, for likelihood-based association costs. */
@@ -117,14 +118,8 @@ export class ConstantAccelerationEkf {
    * Squared Mahalanobis distance νᵀ S⁻¹ ν with S = H P Hᵀ + R; Infinity when S is not positive
    * definite. Leaves S⁻¹ and P Hᵀ in scratch for an update() of the same pair.
    */
-  mahalanobis(
-    t: TrackTable,
-    slot: number,
-    m: number,
-    nu: Float64Array,
-    H: Float64Array,
-    R: Float64Array,
-  ): number {
+  mahalanobis(t: TrackTable, slot: number, m: number, lin: Linearization): number {
+    const { nu, H, R } = lin;
     const P = t.cov;
     const c = slot * COV_SIZE;
     const pht = this.pht;
@@ -163,15 +158,9 @@ export class ConstantAccelerationEkf {
    * Kalman update with the Joseph-form covariance (stays symmetric positive semidefinite).
    * Returns false (state untouched) if S is singular.
    */
-  update(
-    t: TrackTable,
-    slot: number,
-    m: number,
-    nu: Float64Array,
-    H: Float64Array,
-    R: Float64Array,
-  ): boolean {
-    if (!Number.isFinite(this.mahalanobis(t, slot, m, nu, H, R))) return false;
+  update(t: TrackTable, slot: number, m: number, lin: Linearization): boolean {
+    if (!Number.isFinite(this.mahalanobis(t, slot, m, lin))) return false;
+    const { nu, H, R } = lin;
     const pht = this.pht;
     const si = this.sInv;
     const K = this.k;

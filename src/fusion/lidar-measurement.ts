@@ -1,5 +1,6 @@
 import { ObjectClass } from '../wire/layouts.js';
 import type { SensorConfig } from '../sensors/rig.js';
+import type { Linearization } from './linearization.js';
 import { EgoPose, SensorPose, wrapAngle } from './ego-history.js';
 import { CLUSTER } from './lidar-clusterer.js';
 import {
@@ -114,14 +115,8 @@ export class LidarMeasurements implements MeasurementBatch {
     this.zy = cy + this.shiftL * uy + this.shiftW * ux;
   }
 
-  innovation(
-    t: TrackTable,
-    slot: number,
-    m: number,
-    nu: Float64Array,
-    H: Float64Array,
-    R: Float64Array,
-  ): boolean {
+  innovation(t: TrackTable, slot: number, m: number, lin: Linearization): boolean {
+    const { nu, H, R } = lin;
     this.shiftedCentre(t, slot, m);
     const o = slot * S.dim;
     nu[0] = this.zx - t.state[o + S.x]!;

@@ -1,4 +1,5 @@
 import type { MeasurementReference } from './tracker-config.js';
+import type { Linearization } from './linearization.js';
 import { CLASS_DIMENSIONS, COV_SIZE, S, type TrackTable } from './track-table.js';
 import { wrapAngle } from './ego-history.js';
 import { VisibleFaces } from './visible-faces.js';
@@ -21,14 +22,7 @@ export interface MeasurementBatch {
   /** Radius of the cheap Euclidean pre-gate for measurement m, m. */
   preGateRadius(m: number): number;
   /** Fills ν, H, R for the pair; false when the pair cannot be compared (degenerate geometry). */
-  innovation(
-    t: TrackTable,
-    slot: number,
-    m: number,
-    nu: Float64Array,
-    H: Float64Array,
-    R: Float64Array,
-  ): boolean;
+  innovation(t: TrackTable, slot: number, m: number, lin: Linearization): boolean;
   /** Whether the sensor should have seen this track (inside its field of view and range). */
   detectable(t: TrackTable, slot: number): boolean;
   /** Starts a new track in `slot` from measurement m. */

@@ -6,6 +6,7 @@ import { ConstantAccelerationEkf, predictState } from './ekf.js';
 import { EgoHistory, EgoPose, SensorPose, sensorPoseOf, wrapAngle } from './ego-history.js';
 import { CLUSTER, LidarClusterer } from './lidar-clusterer.js';
 import { LidarMeasurements } from './lidar-measurement.js';
+import { Linearization } from './linearization.js';
 import { refreshHeading, type MeasurementBatch } from './measurement-model.js';
 import { RadarMeasurements } from './radar-measurement.js';
 import {
@@ -52,9 +53,7 @@ export class MultiSensorTracker {
   private readonly rows: Int32Array;
   private readonly spawnedSlots: Int32Array;
   private readonly perRow: Int32Array;
-  private readonly nu = new Float64Array(3);
-  private readonly H = new Float64Array(18);
-  private readonly R = new Float64Array(9);
+  private readonly lin = new Linearization();
   private readonly predicted = new Float64Array(S.dim);
   private minD2 = new Float64Array(64);
   private bestRow = new Int32Array(64);
@@ -255,9 +254,7 @@ export class MultiSensorTracker {
     const m = batch.count;
     const dim = batch.dim;
     const gate = dim === 3 ? cfg.gateChi2Dim3 : cfg.gateChi2Dim2;
-    const nu = this.nu;
-    const H = this.H;
-    const R = this.R;
+    const lin = this.lin;
     const ekf = this.ekf;
 
     let rows = 0;
@@ -285,8 +282,8 @@ export class MultiSensorTracker {
         const dy = posY[j]! - ty;
         const rad = batch.preGateRadius(j) + slack;
         if (dx * dx + dy * dy > rad * rad) continue;
-        if (!batch.innovation(t, slot, j, nu, H, R)) continue;
-        const d2 = ekf.mahalanobis(t, slot, dim, nu, H, R);
+        if (!batch.innovation(t, slot, j, lin)) continue;
+        const d2 = ekf.mahalanobis(t, slot, dim, lin);
         if (d2 < minD2[j]!) {
           minD2[j] = d2;
           bestRow[j] = r;
@@ -320,8 +317,8 @@ export class MultiSensorTracker {
       let hit = false;
       if (
         j >= 0 &&
-        batch.innovation(t, slot, j, nu, H, R) &&
-        ekf.update(t, slot, dim, nu, H, scaled(R, dim, perRow[r]!))
+        batch.innovation(t, slot, j, lin) &&
+        ekf.update(t, slot, dim, lin.scaleNoise(dim, perRow[r]!))
       ) {
         hit = true;
         st.measurementsUsed++;
@@ -353,10 +350,10 @@ export class MultiSensorTracker {
         const r = bestRow[j]!;
         const slot = this.rows[r]!;
         if (this.assoc.rowToCol[r]! < 0) continue;
-        if (!batch.innovation(t, slot, j, nu, H, R)) continue;
-        scaled(R, dim, perRow[r]!);
-        if (!(ekf.mahalanobis(t, slot, dim, nu, H, R) <= gate * perRow[r]!)) continue;
-        if (!ekf.update(t, slot, dim, nu, H, R)) continue;
+        if (!batch.innovation(t, slot, j, lin)) continue;
+        lin.scaleNoise(dim, perRow[r]!);
+        if (!(ekf.mahalanobis(t, slot, dim, lin) <= gate * perRow[r]!)) continue;
+        if (!ekf.update(t, slot, dim, lin)) continue;
         st.measurementsUsed++;
         this.assoc.colToRow[j] = r;
         refreshHeading(t, slot);
@@ -372,8 +369,7 @@ export class MultiSensorTracker {
       let absorbed = minD2[j]! <= exclusion || this.insideAnyBox(posX[j]!, posY[j]!, rows);
       for (let k = 0; k < spawned && !absorbed; k++) {
         const slot = this.spawnedSlots[k]!;
-        absorbed =
-          batch.innovation(t, slot, j, nu, H, R) && ekf.mahalanobis(t, slot, dim, nu, H, R) <= exclusion;
+        absorbed = batch.innovation(t, slot, j, lin) && ekf.mahalanobis(t, slot, dim, lin) <= exclusion;
       }
       if (absorbed) {
         st.measurementsAbsorbed++;
@@ -500,10 +496,4 @@ export class MultiSensorTracker {
     st.activeTracks = active;
     st.confirmedTracks = confirmed;
   }
-}
-
-/** Multiplies the dim×dim noise matrix R in place by k (k <= 1 leaves it); returns R. */
-function scaled(R: Float64Array, dim: number, k: number): Float64Array {
-  if (k > 1) for (let i = 0; i < dim * dim; i++) R[i] = R[i]! * k;
-  return R;
 }

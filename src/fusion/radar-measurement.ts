@@ -1,5 +1,6 @@
 import { ObjectClass, RADAR } from '../wire/layouts.js';
 import type { SensorConfig } from '../sensors/rig.js';
+import type { Linearization } from './linearization.js';
 import { SensorPose, wrapAngle } from './ego-history.js';
 import {
   centreDepth,
@@ -119,14 +120,8 @@ export class RadarMeasurements implements MeasurementBatch {
     return 5 + 4 * this.azimuthStd * this.range[m]!;
   }
 
-  innovation(
-    t: TrackTable,
-    slot: number,
-    m: number,
-    nu: Float64Array,
-    H: Float64Array,
-    R: Float64Array,
-  ): boolean {
+  innovation(t: TrackTable, slot: number, m: number, lin: Linearization): boolean {
+    const { nu, H, R } = lin;
     const p = this.pose;
     const o = slot * S.dim;
     const dvx = t.state[o + S.vx]! - p.vx;
