@@ -1,7 +1,7 @@
 import { CAMERA, ObjectClass } from '../wire/layouts.js';
 import type { SensorConfig } from '../sensors/rig.js';
 import type { Linearization } from './linearization.js';
-import { SensorPose, wrapAngle } from './ego-history.js';
+import { type SensorPose, wrapAngle } from './ego-history.js';
 import {
   centreDepth,
   initCovariance,
@@ -10,6 +10,7 @@ import {
   refreshDimensions,
   type MeasurementBatch,
 } from './measurement-model.js';
+import { SensorScan } from './sensor-scan.js';
 import type { TrackerConfig } from './tracker-config.js';
 import { CLASS_COUNT, S, type TrackTable } from './track-table.js';
 
@@ -28,19 +29,11 @@ const NEAR_DEPTH = 0.2;
 export class CameraMeasurements implements MeasurementBatch {
   readonly kind = 'camera' as const;
   readonly dim = 2;
-  count = 0;
-  invalid = 0;
-  filtered = 0;
-  posX = new Float64Array(32);
-  posY = new Float64Array(32);
+  readonly scan = new SensorScan(32);
   private bearing = new Float64Array(32);
   private range = new Float64Array(32);
   private classId = new Uint8Array(32);
   private confidence = new Float64Array(32);
-  private readonly pose = new SensorPose();
-  private egoYaw = 0;
-  private halfFov = 0;
-  private maxRange = 0;
   private readonly ref = new Float64Array(5);
   private silBearing = 0;
   private silWidth = 0;
@@ -53,17 +46,11 @@ export class CameraMeasurements implements MeasurementBatch {
   /** Validates and converts one frame of `count` CAMERA_LAYOUT records taken from `pose`. */
   prepare(objs: Float32Array, count: number, sensor: SensorConfig, pose: SensorPose, egoYaw: number): void {
     this.ensure(count);
-    this.pose.x = pose.x;
-    this.pose.y = pose.y;
-    this.pose.yaw = pose.yaw;
-    this.pose.vx = pose.vx;
-    this.pose.vy = pose.vy;
-    this.egoYaw = egoYaw;
-    this.halfFov = ((sensor.fovDeg / 2) * Math.PI) / 180;
-    this.tanHalfFov = Math.tan(this.halfFov);
-    this.maxRange = sensor.rangeM;
-    this.invalid = 0;
-    this.filtered = 0;
+    const scan = this.scan;
+    scan.begin(sensor, pose, egoYaw);
+    this.tanHalfFov = Math.tan(scan.halfFov);
+    const posX = scan.posX;
+    const posY = scan.posY;
     let n = 0;
     for (let i = 0; i < count; i++) {
       const o = i * CAMERA.stride;
@@ -77,11 +64,11 @@ export class CameraMeasurements implements MeasurementBatch {
         !(b >= -Math.PI && b <= Math.PI) ||
         !(r > 0.3 && r < 1000)
       ) {
-        this.invalid++;
+        scan.invalid++;
         continue;
       }
       if (conf < this.cfg.cameraMinConfidence) {
-        this.filtered++;
+        scan.filtered++;
         continue;
       }
       this.bearing[n] = b;
@@ -89,11 +76,11 @@ export class CameraMeasurements implements MeasurementBatch {
       this.classId[n] = cls;
       this.confidence[n] = conf;
       const a = pose.yaw + b;
-      this.posX[n] = pose.x + r * Math.cos(a);
-      this.posY[n] = pose.y + r * Math.sin(a);
+      posX[n] = pose.x + r * Math.cos(a);
+      posY[n] = pose.y + r * Math.sin(a);
       n++;
     }
-    this.count = n;
+    scan.count = n;
   }
 
   private rangeStd(r: number): number {
@@ -111,7 +98,7 @@ export class CameraMeasurements implements MeasurementBatch {
    * objects differ noticeably from the bearing of the box centre. Sets silBearing, silWidth.
    */
   private silhouette(t: TrackTable, slot: number): void {
-    const p = this.pose;
+    const p = this.scan.pose;
     const o = slot * S.dim;
     const cp = Math.cos(p.yaw);
     const sp = Math.sin(p.yaw);
@@ -153,7 +140,7 @@ export class CameraMeasurements implements MeasurementBatch {
 
   innovation(t: TrackTable, slot: number, m: number, lin: Linearization): boolean {
     const { nu, H, R } = lin;
-    const p = this.pose;
+    const p = this.scan.pose;
     const o = slot * S.dim;
     const dxc = t.state[o + S.x]! - p.x;
     const dyc = t.state[o + S.y]! - p.y;
@@ -185,24 +172,18 @@ export class CameraMeasurements implements MeasurementBatch {
   }
 
   detectable(t: TrackTable, slot: number): boolean {
-    const p = this.pose;
-    const o = slot * S.dim;
-    const dx = t.state[o + S.x]! - p.x;
-    const dy = t.state[o + S.y]! - p.y;
-    const r = Math.hypot(dx, dy);
-    if (r < 2 || r > 0.8 * this.maxRange) return false;
-    return Math.abs(wrapAngle(Math.atan2(dy, dx) - p.yaw)) < 0.85 * this.halfFov;
+    return this.scan.covers(t, slot, 2, 0.8, 0.85);
   }
 
   initialize(t: TrackTable, slot: number, m: number): void {
-    const p = this.pose;
+    const p = this.scan.pose;
     const cfg = this.cfg;
     const a = p.yaw + this.bearing[m]!;
     const ux = Math.cos(a);
     const uy = Math.sin(a);
     this.addClassEvidence(t, slot, m);
     t.shapeClass[slot] = this.classId[m]!;
-    t.yaw[slot] = this.egoYaw;
+    t.yaw[slot] = this.scan.egoYaw;
     refreshDimensions(t, slot);
     const depth =
       cfg.cameraRangeReference === 'center'
@@ -228,7 +209,7 @@ export class CameraMeasurements implements MeasurementBatch {
     initRoadAlignedVelocity(
       t,
       slot,
-      this.egoYaw,
+      this.scan.egoYaw,
       cfg.initialVelocityStd,
       cfg.initialLateralVelocityStd,
       1,
@@ -262,11 +243,8 @@ export class CameraMeasurements implements MeasurementBatch {
   }
 
   private ensure(n: number): void {
-    if (n <= this.range.length) return;
-    let cap = this.range.length;
-    while (cap < n) cap *= 2;
-    this.posX = new Float64Array(cap);
-    this.posY = new Float64Array(cap);
+    const cap = this.scan.reserve(n);
+    if (cap === 0) return;
     this.bearing = new Float64Array(cap);
     this.range = new Float64Array(cap);
     this.classId = new Uint8Array(cap);

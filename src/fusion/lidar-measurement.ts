@@ -1,7 +1,7 @@
 import { ObjectClass } from '../wire/layouts.js';
 import type { SensorConfig } from '../sensors/rig.js';
 import type { Linearization } from './linearization.js';
-import { EgoPose, SensorPose, wrapAngle } from './ego-history.js';
+import { type EgoPose, type SensorPose, wrapAngle } from './ego-history.js';
 import { CLUSTER } from './lidar-clusterer.js';
 import {
   clearlyMoving,
@@ -10,6 +10,7 @@ import {
   refreshDimensions,
   type MeasurementBatch,
 } from './measurement-model.js';
+import { SensorScan } from './sensor-scan.js';
 import type { TrackerConfig } from './tracker-config.js';
 import { CLASS_DIMENSIONS, S, type TrackTable } from './track-table.js';
 
@@ -34,16 +35,11 @@ const SHIFT_REL_STD = 0.2;
 export class LidarMeasurements implements MeasurementBatch {
   readonly kind = 'lidar' as const;
   readonly dim = 2;
-  count = 0;
-  filtered = 0;
-  posX = new Float64Array(128);
-  posY = new Float64Array(128);
+  /** The scan; `filtered` counts clusters too low to be objects. */
+  readonly scan = new SensorScan(128);
   private yaw = new Float64Array(128);
   private length = new Float64Array(128);
   private width = new Float64Array(128);
-  private readonly pose = new SensorPose();
-  private egoYaw = 0;
-  private maxRange = 0;
   // Results of the last shiftedCentre() call.
   private zx = 0;
   private zy = 0;
@@ -60,31 +56,29 @@ export class LidarMeasurements implements MeasurementBatch {
    */
   prepare(clusters: Float32Array, count: number, sensor: SensorConfig, ego: EgoPose, pose: SensorPose): void {
     this.ensure(count);
-    this.pose.x = pose.x;
-    this.pose.y = pose.y;
-    this.pose.yaw = pose.yaw;
-    this.egoYaw = ego.yaw;
-    this.maxRange = sensor.rangeM;
-    this.filtered = 0;
+    const scan = this.scan;
+    scan.begin(sensor, pose, ego.yaw);
+    const posX = scan.posX;
+    const posY = scan.posY;
     const c = Math.cos(ego.yaw);
     const s = Math.sin(ego.yaw);
     let n = 0;
     for (let i = 0; i < count; i++) {
       const o = i * CLUSTER.stride;
       if (clusters[o + CLUSTER.zMax]! < this.cfg.lidarMinObjectHeight) {
-        this.filtered++;
+        scan.filtered++;
         continue;
       }
       const bx = clusters[o + CLUSTER.x]!;
       const by = clusters[o + CLUSTER.y]!;
-      this.posX[n] = ego.x + c * bx - s * by;
-      this.posY[n] = ego.y + s * bx + c * by;
+      posX[n] = ego.x + c * bx - s * by;
+      posY[n] = ego.y + s * bx + c * by;
       this.yaw[n] = wrapAngle(ego.yaw + clusters[o + CLUSTER.yaw]!);
       this.length[n] = clusters[o + CLUSTER.length]!;
       this.width[n] = clusters[o + CLUSTER.width]!;
       n++;
     }
-    this.count = n;
+    scan.count = n;
   }
 
   preGateRadius(m: number): number {
@@ -103,10 +97,11 @@ export class LidarMeasurements implements MeasurementBatch {
     this.extW = aligned ? this.width[m]! : this.length[m]!;
     const ux = Math.cos(psi);
     const uy = Math.sin(psi);
-    const cx = this.posX[m]!;
-    const cy = this.posY[m]!;
-    const dx = cx - this.pose.x;
-    const dy = cy - this.pose.y;
+    const scan = this.scan;
+    const cx = scan.posX[m]!;
+    const cy = scan.posY[m]!;
+    const dx = cx - scan.pose.x;
+    const dy = cy - scan.pose.y;
     const missingL = t.length[slot]! - this.extL;
     const missingW = t.width[slot]! - this.extW;
     this.shiftL = missingL > 0 ? 0.5 * missingL * Math.sign(ux * dx + uy * dy) : 0;
@@ -139,11 +134,10 @@ export class LidarMeasurements implements MeasurementBatch {
   }
 
   detectable(t: TrackTable, slot: number): boolean {
-    const o = slot * S.dim;
-    const r = Math.hypot(t.state[o + S.x]! - this.pose.x, t.state[o + S.y]! - this.pose.y);
+    const r = this.scan.rangeTo(t, slot);
     // Returns thin out with range: a small object yields too few points for a cluster sooner.
     const size = Math.max(t.length[slot]!, t.width[slot]!);
-    return r > 3 && r < 0.8 * this.maxRange && r < this.cfg.lidarReliableRangePerMetre * size;
+    return r > 3 && r < 0.8 * this.scan.maxRange && r < this.cfg.lidarReliableRangePerMetre * size;
   }
 
   initialize(t: TrackTable, slot: number, m: number): void {
@@ -178,7 +172,7 @@ export class LidarMeasurements implements MeasurementBatch {
     initRoadAlignedVelocity(
       t,
       slot,
-      this.egoYaw,
+      this.scan.egoYaw,
       cfg.initialVelocityStd,
       cfg.initialLateralVelocityStd,
       1,
@@ -198,8 +192,9 @@ export class LidarMeasurements implements MeasurementBatch {
     const o = slot * S.dim;
     const c = Math.cos(t.yaw[slot]!);
     const s = Math.sin(t.yaw[slot]!);
-    const dx = this.pose.x - t.state[o + S.x]!;
-    const dy = this.pose.y - t.state[o + S.y]!;
+    const p = this.scan.pose;
+    const dx = p.x - t.state[o + S.x]!;
+    const dy = p.y - t.state[o + S.y]!;
     const dist = Math.hypot(dx, dy);
     const lx = Math.abs(c * dx + s * dy);
     const ly = Math.abs(-s * dx + c * dy);
@@ -242,7 +237,7 @@ export class LidarMeasurements implements MeasurementBatch {
    */
   private roadAlignedYaw(m: number, maxWidth: number): number {
     const q = Math.PI / 2;
-    const k = Math.round(wrapAngle(this.yaw[m]! - this.egoYaw) / q);
+    const k = Math.round(wrapAngle(this.yaw[m]! - this.scan.egoYaw) / q);
     const odd = (k & 1) !== 0;
     const across = odd ? this.length[m]! : this.width[m]!;
     const along = this.yaw[m]! - k * q;
@@ -250,11 +245,8 @@ export class LidarMeasurements implements MeasurementBatch {
   }
 
   private ensure(n: number): void {
-    if (n <= this.yaw.length) return;
-    let cap = this.yaw.length;
-    while (cap < n) cap *= 2;
-    this.posX = new Float64Array(cap);
-    this.posY = new Float64Array(cap);
+    const cap = this.scan.reserve(n);
+    if (cap === 0) return;
     this.yaw = new Float64Array(cap);
     this.length = new Float64Array(cap);
     this.width = new Float64Array(cap);

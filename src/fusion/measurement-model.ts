@@ -1,5 +1,6 @@
 import type { MeasurementReference } from './tracker-config.js';
 import type { Linearization } from './linearization.js';
+import type { SensorScan } from './sensor-scan.js';
 import { CLASS_DIMENSIONS, COV_SIZE, S, type TrackTable } from './track-table.js';
 import { wrapAngle } from './ego-history.js';
 import { VisibleFaces } from './visible-faces.js';
@@ -14,11 +15,8 @@ export type MeasuredKind = 'radar' | 'lidar' | 'camera';
 export interface MeasurementBatch {
   readonly kind: MeasuredKind;
   readonly dim: number;
-  /** Valid measurements in this scan. */
-  readonly count: number;
-  /** Odom position of each measurement, for the Euclidean pre-gate and spawning. */
-  readonly posX: Float64Array;
-  readonly posY: Float64Array;
+  /** Where the scan was taken, the measurements kept (count, odom positions) and those left out. */
+  readonly scan: SensorScan;
   /** Radius of the cheap Euclidean pre-gate for measurement m, m. */
   preGateRadius(m: number): number;
   /** Fills ν, H, R for the pair; false when the pair cannot be compared (degenerate geometry). */

@@ -111,7 +111,6 @@ export class MultiSensorTracker {
     this.stats.clustersFound += n;
     this.stats.measurementsInvalid += this.clusterer.stats.pointsInvalid;
     this.lidar.prepare(this.clusterBuf, n, sensor, this.egoPose, this.sensorPose);
-    this.stats.measurementsFiltered += this.lidar.filtered;
     this.processScan(this.lidar, tS, this.config.spawnFromLidar);
   }
 
@@ -122,8 +121,6 @@ export class MultiSensorTracker {
     const tS = this.beginScan(sensor, stampNs);
     if (Number.isNaN(tS)) return;
     this.radar.prepare(dets, count, sensor, this.sensorPose, this.egoPose.yaw);
-    this.stats.measurementsInvalid += this.radar.invalid;
-    this.stats.measurementsFiltered += this.radar.filtered;
     this.processScan(this.radar, tS, this.config.spawnFromRadar);
   }
 
@@ -134,8 +131,6 @@ export class MultiSensorTracker {
     const tS = this.beginScan(sensor, stampNs);
     if (Number.isNaN(tS)) return;
     this.camera.prepare(objs, count, sensor, this.sensorPose, this.egoPose.yaw);
-    this.stats.measurementsInvalid += this.camera.invalid;
-    this.stats.measurementsFiltered += this.camera.filtered;
     this.processScan(this.camera, tS, this.config.spawnFromCamera);
   }
 
@@ -246,12 +241,18 @@ export class MultiSensorTracker {
     return tS;
   }
 
-  /** Association, update, miss bookkeeping, spawning and maintenance for one prepared scan. */
+  /**
+   * Counts the records a prepared scan left out, then association, update, miss bookkeeping,
+   * spawning and maintenance for its measurements.
+   */
   private processScan(batch: MeasurementBatch, tS: number, spawn: boolean): void {
     const cfg = this.config;
     const st = this.stats;
     const t = this.table;
-    const m = batch.count;
+    const scan = batch.scan;
+    st.measurementsInvalid += scan.invalid;
+    st.measurementsFiltered += scan.filtered;
+    const m = scan.count;
     const dim = batch.dim;
     const gate = dim === 3 ? cfg.gateChi2Dim3 : cfg.gateChi2Dim2;
     const lin = this.lin;
@@ -269,8 +270,8 @@ export class MultiSensorTracker {
     const bestRow = this.bestRow;
     minD2.fill(Infinity, 0, m);
     this.assoc.begin(rows, m);
-    const posX = batch.posX;
-    const posY = batch.posY;
+    const posX = scan.posX;
+    const posY = scan.posY;
     for (let r = 0; r < rows; r++) {
       const slot = this.rows[r]!;
       const o = slot * S.dim;
@@ -406,8 +407,9 @@ export class MultiSensorTracker {
 
   /** Whether any measurement of the batch lies within the track's box grown by 1.5 m. */
   private measurementNear(batch: MeasurementBatch, slot: number): boolean {
-    for (let j = 0; j < batch.count; j++) {
-      if (this.insideBox(slot, batch.posX[j]!, batch.posY[j]!, 1.5)) return true;
+    const scan = batch.scan;
+    for (let j = 0; j < scan.count; j++) {
+      if (this.insideBox(slot, scan.posX[j]!, scan.posY[j]!, 1.5)) return true;
     }
     return false;
   }

@@ -1,7 +1,7 @@
 import { ObjectClass, RADAR } from '../wire/layouts.js';
 import type { SensorConfig } from '../sensors/rig.js';
 import type { Linearization } from './linearization.js';
-import { SensorPose, wrapAngle } from './ego-history.js';
+import { type SensorPose, wrapAngle } from './ego-history.js';
 import {
   centreDepth,
   initCovariance,
@@ -10,6 +10,7 @@ import {
   refreshDimensions,
   type MeasurementBatch,
 } from './measurement-model.js';
+import { SensorScan } from './sensor-scan.js';
 import { radarNoiseFor, type RadarNoise, type TrackerConfig } from './tracker-config.js';
 import { S, type TrackTable } from './track-table.js';
 import { VisibleFaces } from './visible-faces.js';
@@ -26,20 +27,12 @@ const QUADRATURE_POINTS = 8;
 export class RadarMeasurements implements MeasurementBatch {
   readonly kind = 'radar' as const;
   readonly dim = 3;
-  count = 0;
-  /** Records of the last scan rejected for NaN/impossible values, or by the RCS filter. */
-  invalid = 0;
-  filtered = 0;
-  posX = new Float64Array(64);
-  posY = new Float64Array(64);
+  /** The scan; `filtered` counts detections below the RCS threshold. */
+  readonly scan = new SensorScan(64);
   private range = new Float64Array(64);
   private azimuth = new Float64Array(64);
   private rangeRate = new Float64Array(64);
   private rcs = new Float64Array(64);
-  private readonly pose = new SensorPose();
-  private egoYaw = 0;
-  private halfFov = 0;
-  private maxRange = 0;
   private readonly ref = new Float64Array(2);
   private readonly faces = new VisibleFaces();
   private readonly zMean = new Float64Array(3);
@@ -59,14 +52,8 @@ export class RadarMeasurements implements MeasurementBatch {
   /** Validates and converts one scan of `count` RADAR_LAYOUT records taken from `pose`. */
   prepare(dets: Float32Array, count: number, sensor: SensorConfig, pose: SensorPose, egoYaw: number): void {
     this.ensure(count);
-    this.pose.x = pose.x;
-    this.pose.y = pose.y;
-    this.pose.yaw = pose.yaw;
-    this.pose.vx = pose.vx;
-    this.pose.vy = pose.vy;
-    this.egoYaw = egoYaw;
-    this.halfFov = ((sensor.fovDeg / 2) * Math.PI) / 180;
-    this.maxRange = sensor.rangeM;
+    const scan = this.scan;
+    scan.begin(sensor, pose, egoYaw);
     let noise = this.noise.get(sensor.id);
     if (!noise) {
       noise = radarNoiseFor(this.cfg, sensor.id, sensor.fovDeg);
@@ -77,8 +64,8 @@ export class RadarMeasurements implements MeasurementBatch {
     this.r2 = noise.rangeStd ** 2;
     this.az2 = noise.azimuthStd ** 2;
     this.rr2 = noise.rangeRateStd ** 2;
-    this.invalid = 0;
-    this.filtered = 0;
+    const posX = scan.posX;
+    const posY = scan.posY;
     let n = 0;
     for (let i = 0; i < count; i++) {
       const o = i * RADAR.stride;
@@ -88,19 +75,19 @@ export class RadarMeasurements implements MeasurementBatch {
       const rcs = dets[o + RADAR.rcs]!;
       // Comparisons are false for NaN, so each line also rejects NaN.
       if (
-        !(r > 0.2 && r < 2 * this.maxRange + 10) ||
+        !(r > 0.2 && r < 2 * scan.maxRange + 10) ||
         !(az >= -Math.PI && az <= Math.PI) ||
         !(Math.abs(rr) < 150)
       ) {
-        this.invalid++;
+        scan.invalid++;
         continue;
       }
       if (!(rcs > -1000 && rcs < 1000)) {
-        this.invalid++;
+        scan.invalid++;
         continue;
       }
       if (rcs < this.cfg.radarMinRcsDbsm) {
-        this.filtered++;
+        scan.filtered++;
         continue;
       }
       this.range[n] = r;
@@ -108,11 +95,11 @@ export class RadarMeasurements implements MeasurementBatch {
       this.rangeRate[n] = rr;
       this.rcs[n] = rcs;
       const a = pose.yaw + az;
-      this.posX[n] = pose.x + r * Math.cos(a);
-      this.posY[n] = pose.y + r * Math.sin(a);
+      posX[n] = pose.x + r * Math.cos(a);
+      posY[n] = pose.y + r * Math.sin(a);
       n++;
     }
-    this.count = n;
+    scan.count = n;
   }
 
   preGateRadius(m: number): number {
@@ -122,13 +109,14 @@ export class RadarMeasurements implements MeasurementBatch {
 
   innovation(t: TrackTable, slot: number, m: number, lin: Linearization): boolean {
     const { nu, H, R } = lin;
-    const p = this.pose;
+    const p = this.scan.pose;
     const o = slot * S.dim;
     const dvx = t.state[o + S.vx]! - p.vx;
     const dvy = t.state[o + S.vy]! - p.vy;
     const faces = this.faces;
     const extended =
-      this.cfg.radarReference === 'visible-faces' && faces.compute(t, slot, p.x, p.y, p.yaw, this.halfFov);
+      this.cfg.radarReference === 'visible-faces' &&
+      faces.compute(t, slot, p.x, p.y, p.yaw, this.scan.halfFov);
     if (extended) {
       this.ref[0] = faces.meanX;
       this.ref[1] = faces.meanY;
@@ -186,7 +174,7 @@ export class RadarMeasurements implements MeasurementBatch {
     z: Float64Array,
     R: Float64Array,
   ): void {
-    const p = this.pose;
+    const p = this.scan.pose;
     const q = this.quad;
     const n = QUADRATURE_POINTS;
     for (let k = 0; k < 2; k++) {
@@ -243,18 +231,12 @@ export class RadarMeasurements implements MeasurementBatch {
   }
 
   detectable(t: TrackTable, slot: number): boolean {
-    const p = this.pose;
-    const o = slot * S.dim;
-    const dx = t.state[o + S.x]! - p.x;
-    const dy = t.state[o + S.y]! - p.y;
-    const r = Math.hypot(dx, dy);
     // Margins: objects at the edge of coverage are often missed, which is not evidence of absence.
-    if (r < 1 || r > 0.9 * this.maxRange) return false;
-    return Math.abs(wrapAngle(Math.atan2(dy, dx) - p.yaw)) < 0.85 * this.halfFov;
+    return this.scan.covers(t, slot, 1, 0.9, 0.85);
   }
 
   initialize(t: TrackTable, slot: number, m: number): void {
-    const p = this.pose;
+    const p = this.scan.pose;
     const cfg = this.cfg;
     const a = p.yaw + this.azimuth[m]!;
     const ux = Math.cos(a);
@@ -262,7 +244,7 @@ export class RadarMeasurements implements MeasurementBatch {
     // Strong echoes are vehicles far more often than not; size the box accordingly until a
     // camera or lidar says otherwise.
     t.shapeClass[slot] = this.rcs[m]! >= cfg.radarCarRcsDbsm ? ObjectClass.car : ObjectClass.unknown;
-    t.yaw[slot] = this.egoYaw;
+    t.yaw[slot] = this.scan.egoYaw;
     refreshDimensions(t, slot);
     const depth =
       cfg.radarReference === 'center'
@@ -293,7 +275,7 @@ export class RadarMeasurements implements MeasurementBatch {
     initRoadAlignedVelocity(
       t,
       slot,
-      this.egoYaw,
+      this.scan.egoYaw,
       cfg.initialVelocityStd,
       cfg.initialLateralVelocityStd,
       ux,
@@ -308,11 +290,8 @@ export class RadarMeasurements implements MeasurementBatch {
   }
 
   private ensure(n: number): void {
-    if (n <= this.range.length) return;
-    let cap = this.range.length;
-    while (cap < n) cap *= 2;
-    this.posX = new Float64Array(cap);
-    this.posY = new Float64Array(cap);
+    const cap = this.scan.reserve(n);
+    if (cap === 0) return;
     this.range = new Float64Array(cap);
     this.azimuth = new Float64Array(cap);
     this.rangeRate = new Float64Array(cap);

@@ -1,0 +1,82 @@
+import type { SensorConfig } from '../sensors/rig.js';
+import { SensorPose, wrapAngle } from './ego-history.js';
+import { S, type TrackTable } from './track-table.js';
+
+/**
+ * What every measurement model knows about the scan it prepared: where it was taken (the
+ * sensor's pose in odom and the ego's heading at the capture time), what the sensor covers, the
+ * odom positions of the measurements kept and how many records were left out. A model keeps one,
+ * begins it per scan and keeps its own per-measurement columns beside posX and posY.
+ */
+export class SensorScan {
+  readonly pose = new SensorPose();
+  /** Ego heading in odom at the capture time: the direction of the road for new tracks. */
+  egoYaw = 0;
+  /** Half the sensor's horizontal field of view, rad. */
+  halfFov = 0;
+  /** The sensor's range, m. */
+  maxRange = 0;
+  /** Measurements kept. */
+  count = 0;
+  /** Odom position of each measurement kept, for the Euclidean pre-gate and spawning. */
+  posX: Float64Array;
+  posY: Float64Array;
+  /** Records rejected for NaN or impossible values. */
+  invalid = 0;
+  /** Valid records left out by a filter (too weak, too low, too unsure). */
+  filtered = 0;
+
+  constructor(capacity: number) {
+    this.posX = new Float64Array(capacity);
+    this.posY = new Float64Array(capacity);
+  }
+
+  /** Starts a scan of `sensor` taken from `pose` while the ego heads `egoYaw`: nothing kept or left out yet. */
+  begin(sensor: SensorConfig, pose: SensorPose, egoYaw: number): void {
+    const p = this.pose;
+    p.x = pose.x;
+    p.y = pose.y;
+    p.yaw = pose.yaw;
+    p.vx = pose.vx;
+    p.vy = pose.vy;
+    this.egoYaw = egoYaw;
+    this.halfFov = ((sensor.fovDeg / 2) * Math.PI) / 180;
+    this.maxRange = sensor.rangeM;
+    this.count = 0;
+    this.invalid = 0;
+    this.filtered = 0;
+  }
+
+  /**
+   * Makes room for n measurements: when posX and posY are too small they grow (doubling) and the
+   * new capacity is returned, for the model to grow its own columns to; otherwise 0.
+   */
+  reserve(n: number): number {
+    if (n <= this.posX.length) return 0;
+    let cap = this.posX.length;
+    while (cap < n) cap *= 2;
+    this.posX = new Float64Array(cap);
+    this.posY = new Float64Array(cap);
+    return cap;
+  }
+
+  /** Distance from the sensor to the centre of track `slot`, m. */
+  rangeTo(t: TrackTable, slot: number): number {
+    const o = slot * S.dim;
+    return Math.hypot(t.state[o + S.x]! - this.pose.x, t.state[o + S.y]! - this.pose.y);
+  }
+
+  /**
+   * Whether the centre of track `slot` lies well inside the sensor's coverage: from `minRange` out
+   * to `rangeShare` of its range, and within `fovShare` of its half field of view.
+   */
+  covers(t: TrackTable, slot: number, minRange: number, rangeShare: number, fovShare: number): boolean {
+    const p = this.pose;
+    const o = slot * S.dim;
+    const dx = t.state[o + S.x]! - p.x;
+    const dy = t.state[o + S.y]! - p.y;
+    const r = Math.hypot(dx, dy);
+    if (r < minRange || r > rangeShare * this.maxRange) return false;
+    return Math.abs(wrapAngle(Math.atan2(dy, dx) - p.yaw)) < fovShare * this.halfFov;
+  }
+}
