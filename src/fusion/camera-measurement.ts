@@ -4,8 +4,7 @@ import type { Linearization } from './linearization.js';
 import { type SensorPose, wrapAngle } from './ego-history.js';
 import {
   centreDepth,
-  initCovariance,
-  initRoadAlignedVelocity,
+  initTrackUncertainty,
   referencePoint,
   refreshDimensions,
   type MeasurementBatch,
@@ -195,28 +194,7 @@ export class CameraMeasurements implements MeasurementBatch {
     t.state[o + S.y] = p.y + r * uy;
     const rs = this.rangeStd(this.range[m]!);
     const across = r * cfg.cameraBearingStd;
-    initCovariance(
-      t,
-      slot,
-      ux,
-      uy,
-      rs * rs,
-      across * across + 0.1,
-      cfg.initialVelocityStd ** 2,
-      cfg.initialVelocityStd ** 2,
-      cfg.initialAccelStd ** 2,
-    );
-    initRoadAlignedVelocity(
-      t,
-      slot,
-      this.scan.egoYaw,
-      cfg.initialVelocityStd,
-      cfg.initialLateralVelocityStd,
-      1,
-      0,
-      NaN,
-      1,
-    );
+    initTrackUncertainty(t, slot, cfg, this.scan.egoYaw, ux, uy, rs * rs, across * across + 0.1, NaN);
   }
 
   afterUpdate(t: TrackTable, slot: number, m: number): void {

@@ -5,8 +5,7 @@ import { type EgoPose, type SensorPose, wrapAngle } from './ego-history.js';
 import { CLUSTER } from './lidar-clusterer.js';
 import {
   clearlyMoving,
-  initCovariance,
-  initRoadAlignedVelocity,
+  initTrackUncertainty,
   refreshDimensions,
   type MeasurementBatch,
 } from './measurement-model.js';
@@ -158,28 +157,9 @@ export class LidarMeasurements implements MeasurementBatch {
     const pos = cfg.lidarPositionStd ** 2 + 0.09;
     const ux = Math.cos(t.yaw[slot]!);
     const uy = Math.sin(t.yaw[slot]!);
-    initCovariance(
-      t,
-      slot,
-      ux,
-      uy,
-      pos + this.shiftL * this.shiftL,
-      pos + this.shiftW * this.shiftW,
-      cfg.initialVelocityStd ** 2,
-      cfg.initialVelocityStd ** 2,
-      cfg.initialAccelStd ** 2,
-    );
-    initRoadAlignedVelocity(
-      t,
-      slot,
-      this.scan.egoYaw,
-      cfg.initialVelocityStd,
-      cfg.initialLateralVelocityStd,
-      1,
-      0,
-      NaN,
-      1,
-    );
+    const along = pos + this.shiftL * this.shiftL;
+    const across = pos + this.shiftW * this.shiftW;
+    initTrackUncertainty(t, slot, cfg, this.scan.egoYaw, ux, uy, along, across, NaN);
   }
 
   afterUpdate(t: TrackTable, slot: number, m: number): void {

@@ -1,4 +1,4 @@
-import type { MeasurementReference } from './tracker-config.js';
+import type { MeasurementReference, TrackerConfig } from './tracker-config.js';
 import type { Linearization } from './linearization.js';
 import type { SensorScan } from './sensor-scan.js';
 import { CLASS_DIMENSIONS, COV_SIZE, S, type TrackTable } from './track-table.js';
@@ -145,27 +145,40 @@ export function refreshHeading(t: TrackTable, slot: number): void {
 }
 
 /**
- * Initial covariance of a new track: position variances along (ux, uy) and across it, then
- * velocity variances likewise, and an isotropic acceleration variance.
+ * Initial uncertainty and velocity of a new track, with the tracker's initial settings: position
+ * variances along (ux, uy) and across it, an isotropic acceleration variance, and the road-aligned
+ * velocity prior fused with a measured radial speed along (ux, uy), or NaN for none (see
+ * initRoadAlignedVelocity).
  */
-export function initCovariance(
+export function initTrackUncertainty(
   t: TrackTable,
   slot: number,
+  cfg: Readonly<TrackerConfig>,
+  roadYaw: number,
   ux: number,
   uy: number,
   posAlong: number,
   posAcross: number,
-  velAlong: number,
-  velAcross: number,
-  accel: number,
+  radial: number,
 ): void {
   const c = slot * COV_SIZE;
   const P = t.cov;
   P.fill(0, c, c + COV_SIZE);
   setRotatedBlock(P, c, S.x, S.y, ux, uy, posAlong, posAcross);
-  setRotatedBlock(P, c, S.vx, S.vy, ux, uy, velAlong, velAcross);
+  const accel = cfg.initialAccelStd ** 2;
   P[c + S.ax * S.dim + S.ax] = accel;
   P[c + S.ay * S.dim + S.ay] = accel;
+  initRoadAlignedVelocity(
+    t,
+    slot,
+    roadYaw,
+    cfg.initialVelocityStd,
+    cfg.initialLateralVelocityStd,
+    ux,
+    uy,
+    radial,
+    1,
+  );
 }
 
 /**
@@ -174,7 +187,7 @@ export function initCovariance(
  * radial speed `radial` along the unit line of sight (ux, uy), when there is one (a radar's
  * range rate; pass NaN for none). Overwrites the velocity part of the state and covariance.
  */
-export function initRoadAlignedVelocity(
+function initRoadAlignedVelocity(
   t: TrackTable,
   slot: number,
   roadYaw: number,

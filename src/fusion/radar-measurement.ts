@@ -4,8 +4,7 @@ import type { Linearization } from './linearization.js';
 import { type SensorPose, wrapAngle } from './ego-history.js';
 import {
   centreDepth,
-  initCovariance,
-  initRoadAlignedVelocity,
+  initTrackUncertainty,
   referencePoint,
   refreshDimensions,
   type MeasurementBatch,
@@ -261,28 +260,8 @@ export class RadarMeasurements implements MeasurementBatch {
     t.state[o + S.ax] = 0;
     t.state[o + S.ay] = 0;
     const across = r * this.azimuthStd;
-    initCovariance(
-      t,
-      slot,
-      ux,
-      uy,
-      this.rangeStd ** 2 + (0.5 * depth) ** 2,
-      across * across + 0.25,
-      1,
-      cfg.initialVelocityStd ** 2,
-      cfg.initialAccelStd ** 2,
-    );
-    initRoadAlignedVelocity(
-      t,
-      slot,
-      this.scan.egoYaw,
-      cfg.initialVelocityStd,
-      cfg.initialLateralVelocityStd,
-      ux,
-      uy,
-      vr,
-      1,
-    );
+    const along = this.rangeStd ** 2 + (0.5 * depth) ** 2;
+    initTrackUncertainty(t, slot, cfg, this.scan.egoYaw, ux, uy, along, across * across + 0.25, vr);
   }
 
   afterUpdate(): void {
