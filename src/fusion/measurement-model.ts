@@ -124,13 +124,7 @@ export function clearlyMoving(t: TrackTable, slot: number): boolean {
   const v2 = vx * vx + vy * vy;
   if (v2 < MOVING_SPEED * MOVING_SPEED) return false;
   // Variance of the speed: the velocity covariance along the velocity direction.
-  const c = slot * COV_SIZE;
-  const n = S.dim;
-  const along =
-    (vx * vx * t.cov[c + S.vx * n + S.vx]! +
-      2 * vx * vy * t.cov[c + S.vx * n + S.vy]! +
-      vy * vy * t.cov[c + S.vy * n + S.vy]!) /
-    v2;
+  const along = t.varianceAlong(slot, S.vx, S.vy, vx, vy) / v2;
   return v2 > MOVING_SIGMAS * MOVING_SIGMAS * along;
 }
 

@@ -169,6 +169,17 @@ export class TrackTable {
     );
   }
 
+  /**
+   * uᵀ P u over the 2×2 covariance block of state axes i and j (S.x, S.y: position; S.vx, S.vy:
+   * velocity), u = (ux, uy): the variance along u when u is a unit vector, times |u|² otherwise.
+   */
+  varianceAlong(slot: number, i: number, j: number, ux: number, uy: number): number {
+    const c = slot * COV_SIZE;
+    const P = this.cov;
+    const n = S.dim;
+    return ux * ux * P[c + i * n + i]! + 2 * ux * uy * P[c + i * n + j]! + uy * uy * P[c + j * n + j]!;
+  }
+
   /** Position variance along the worse axis (trace of the position block / 2 is close enough). */
   positionVariance(slot: number): number {
     const o = slot * COV_SIZE;

@@ -1,4 +1,4 @@
-import { COV_SIZE, S, type TrackTable } from './track-table.js';
+import { S, type TrackTable } from './track-table.js';
 
 /**
  * Whether a face shows at a grazing angle hangs on the heading: a 2° error moves the sensor's
@@ -26,13 +26,8 @@ export function headingStd(t: TrackTable, slot: number): number {
   const vy = t.state[o + S.vy]!;
   const v2 = vx * vx + vy * vy;
   if (v2 < 4) return MAX_HEADING_STD;
-  const c = slot * COV_SIZE;
-  const n = S.dim;
-  const pxx = t.cov[c + S.vx * n + S.vx]!;
-  const pxy = t.cov[c + S.vx * n + S.vy]!;
-  const pyy = t.cov[c + S.vy * n + S.vy]!;
   // Variance across the velocity direction: (v⊥ᵀ P v⊥) / |v|² with v⊥ = (-vy, vx).
-  const across = (vy * vy * pxx - 2 * vx * vy * pxy + vx * vx * pyy) / v2;
+  const across = t.varianceAlong(slot, S.vx, S.vy, -vy, vx) / v2;
   const std = Math.sqrt(Math.max(across, 0) / v2);
   return std < MIN_HEADING_STD ? MIN_HEADING_STD : std > MAX_HEADING_STD ? MAX_HEADING_STD : std;
 }
@@ -85,12 +80,8 @@ export class VisibleFaces {
     // The end face (along box y) at x = ±hl shows when the sensor is beyond it; the side face
     // (along box x) at y = ±hw likewise. Margins in bands of uncertainty along each normal.
     const headStd = headingStd(t, slot);
-    const cv = slot * COV_SIZE;
-    const pxx = t.cov[cv + S.x * S.dim + S.x]!;
-    const pxy = t.cov[cv + S.x * S.dim + S.y]!;
-    const pyy = t.cov[cv + S.y * S.dim + S.y]!;
-    const alongVar = c * c * pxx + 2 * c * s * pxy + s * s * pyy;
-    const acrossVar = s * s * pxx - 2 * c * s * pxy + c * c * pyy;
+    const alongVar = t.varianceAlong(slot, S.x, S.y, c, s);
+    const acrossVar = t.varianceAlong(slot, S.x, S.y, -s, c);
     const endMargin = (ax - hl) / (clampStd(Math.sqrt(Math.max(alongVar, 0))) + headStd * ay);
     const sideMargin = (ay - hw) / (clampStd(Math.sqrt(Math.max(acrossVar, 0))) + headStd * ax);
     const fx = lx >= 0 ? hl : -hl;
