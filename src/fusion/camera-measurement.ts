@@ -3,8 +3,8 @@ import type { SensorConfig } from '../sensors/rig.js';
 import type { Linearization } from './linearization.js';
 import { type SensorPose, wrapAngle } from './ego-history.js';
 import {
-  centreDepth,
   initTrackUncertainty,
+  placeOnSightLine,
   referencePoint,
   refreshDimensions,
   type MeasurementBatch,
@@ -184,14 +184,8 @@ export class CameraMeasurements implements MeasurementBatch {
     t.shapeClass[slot] = this.classId[m]!;
     t.yaw[slot] = this.scan.egoYaw;
     refreshDimensions(t, slot);
-    const depth =
-      cfg.cameraRangeReference === 'center'
-        ? 0
-        : centreDepth(t.yaw[slot]!, t.length[slot]!, t.width[slot]!, ux, uy);
+    const depth = placeOnSightLine(t, slot, cfg.cameraRangeReference, p.x, p.y, ux, uy, this.range[m]!);
     const r = this.range[m]! + depth;
-    const o = slot * S.dim;
-    t.state[o + S.x] = p.x + r * ux;
-    t.state[o + S.y] = p.y + r * uy;
     const rs = this.rangeStd(this.range[m]!);
     const across = r * cfg.cameraBearingStd;
     initTrackUncertainty(t, slot, cfg, this.scan.egoYaw, ux, uy, rs * rs, across * across + 0.1, NaN);

@@ -82,10 +82,34 @@ export function nearestOnBox(t: TrackTable, slot: number, px: number, py: number
 const sharedFaces = new VisibleFaces();
 
 /**
+ * Places the centre of a new track (heading and size already set) on the line of sight (ux, uy)
+ * from a sensor at (sx, sy): at `range`, where the sensor measured the box's `reference` point,
+ * plus the depth from that point to the centre (0 for `center`). Returns that depth.
+ */
+export function placeOnSightLine(
+  t: TrackTable,
+  slot: number,
+  reference: MeasurementReference,
+  sx: number,
+  sy: number,
+  ux: number,
+  uy: number,
+  range: number,
+): number {
+  const depth =
+    reference === 'center' ? 0 : centreDepth(t.yaw[slot]!, t.length[slot]!, t.width[slot]!, ux, uy);
+  const r = range + depth;
+  const o = slot * S.dim;
+  t.state[o + S.x] = sx + r * ux;
+  t.state[o + S.y] = sy + r * uy;
+  return depth;
+}
+
+/**
  * Distance from a box's centre to its boundary along the unit direction (ux, uy), for a box of
  * the given heading and size: how far behind a first echo the centre lies.
  */
-export function centreDepth(yaw: number, length: number, width: number, ux: number, uy: number): number {
+function centreDepth(yaw: number, length: number, width: number, ux: number, uy: number): number {
   const c = Math.cos(yaw);
   const s = Math.sin(yaw);
   const al = Math.abs(c * ux + s * uy);

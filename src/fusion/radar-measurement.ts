@@ -3,8 +3,8 @@ import type { SensorConfig } from '../sensors/rig.js';
 import type { Linearization } from './linearization.js';
 import { type SensorPose, wrapAngle } from './ego-history.js';
 import {
-  centreDepth,
   initTrackUncertainty,
+  placeOnSightLine,
   referencePoint,
   refreshDimensions,
   type MeasurementBatch,
@@ -245,14 +245,9 @@ export class RadarMeasurements implements MeasurementBatch {
     t.shapeClass[slot] = this.rcs[m]! >= cfg.radarCarRcsDbsm ? ObjectClass.car : ObjectClass.unknown;
     t.yaw[slot] = this.scan.egoYaw;
     refreshDimensions(t, slot);
-    const depth =
-      cfg.radarReference === 'center'
-        ? 0
-        : centreDepth(t.yaw[slot]!, t.length[slot]!, t.width[slot]!, ux, uy);
+    const depth = placeOnSightLine(t, slot, cfg.radarReference, p.x, p.y, ux, uy, this.range[m]!);
     const r = this.range[m]! + depth;
     const o = slot * S.dim;
-    t.state[o + S.x] = p.x + r * ux;
-    t.state[o + S.y] = p.y + r * uy;
     // Only the radial part of the velocity is measured: ground radial speed = relative + own.
     const vr = this.rangeRate[m]! + p.vx * ux + p.vy * uy;
     t.state[o + S.vx] = vr * ux;
