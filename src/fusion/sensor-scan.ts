@@ -31,7 +31,7 @@ export class SensorScan {
     this.posY = new Float64Array(capacity);
   }
 
-  /** Starts a scan of `sensor` taken from `pose` while the ego heads `egoYaw`: nothing kept or left out yet. */
+  /** Starts a scan of `sensor` taken from `pose` while the ego heads `egoYaw`; nothing kept yet. */
   begin(sensor: SensorConfig, pose: SensorPose, egoYaw: number): void {
     const p = this.pose;
     p.x = pose.x;
