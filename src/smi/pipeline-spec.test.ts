@@ -21,7 +21,12 @@ describe('pipeline spec', () => {
   it('loads every shipped pipeline', () => {
     const onboard = loadPipelineSpec(`${pipelinesDir}onboard.yaml`);
     expect(onboard.sources).toEqual([{ type: 'zmq', endpoints: ['tcp://127.0.0.1:5555'], bind: false }]);
-    expect(onboard.channels.lidar_top).toEqual({ slots: 8, slotBytes: 4194304, access: 'sequential' });
+    expect(onboard.channels.lidar_top).toEqual({
+      slots: 8,
+      slotBytes: 4194304,
+      access: 'sequential',
+      producer: 'ingest',
+    });
     expect(onboard.fusion.triggers).toEqual(['radar_front', 'lidar_top']);
     const sim = loadPipelineSpec(`${pipelinesDir}simulated.yaml`);
     expect(sim.sources[0]).toMatchObject({ type: 'simulator', scenario: 'highway-following', loop: true });
@@ -33,8 +38,18 @@ describe('pipeline spec', () => {
       `${header}spec:\n  channels:\n    radar: { slots: 4 }\n    radar_front: { access: latest }\n`,
       'p.yaml',
     );
-    expect(spec.channels.radar_fl).toEqual({ slots: 4, slotBytes: 65536, access: 'sequential' });
-    expect(spec.channels.radar_front).toEqual({ slots: 4, slotBytes: 65536, access: 'latest' });
+    expect(spec.channels.radar_fl).toEqual({
+      slots: 4,
+      slotBytes: 65536,
+      access: 'sequential',
+      producer: 'ingest',
+    });
+    expect(spec.channels.radar_front).toEqual({
+      slots: 4,
+      slotBytes: 65536,
+      access: 'latest',
+      producer: 'ingest',
+    });
   });
 
   it('places the pool in a shared-memory segment named after the pipeline unless told otherwise', () => {
@@ -52,6 +67,15 @@ describe('pipeline spec', () => {
     );
     expect(issues).toMatch(/spec\.pool\.segment/);
     expect(issues).toMatch(/spec\.pool\.implementation.*auto, native, js/);
+  });
+
+  it('takes an external producer per channel', () => {
+    const spec = parsePipelineSpec(
+      `${header}spec:\n  channels:\n    lidar_top: { producer: external }\n`,
+      'p.yaml',
+    );
+    expect(spec.channels.lidar_top!.producer).toBe('external');
+    expect(spec.channels.radar_front!.producer).toBe('ingest');
   });
 
   it('converts mounts from degrees', () => {
