@@ -315,7 +315,8 @@ export class FusionCycleScheduler {
     this.shiftPending(take);
     this.cycleEgo = ego;
     this.fusionBusy = true;
-    this.lastDispatchNs = process.hrtime.bigint();
+    const dispatchNs = process.hrtime.bigint();
+    this.lastDispatchNs = dispatchNs;
     const task: FusionTask = {
       sab: this.pool.sab,
       configId: this.configId,
@@ -328,7 +329,7 @@ export class FusionCycleScheduler {
     };
     this.resetNext = false;
     this.fusionPool.run(task).then(
-      (result) => this.fusionDone(result, batch, commits, triggerNs, newest, ego),
+      (result) => this.fusionDone(result, batch, commits, triggerNs, newest, ego, dispatchNs),
       (err: unknown) => this.fusionFailed(err, batch),
     );
   }
@@ -355,9 +356,11 @@ export class FusionCycleScheduler {
     triggerNs: bigint,
     newest: bigint,
     ego: Float64Array,
+    dispatchNs: bigint,
   ): void {
     for (let i = 0; i < commits.length; i++)
-      this.metrics.handoffLatency.observe(Number(r.startNs - commits[i]!) / 1e9);
+      this.metrics.syncLatency.observe(Number(r.startNs - commits[i]!) / 1e9);
+    this.metrics.handoffLatency.observe(Number(r.startNs - dispatchNs) / 1e9);
     this.releaseBatch(batch);
     const publishedNs = process.hrtime.bigint();
     this.publisher.publish([

@@ -109,6 +109,10 @@ describe('ZeroMQ round trip', () => {
     const text = await metricsText(service.metricsPort);
     expect(text).toMatch(/smi_ingest_received_total\{sensor="radar_front",kind="radar"\} 40/);
     expect(text).toMatch(/smi_e2e_latency_seconds_count \d+/);
+    // One sync sample per fused measurement, one handoff sample per cycle.
+    const count = (name: string) => Number(new RegExp(`${name}_count (\\d+)`).exec(text)?.[1]);
+    expect(count('smi_sync_latency_seconds')).toBeGreaterThanOrEqual(count('smi_handoff_latency_seconds'));
+    expect(count('smi_handoff_latency_seconds')).toBe(count('smi_fusion_latency_seconds'));
     expect(text).toMatch(/smi_pool_slots_in_use\{channel="radar_front"\} \d/);
     expect(text).toContain('smi_pool_events_total{channel="radar_front",event="torn_retry"} 0');
   });

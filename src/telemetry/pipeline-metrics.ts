@@ -44,7 +44,14 @@ export class PipelineMetrics {
 
   readonly handoffLatency = new Histogram({
     name: 'smi_handoff_latency_seconds',
-    help: 'handoff: slot committed to the fusion worker holding the descriptor',
+    help: 'handoff: a fusion cycle dispatched to the fusion worker holding its descriptors',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly syncLatency = new Histogram({
+    name: 'smi_sync_latency_seconds',
+    help: 'sync: measurement committed to fusion starting to use it (includes waiting for a trigger sensor)',
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
