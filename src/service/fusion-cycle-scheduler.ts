@@ -8,7 +8,7 @@ import type { Logger } from '../telemetry/logger.js';
 import { LatencyHistogram } from '../telemetry/latency-histogram.js';
 import { encodeHeader, outputTopic } from '../wire/codec.js';
 import { EGO, PLAN_LAYOUT, TRACKS_LAYOUT } from '../wire/layouts.js';
-import { WIRE_VERSION } from '../wire/header.js';
+import { WIRE_VERSION, type PlanHeader, type TracksHeader } from '../wire/header.js';
 import { workerFile } from '../workers/worker-file.js';
 import {
   BATCH,
@@ -376,7 +376,7 @@ export class FusionCycleScheduler {
           stride: TRACKS_LAYOUT.stride,
           count: r.count,
           publishedNs,
-        }),
+        } satisfies TracksHeader),
       ),
       Buffer.from(r.tracks.buffer, r.tracks.byteOffset, r.count * TRACKS_LAYOUT.stride),
     ]);
@@ -449,7 +449,7 @@ export class FusionCycleScheduler {
           targetAccel: r.targetAccel,
           ttc: r.ttc,
           publishedNs,
-        }),
+        } satisfies PlanHeader),
       ),
       Buffer.from(r.trajectory.buffer, r.trajectory.byteOffset, r.pointCount * PLAN_LAYOUT.stride),
     ]);

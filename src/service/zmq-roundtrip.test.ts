@@ -20,6 +20,7 @@ spec:
   sensors:
     - { id: radar_front, kind: radar, rateHz: 20, mount: { x: ${RADAR_X}, z: 0.5 }, fovDeg: 20, rangeM: 200 }
     - { id: ego, kind: ego, rateHz: 100 }
+    - { id: radar_fl, kind: radar, rateHz: 20, mount: { x: 3.5, y: 0.8, z: 0.5, yawDeg: 45 }, fovDeg: 150, rangeM: 80 }
   fusion: { triggers: [radar_front] }
   outputs: { publish: 'tcp://127.0.0.1:*', metrics: { port: 0 } }
 `,
@@ -157,5 +158,22 @@ describe('ZeroMQ round trip', () => {
     expect(text).toContain('smi_ingest_rejected_total{sensor="radar_front",reason="stamp_backwards"} 1');
     expect(service.ingest.rejectedCount).toBe(bad.length + 1);
     expect(service.ingest.receivedCount[0]).toBe(2);
+  });
+
+  it('counts a measurement older than what the tracker has already fused', async () => {
+    const { driver, service, out, nextSeq } = await startRig();
+    const frontStamp = process.hrtime.bigint();
+    await driver.send(sensorFrame('ego', 'ego', nextSeq(), frontStamp, egoRecord(10)));
+    await driver.send(sensorFrame('radar', 'radar_front', 1, frontStamp, radarTarget(30)));
+    await out.until(() => out.of('out/tracks').length >= 1, 5000, 'the first cycle');
+    // radar_fl's first frame: valid for ingest (its own first stamp), but 20 ms older than the
+    // radar_front frame the tracker has fused already.
+    await driver.send(sensorFrame('radar', 'radar_fl', 1, frontStamp - 20_000_000n, [20, 0, 0, 10]));
+    await waitFor(() => service.ingest.receivedCount[2] === 1, 5000, 'the late radar_fl frame');
+    await driver.send(sensorFrame('radar', 'radar_front', 2, process.hrtime.bigint(), radarTarget(30)));
+    await out.until(() => out.of('out/tracks').length >= 2, 5000, 'the cycle that carries the late frame');
+    const gauge = await service.metrics.fusionDroppedOutOfSequence.get();
+    expect(gauge.values[0]?.value).toBe(1);
+    expect(await service.metrics.text()).toContain('smi_fusion_out_of_sequence 1');
   });
 });

@@ -33,12 +33,8 @@ export class OutputCollector {
   }
 
   /** Waits (bounded) until `predicate` holds over the collected messages. */
-  async until(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while (!predicate()) {
-      if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+  until(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    return waitFor(predicate, timeoutMs, what);
   }
 
   async close(): Promise<void> {

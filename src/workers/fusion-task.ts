@@ -1,3 +1,4 @@
+import type { PlanDecision } from '../wire/layouts.js';
 import type { SensorConfig } from '../sensors/rig.js';
 
 /** Fields per batch entry in `FusionTask.batch`. */
@@ -46,7 +47,7 @@ export interface PlanTask {
 export interface PlanTaskResult {
   startNs: bigint;
   endNs: bigint;
-  decision: string;
+  decision: PlanDecision;
   leadId: number;
   targetAccel: number;
   ttc: number;

@@ -67,14 +67,13 @@ export default function runFusionCycle(task: FusionTask): FusionResult {
   }
   const count = tracker.writeTracks(task.outputStampNs, out);
   const tracks = out.slice(0, count * TRACK.stride);
-  const stats = tracker.stats as unknown as Record<string, number>;
   // Results are a few KB: structured clone costs less than a transfer list would save.
   return {
     startNs,
     endNs: process.hrtime.bigint(),
     count,
     tracks,
-    outOfSequence: stats.outOfSequence ?? 0,
-    measurementsUsed: stats.measurementsUsed ?? 0,
+    outOfSequence: tracker.stats.outOfSequenceDropped,
+    measurementsUsed: tracker.stats.measurementsUsed,
   };
 }
