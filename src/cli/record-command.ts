@@ -1,4 +1,4 @@
-import { DriveRecorder, type RecordingSummary } from '../io/drive-recorder.js';
+import { DriveRecorder, type RecordingSummary } from '../service/drive-recorder.js';
 import { driveMetadata } from '../io/drive-metadata.js';
 import { CHUNK_COMPRESSIONS, type ChunkCompression } from '../io/zstd-codec.js';
 import { RUN_COMMAND } from './run-command.js';

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { loadPipelineSpec, type PipelineSpec } from '../smi/pipeline-spec.js';
+import { loadPipelineSpec, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { FusionService } from '../service/fusion-service.js';
 import { createLogger, LOG_LEVELS } from '../telemetry/logger.js';
 import { FileValidationError } from '../schema/yaml-file.js';

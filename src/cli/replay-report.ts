@@ -6,7 +6,7 @@
  */
 import { decodeHeader } from '../wire/codec.js';
 import { TRACK } from '../wire/layouts.js';
-import { GT } from '../sim/index.js';
+import { GT } from '../wire/ground-truth.js';
 import { LatencyHistogram, formatNs } from '../telemetry/latency-histogram.js';
 import type { IngestOutcome } from '../sensors/ingest-stage.js';
 import type { DriveMessage } from '../io/mcap-drive-reader.js';

@@ -1,5 +1,5 @@
-import type { PipelineSpec } from '../smi/pipeline-spec.js';
-import { resolveScenarioFile } from '../sensors/simulator-source.js';
+import type { PipelineSpec } from '../smi/spec/pipeline-spec.js';
+import { resolveScenarioFile } from '../service/simulator-source.js';
 import type { FlagSpec, FlagValues } from './flags.js';
 
 /** `--seed N`: the simulator's seed, for the commands that run the built-in simulator. */

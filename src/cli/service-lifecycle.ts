@@ -1,4 +1,4 @@
-import { defaultPipelineSpec, loadPipelineSpec, type PipelineSpec } from '../smi/pipeline-spec.js';
+import { defaultPipelineSpec, loadPipelineSpec, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { FileValidationError } from '../schema/yaml-file.js';
 import { createLogger, type Logger, type LOG_LEVELS } from '../telemetry/logger.js';
 import { FusionService, type ServiceOptions } from '../service/fusion-service.js';

@@ -1,7 +1,7 @@
-import { defaultPipelineSpec, loadPipelineSpec, type PipelineSpec } from '../smi/pipeline-spec.js';
+import { defaultPipelineSpec, loadPipelineSpec, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { FileValidationError } from '../schema/yaml-file.js';
-import { resolveScenarioFile } from '../sensors/simulator-source.js';
-import { writeSimulatedDrive } from '../io/simulated-drive.js';
+import { resolveScenarioFile } from '../service/simulator-source.js';
+import { writeSimulatedDrive } from '../service/simulated-drive.js';
 import { CHUNK_COMPRESSIONS, type ChunkCompression } from '../io/zstd-codec.js';
 import type { CommandSpec, FlagValues } from './flags.js';
 import { SEED_FLAG } from './run-flags.js';

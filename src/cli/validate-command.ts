@@ -1,4 +1,4 @@
-import { parsePipelineSpec } from '../smi/pipeline-spec.js';
+import { parsePipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { parseScenario } from '../sim/scenario.js';
 import { FileValidationError, readTextFile, formatIssue } from '../schema/yaml-file.js';
 import type { CommandSpec } from './flags.js';

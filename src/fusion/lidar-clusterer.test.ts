@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RIG } from '../sensors/rig.js';
+import { DEFAULT_RIG } from '../wire/rig.js';
 import { LIDAR } from '../wire/layouts.js';
 import { CLUSTER, LidarClusterer } from './lidar-clusterer.js';
 import { HDL64, Prng, lidarScan, type ObjectState } from './synthetic-scene.test-helpers.js';

@@ -1,5 +1,5 @@
 import { ObjectClass } from '../wire/layouts.js';
-import type { SensorConfig } from '../sensors/rig.js';
+import type { SensorConfig } from '../wire/rig.js';
 import type { Linearization } from './linearization.js';
 import { type EgoPose, type SensorPose, wrapAngle } from './ego-history.js';
 import { CLUSTER } from './lidar-clusterer.js';

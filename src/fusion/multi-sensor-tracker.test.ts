@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RIG } from '../sensors/rig.js';
+import { DEFAULT_RIG } from '../wire/rig.js';
 import { EGO, ObjectClass, RADAR, TRACK } from '../wire/layouts.js';
 import { MultiSensorTracker } from './multi-sensor-tracker.js';
 import {

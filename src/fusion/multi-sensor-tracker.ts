@@ -1,5 +1,5 @@
 import { CAMERA, EGO, LIDAR, RADAR, TRACK, type SensorKind } from '../wire/layouts.js';
-import type { SensorConfig } from '../sensors/rig.js';
+import type { SensorConfig } from '../wire/rig.js';
 import { GatedAssignment } from './association.js';
 import { CameraMeasurements } from './camera-measurement.js';
 import { ConstantAccelerationEkf, predictState } from './ekf.js';

@@ -1,4 +1,4 @@
-import type { SensorConfig } from '../sensors/rig.js';
+import type { SensorConfig } from '../wire/rig.js';
 import { SensorPose, wrapAngle } from './ego-history.js';
 import { S, type TrackTable } from './track-table.js';
 

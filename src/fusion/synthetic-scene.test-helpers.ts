@@ -5,7 +5,7 @@
  * seeded noise). Everything is closed-form in time, so scenarios are exactly reproducible.
  */
 import { CAMERA, EGO, LIDAR, RADAR, TRACK } from '../wire/layouts.js';
-import type { SensorConfig } from '../sensors/rig.js';
+import type { SensorConfig } from '../wire/rig.js';
 import type { MultiSensorTracker } from './multi-sensor-tracker.js';
 
 /** mulberry32 with Box–Muller; deterministic for a given seed. */

@@ -8,7 +8,7 @@
  * channels under `/foxglove/` repeat some of them in Foxglove's schemas for viewing only; replay
  * never reads them.
  */
-import { GT } from '../sim/index.js';
+import { GT } from '../wire/ground-truth.js';
 
 /** Version of this layout, in the `smi-fusion/drive` metadata record. */
 export const DRIVE_FORMAT_VERSION = '1';

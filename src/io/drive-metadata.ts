@@ -3,7 +3,7 @@
  * spec it ran under, and the calibration (sensor mounts). Replay rebuilds the pipeline from them.
  */
 import { readFileSync } from 'node:fs';
-import { API_VERSION, parsePipelineSpec, type PipelineSpec } from '../smi/pipeline-spec.js';
+import { API_VERSION, parsePipelineSpec, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { DRIVE_FORMAT_VERSION, META } from './drive-format.js';
 import type { DriveMetadata } from './mcap-drive-writer.js';
 

@@ -6,9 +6,9 @@
  */
 import { FrameTransform, FrameTransforms, SceneUpdate } from '@foxglove/schemas/jsonschema.js';
 import { foxgloveMessageSchemas, generateRosMsgMergedSchema } from '@foxglove/schemas/internal.js';
-import type { SensorConfig } from '../sensors/rig.js';
+import type { SensorConfig } from '../wire/rig.js';
 import { LIDAR_LAYOUT, TRACK } from '../wire/layouts.js';
-import { GT } from '../sim/index.js';
+import { GT } from '../wire/ground-truth.js';
 
 /** An MCAP schema plus the message encoding of channels that use it. */
 export interface FoxgloveSchema {

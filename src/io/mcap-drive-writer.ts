@@ -9,7 +9,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { McapWriter, type IWritable } from '@mcap/core';
-import type { SensorConfig } from '../sensors/rig.js';
+import type { SensorConfig } from '../wire/rig.js';
 import { decodeHeader } from '../wire/codec.js';
 import { DRIVE_PROFILE, FOXGLOVE_TOPICS, META, TRUTH_TOPIC, isRawTopic } from './drive-format.js';
 import {

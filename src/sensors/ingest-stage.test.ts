@@ -5,7 +5,7 @@ import { IngestStage } from './ingest-stage.js';
 import { SlotPool, emptyDescriptor } from '../pool/slot-pool.js';
 import { PipelineMetrics } from '../telemetry/pipeline-metrics.js';
 import { RateLimitedLog } from '../telemetry/reject-log-limiter.js';
-import { DEFAULT_RIG } from './rig.js';
+import { DEFAULT_RIG } from '../wire/rig.js';
 import { sensorFrame, radarTarget } from '../test-support/frames.js';
 import { decodeHeader, encodeHeader } from '../wire/codec.js';
 

@@ -3,9 +3,9 @@ import { decodeHeader, parseSensorTopic } from '../wire/codec.js';
 import { emptySensorHeader, validateSensorHeader } from '../wire/header-validator.js';
 import { LAYOUTS } from '../wire/layouts.js';
 import type { Rejection, RejectReason } from '../wire/reject-reason.js';
-import type { SensorConfig } from './rig.js';
+import type { SensorConfig } from '../wire/rig.js';
 import type { ChannelWriter, Descriptor, SlotPool } from '../pool/slot-pool.js';
-import type { ChannelProducer } from '../smi/pipeline-spec.js';
+import type { ChannelProducer } from '../smi/spec/pipeline-spec.js';
 import type { PipelineMetrics } from '../telemetry/pipeline-metrics.js';
 import type { RateLimitedLog } from '../telemetry/reject-log-limiter.js';
 

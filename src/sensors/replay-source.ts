@@ -16,9 +16,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../telemetry/logger.js';
-import type { IngestFn, ServiceSource } from '../service/fusion-service.js';
+import type { IngestFn, ServiceSource } from './source.js';
 import type { IngestOutcome } from './ingest-stage.js';
-import type { SensorConfig } from './rig.js';
+import type { SensorConfig } from '../wire/rig.js';
 import { decodeHeader, encodeHeader, parseSensorTopic } from '../wire/codec.js';
 import { DriveReader, type DriveMessage, type DriveReadResult } from '../io/mcap-drive-reader.js';
 import { META, isRawTopic } from '../io/drive-format.js';

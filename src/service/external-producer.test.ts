@@ -2,7 +2,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { Publisher } from 'zeromq';
 import { pino } from 'pino';
-import { parsePipelineSpec } from '../smi/pipeline-spec.js';
+import { parsePipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { FusionService } from './fusion-service.js';
 import { OutputCollector, waitFor } from '../test-support/output-collector.js';
 import { buildLidarDriver } from '../test-support/c-driver.js';

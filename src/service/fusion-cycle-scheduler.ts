@@ -1,7 +1,7 @@
 import { Piscina } from 'piscina';
 import type { SlotPool, ChannelReader, Descriptor } from '../pool/slot-pool.js';
 import { emptyDescriptor } from '../pool/slot-pool.js';
-import type { PipelineSpec } from '../smi/pipeline-spec.js';
+import type { PipelineSpec } from '../smi/spec/pipeline-spec.js';
 import type { OutputPublisher } from '../io/output-publisher.js';
 import type { PipelineMetrics } from '../telemetry/pipeline-metrics.js';
 import type { Logger } from '../telemetry/logger.js';

@@ -1,7 +1,8 @@
 import { openPool, type SlotPool } from '../pool/index.js';
-import type { PipelineSpec } from '../smi/pipeline-spec.js';
+import type { PipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { IngestStage, type IngestOutcome } from '../sensors/ingest-stage.js';
-import { SimulatorSource } from '../sensors/simulator-source.js';
+import type { IngestFn, ServiceSource } from '../sensors/source.js';
+import { SimulatorSource } from './simulator-source.js';
 import { ZmqSensorSource } from '../io/zmq-sensor-source.js';
 import { OutputPublisher } from '../io/output-publisher.js';
 import { PipelineMetrics } from '../telemetry/pipeline-metrics.js';
@@ -10,6 +11,8 @@ import { RateLimitedLog } from '../telemetry/reject-log-limiter.js';
 import { StatusLine } from '../telemetry/status-line.js';
 import type { Logger } from '../telemetry/logger.js';
 import { FusionCycleScheduler } from './fusion-cycle-scheduler.js';
+
+export type { IngestFn, ServiceSource } from '../sensors/source.js';
 
 export interface ServiceOptions {
   log: Logger;
@@ -26,18 +29,6 @@ export interface ServiceOptions {
   outputTap?: (parts: readonly Buffer[]) => void;
   /** Simulator sources also produce ground truth (`truth/actors` wire messages) for this. Must not block. */
   groundTruthTap?: (parts: readonly Uint8Array[], receivedNs: bigint) => void;
-}
-
-/**
- * The ingest entry point a source calls for each multipart message. `clockNs` is the time stamps
- * are checked against (default `receivedNs`); replay passes the drive's clock.
- */
-export type IngestFn = (parts: Uint8Array[], receivedNs: bigint, clockNs?: bigint) => IngestOutcome;
-
-/** A source of sensor messages the service starts and stops. */
-export interface ServiceSource {
-  start(): Promise<void>;
-  stop(): Promise<void>;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Publisher } from 'zeromq';
 import { pino } from 'pino';
-import { parsePipelineSpec } from '../smi/pipeline-spec.js';
+import { parsePipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { FusionService } from './fusion-service.js';
 import { OutputCollector, waitFor } from '../test-support/output-collector.js';
 import { egoRecord, radarTarget, sensorFrame } from '../test-support/frames.js';

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { DEFAULT_RIG } from '../sensors/rig.js';
+import { DEFAULT_RIG } from '../wire/rig.js';
 import { CAMERA, ObjectClass } from '../wire/layouts.js';
 import { IMAGE_HEIGHT, IMAGE_WIDTH } from './camera.js';
 import { DriveSimulator } from './drive-simulator.js';

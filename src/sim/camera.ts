@@ -6,7 +6,7 @@
  * footprint) whose noise grows with range. Objects may be missed; occlusion is not modelled.
  */
 import { CAMERA, ObjectClass } from '../wire/layouts.js';
-import type { SensorConfig } from '../sensors/rig.js';
+import type { SensorConfig } from '../wire/rig.js';
 import type { Prng } from './prng.js';
 import type { World } from './world.js';
 

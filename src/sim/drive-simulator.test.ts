@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, it, expect } from 'vitest';
-import { DEFAULT_RIG } from '../sensors/rig.js';
+import { DEFAULT_RIG } from '../wire/rig.js';
 import { EGO, LAYOUTS } from '../wire/layouts.js';
 import { DriveSimulator, createSimMessage } from './drive-simulator.js';
 import { boxesOverlap } from './geometry.js';

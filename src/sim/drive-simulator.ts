@@ -10,7 +10,7 @@
  */
 import { endianness } from 'node:os';
 import { LAYOUTS, type SensorKind } from '../wire/layouts.js';
-import type { SensorConfig } from '../sensors/rig.js';
+import type { SensorConfig } from '../wire/rig.js';
 import { CameraModel } from './camera.js';
 import { LidarModel } from './lidar.js';
 import { OdometryModel } from './odometry.js';

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import type { SensorConfig } from '../sensors/rig.js';
+import type { SensorConfig } from '../wire/rig.js';
 import { LIDAR } from '../wire/layouts.js';
 import { sensorToBase, type Mount } from '../wire/mount.js';
 import { DriveSimulator, createSimMessage } from './drive-simulator.js';

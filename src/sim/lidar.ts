@@ -9,7 +9,7 @@
  * the driver had already cropped self-hits.
  */
 import { LIDAR } from '../wire/layouts.js';
-import type { SensorConfig } from '../sensors/rig.js';
+import type { SensorConfig } from '../wire/rig.js';
 import { INFO_BY_CLASS_ID } from './actor-classes.js';
 import type { Prng } from './prng.js';
 import type { World } from './world.js';

@@ -7,7 +7,7 @@
  * motion (ego speed and yaw rate at the mount) included. Occlusion is not modelled.
  */
 import { RADAR } from '../wire/layouts.js';
-import type { SensorConfig } from '../sensors/rig.js';
+import type { SensorConfig } from '../wire/rig.js';
 import { INFO_BY_CLASS_ID } from './actor-classes.js';
 import type { Prng } from './prng.js';
 import type { World } from './world.js';

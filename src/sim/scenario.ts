@@ -5,7 +5,7 @@
  * becomes a `FileValidationError` naming the file, the line, the path and what is allowed.
  * The field reference is in README.md beside this file.
  */
-import { DEFAULT_RIG } from '../sensors/rig.js';
+import { DEFAULT_RIG } from '../wire/rig.js';
 import { arr, bool, int, num, obj, opt, req, str, type Schema } from '../schema/schema.js';
 import {
   FileValidationError,

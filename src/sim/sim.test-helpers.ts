@@ -1,6 +1,6 @@
 /** Shared helpers for the simulator's tests. */
 import { createHash } from 'node:crypto';
-import { DEFAULT_RIG, type SensorConfig } from '../sensors/rig.js';
+import { DEFAULT_RIG, type SensorConfig } from '../wire/rig.js';
 import {
   DriveSimulator,
   createSimMessage,

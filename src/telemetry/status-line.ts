@@ -1,4 +1,4 @@
-import type { SensorConfig } from '../sensors/rig.js';
+import type { SensorConfig } from '../wire/rig.js';
 import { SENSOR_KINDS } from '../wire/layouts.js';
 import { formatNs, type LatencyHistogram } from './latency-histogram.js';
 

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { McapIndexedReader } from '@mcap/core';
-import { FIXTURE_DRIVES, fixtureDrivePath, makeFixtureDrive } from '../io/fixture-drives.js';
+import { FIXTURE_DRIVES, fixtureDrivePath, makeFixtureDrive } from '../service/fixture-drives.js';
 import { DriveReader, type DriveReadResult, type DriveRecord } from '../io/mcap-drive-reader.js';
 import { decompressHandlers, loadZstd } from '../io/zstd-codec.js';
 

@@ -1,5 +1,5 @@
 import type { PlanDecision } from '../wire/layouts.js';
-import type { SensorConfig } from '../sensors/rig.js';
+import type { SensorConfig } from '../wire/rig.js';
 
 /** Fields per batch entry in `FusionTask.batch`. */
 export const BATCH = { sensor: 0, slot: 1, length: 2, stride: 3 } as const;

@@ -14,7 +14,7 @@ import type {
   RecorderEvent,
   RecorderWorkerData,
   RecorderWorkerStats,
-} from './recorder-protocol.js';
+} from '../io/recorder-protocol.js';
 
 /**
  * Recording is best-effort work (DESIGN: priorities): on Linux, give this thread the lowest CPU

@@ -1,4 +1,4 @@
-import type { SensorConfig } from '../sensors/rig.js';
+import type { SensorConfig } from '../wire/rig.js';
 
 export interface SimWorkerData {
   scenarioFile: string;

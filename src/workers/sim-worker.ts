@@ -11,7 +11,7 @@ import { encodeHeader, sensorTopic } from '../wire/codec.js';
 import { makeSensorHeader } from '../wire/header-validator.js';
 import { WIRE_VERSION } from '../wire/header.js';
 import { TRUTH_LAYOUT, TRUTH_TOPIC } from '../io/drive-format.js';
-import type { SensorConfig } from '../sensors/rig.js';
+import type { SensorConfig } from '../wire/rig.js';
 import type { SimControl, SimEvent, SimWorkerData } from './sim-protocol.js';
 
 const port = parentPort!;

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { defaultPipelineSpec } from '../smi/pipeline-spec.js';
+import { defaultPipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { encodeHeader, sensorTopic } from '../wire/codec.js';
 import { makeSensorHeader } from '../wire/header-validator.js';
 import { openIndexed, readAll, tempDir } from '../test-support/drives.js';
-import { driveMetadata } from './drive-metadata.js';
-import { META } from './drive-format.js';
+import { driveMetadata } from '../io/drive-metadata.js';
+import { META } from '../io/drive-format.js';
 import { DriveRecorder } from './drive-recorder.js';
 
 const dir = tempDir('recorder');

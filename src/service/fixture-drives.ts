@@ -5,8 +5,8 @@
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultPipelineSpec } from '../smi/pipeline-spec.js';
-import { resolveScenarioFile } from '../sensors/simulator-source.js';
+import { defaultPipelineSpec } from '../smi/spec/pipeline-spec.js';
+import { resolveScenarioFile } from './simulator-source.js';
 import { writeSimulatedDrive, type SimulateResult } from './simulated-drive.js';
 
 /** Drives made from the shipped scenarios, kept to a few seconds (a lidar scan is ~1.5 MB compressed). */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { defaultPipelineSpec, loadPipelineSpec, parsePipelineSpec } from './pipeline-spec.js';
-import { FileValidationError } from '../schema/yaml-file.js';
+import { FileValidationError } from '../../schema/yaml-file.js';
 
-const pipelinesDir = fileURLToPath(new URL('../../pipelines/', import.meta.url));
+const pipelinesDir = fileURLToPath(new URL('../../../pipelines/', import.meta.url));
 
 const header = 'apiVersion: smi-fusion.dev/v1alpha1\nkind: Pipeline\nmetadata:\n  name: t\n';
 

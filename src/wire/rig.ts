@@ -1,5 +1,5 @@
-import type { SensorKind } from '../wire/layouts.js';
-import type { Mount } from '../wire/mount.js';
+import type { SensorKind } from './layouts.js';
+import type { Mount } from './mount.js';
 
 /** One physical sensor: identity, rate, mounting and coverage. Same shape as a spec's `sensors[]`. */
 export interface SensorConfig {

@@ -1,14 +1,14 @@
-import { SENSOR_KINDS, type SensorKind } from '../wire/layouts.js';
-import { SENSOR_ID_PATTERN } from '../wire/codec.js';
-import { DEFAULT_RIG, type SensorConfig } from '../sensors/rig.js';
-import { arr, bool, int, num, obj, opt, req, str, type Schema } from '../schema/schema.js';
+import { SENSOR_KINDS, type SensorKind } from '../../wire/layouts.js';
+import { SENSOR_ID_PATTERN } from '../../wire/codec.js';
+import { DEFAULT_RIG, type SensorConfig } from '../../wire/rig.js';
+import { arr, bool, int, num, obj, opt, req, str, type Schema } from '../../schema/schema.js';
 import {
   FileValidationError,
   parseYamlDocuments,
   readTextFile,
   validateDocument,
   type FileIssue,
-} from '../schema/yaml-file.js';
+} from '../../schema/yaml-file.js';
 
 export const API_VERSION = 'smi-fusion.dev/v1alpha1';
 export const ACCESS_PATTERNS = ['sequential', 'latest'] as const;

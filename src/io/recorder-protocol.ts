@@ -1,5 +1,5 @@
-import type { SensorConfig } from '../sensors/rig.js';
-import type { ChunkCompression } from '../io/zstd-codec.js';
+import type { SensorConfig } from '../wire/rig.js';
+import type { ChunkCompression } from './zstd-codec.js';
 
 export interface RecorderWorkerData {
   /** The RecordRing's buffer (shared, never transferred). */

@@ -8,18 +8,18 @@
 import { Worker } from 'node:worker_threads';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../telemetry/logger.js';
-import type { PipelineSpec } from '../smi/pipeline-spec.js';
+import type { PipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { workerFile } from '../workers/worker-file.js';
 import type {
   RecorderControl,
   RecorderEvent,
   RecorderWorkerData,
   RecorderWorkerStats,
-} from '../workers/recorder-protocol.js';
-import { isRawTopic } from './drive-format.js';
-import type { DriveMetadata } from './mcap-drive-writer.js';
-import { RecordRing } from './record-ring.js';
-import type { ChunkCompression } from './zstd-codec.js';
+} from '../io/recorder-protocol.js';
+import { isRawTopic } from '../io/drive-format.js';
+import type { DriveMetadata } from '../io/mcap-drive-writer.js';
+import { RecordRing } from '../io/record-ring.js';
+import type { ChunkCompression } from '../io/zstd-codec.js';
 
 export interface DriveRecorderOptions {
   path: string;

@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { workerFile } from '../workers/worker-file.js';
 import type { SimControl, SimEvent, SimWorkerData } from '../workers/sim-protocol.js';
-import type { SensorConfig } from './rig.js';
+import type { SensorConfig } from '../wire/rig.js';
 import type { Logger } from '../telemetry/logger.js';
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

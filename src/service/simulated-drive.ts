@@ -6,15 +6,15 @@
  */
 import { basename } from 'node:path';
 import { DriveSimulator, GT, createSimMessage, loadScenarioFile } from '../sim/index.js';
-import type { PipelineSpec } from '../smi/pipeline-spec.js';
+import type { PipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { encodeHeader, sensorTopic } from '../wire/codec.js';
 import { makeSensorHeader } from '../wire/header-validator.js';
 import { WIRE_VERSION } from '../wire/header.js';
-import { META, TRUTH_LAYOUT, TRUTH_TOPIC } from './drive-format.js';
-import { driveMetadata } from './drive-metadata.js';
-import { DriveWriter, type DriveWriterStats } from './mcap-drive-writer.js';
-import { encodeWireMessage } from './mcap-wire-message.js';
-import type { ChunkCompression } from './zstd-codec.js';
+import { META, TRUTH_LAYOUT, TRUTH_TOPIC } from '../io/drive-format.js';
+import { driveMetadata } from '../io/drive-metadata.js';
+import { DriveWriter, type DriveWriterStats } from '../io/mcap-drive-writer.js';
+import { encodeWireMessage } from '../io/mcap-wire-message.js';
+import type { ChunkCompression } from '../io/zstd-codec.js';
 
 export interface SimulateOptions {
   scenarioFile: string;
