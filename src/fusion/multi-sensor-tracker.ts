@@ -19,6 +19,13 @@ import {
 import { S, TrackStatus, TrackTable } from './track-table.js';
 
 export type { TrackerConfig, TrackerStats } from './tracker-config.js';
+
+/** A saved tracker state (see `MultiSensorTracker.saveCheckpoint`). */
+export interface TrackerCheckpoint {
+  table: TrackTable;
+  timeS: number;
+  stats: TrackerStats;
+}
 export { DEFAULT_TRACKER_CONFIG } from './tracker-config.js';
 
 const MAX_CLUSTERS = 512;
@@ -101,16 +108,29 @@ export class MultiSensorTracker {
     this.stats.egoRecords++;
   }
 
-  /** One lidar scan: `count` LIDAR_LAYOUT points in the frame of sensors[sensorIndex]. */
+  /**
+   * One lidar scan: `count` LIDAR_LAYOUT points in the frame of sensors[sensorIndex], clustered
+   * here. The scheduler's lidar-extraction stage clusters on its own thread instead and hands the
+   * clusters to `ingestLidarClusters`; this is the same in one call.
+   */
   ingestLidar(sensorIndex: number, points: Float32Array, count: number, stampNs: bigint): void {
     const sensor = this.sensorOf(sensorIndex, 'lidar', points.length, LIDAR.stride, count);
+    const n = this.clusterer.cluster(points, count, sensor.mount, this.clusterBuf);
+    this.stats.measurementsInvalid += this.clusterer.stats.pointsInvalid;
+    this.ingestLidarClusters(sensorIndex, this.clusterBuf, n, stampNs);
+  }
+
+  /**
+   * One clustered lidar scan: `count` CLUSTER records (LidarClusterer output, base_link at the
+   * scan's stamp) from sensors[sensorIndex].
+   */
+  ingestLidarClusters(sensorIndex: number, clusters: Float32Array, count: number, stampNs: bigint): void {
+    const sensor = this.sensorOf(sensorIndex, 'lidar', clusters.length, CLUSTER.stride, count);
     this.stats.lidarScans++;
+    this.stats.clustersFound += count;
     const tS = this.beginScan(sensor, stampNs);
     if (Number.isNaN(tS)) return;
-    const n = this.clusterer.cluster(points, count, sensor.mount, this.clusterBuf);
-    this.stats.clustersFound += n;
-    this.stats.measurementsInvalid += this.clusterer.stats.pointsInvalid;
-    this.lidar.prepare(this.clusterBuf, n, sensor, this.egoPose, this.sensorPose);
+    this.lidar.prepare(clusters, count, sensor, this.egoPose, this.sensorPose);
     this.processScan(this.lidar, tS, this.config.spawnFromLidar);
   }
 
@@ -174,6 +194,36 @@ export class MultiSensorTracker {
       n++;
     }
     return n;
+  }
+
+  /** Storage for `saveCheckpoint`, sized for this tracker. */
+  createCheckpoint(): TrackerCheckpoint {
+    return { table: new TrackTable(this.config.maxTracks), timeS: -Infinity, stats: createTrackerStats() };
+  }
+
+  /**
+   * Copies every piece of state a scan changes (tracks, the time they are predicted to, counters)
+   * into `cp`, so that `restoreCheckpoint` can rewind to it and later scans can be fused again in
+   * stamp order (out-of-sequence measurements). Odometry is not included: it is only appended, in
+   * stamp order, and looked up by time. No allocation.
+   */
+  saveCheckpoint(cp: TrackerCheckpoint): void {
+    cp.table.copyFrom(this.table);
+    cp.timeS = this.timeS;
+    Object.assign(cp.stats, this.stats);
+  }
+
+  /** Rewinds to a state saved by `saveCheckpoint`. */
+  restoreCheckpoint(cp: TrackerCheckpoint): void {
+    this.table.copyFrom(cp.table);
+    this.timeS = cp.timeS;
+    Object.assign(this.stats, cp.stats);
+  }
+
+  /** Stamp the tracks are predicted to (ns), or undefined before the first scan. */
+  get stateStampNs(): bigint | undefined {
+    if (this.epochNs === undefined || this.timeS === -Infinity) return undefined;
+    return this.epochNs + BigInt(Math.round(this.timeS * 1e9));
   }
 
   /** Forgets all tracks, odometry, time and counters. */

@@ -131,6 +131,24 @@ export class TrackTable {
     return slot;
   }
 
+  /**
+   * Makes this table an exact copy of `other` (same capacity): every typed-array field, found by
+   * reflection so that a field added later is never forgotten, and the id counter.
+   */
+  copyFrom(other: TrackTable): void {
+    if (other.capacity !== this.capacity) {
+      throw new Error(`TrackTable.copyFrom: capacity ${other.capacity} into ${this.capacity}`);
+    }
+    const dst = this as unknown as Record<string, unknown>;
+    const src = other as unknown as Record<string, unknown>;
+    for (const key of Object.keys(src)) {
+      const v = src[key];
+      if (ArrayBuffer.isView(v)) (dst[key] as Float64Array).set(v as Float64Array);
+    }
+    this.nextId = other.nextId;
+    this.live = other.live;
+  }
+
   free(slot: number): void {
     if (this.status[slot] === TrackStatus.free) return;
     this.status[slot] = TrackStatus.free;
