@@ -49,8 +49,8 @@ extern "C" {
 #endif
 
 /* ---- layout (native/LAYOUT.md) ---------------------------------------------------------- */
-#define SMI_POOL_MAGIC 0x504d4953u /* 'SMIP' little-endian */
-#define SMI_LAYOUT_VERSION 2u
+#define SMI_POOL_MAGIC 0x504d4953u /* bytes "SIMP" in memory (little-endian u32 0x504d4953) */
+#define SMI_LAYOUT_VERSION 3u
 #define SMI_SEGMENT_HEADER_BYTES 128u
 #define SMI_CHANNEL_HEADER_BYTES 256u
 #define SMI_SLOT_META_BYTES 64u
@@ -92,6 +92,8 @@ extern "C" {
 #define SMI_CH_COMMIT_WAITERS 132u
 #define SMI_CH_WRITER_PID 136u
 #define SMI_CH_WRITER_EPOCH 140u
+#define SMI_CH_FULL_POLICY 144u
+#define SMI_CH_DROPPED_OLDEST 148u
 #define SMI_CH_RELEASE_SEQ 192u
 #define SMI_CH_RELEASE_WAITERS 196u
 #define SMI_CH_SEQ_READER_MASK 200u
@@ -122,6 +124,10 @@ extern "C" {
 /* ring entry */
 #define SMI_RING_COMMIT_INDEX 0u
 #define SMI_RING_SLOT 4u
+
+/* full policy: what a loan does when every slot is busy */
+#define SMI_FULL_DROP_NEWEST 0u /* refuse the loan (droppedFull) */
+#define SMI_FULL_DROP_OLDEST 1u /* free the oldest commit a sequential reader has not taken (droppedOldest) */
 
 #define SMI_SLOT_FREE 0
 #define SMI_SLOT_WRITING ((int32_t)0x80000000u)
@@ -490,12 +496,73 @@ static inline int32_t smi_writer_try_loan(smi_writer *w) {
   return SMI_ENONE;
 }
 
-/** Takes a free slot for writing; SMI_ENONE (counted in droppedFull) when every slot is busy. */
-static inline int32_t smi_writer_loan(smi_writer *w) {
+/*
+ * The drop-oldest step (LAYOUT.md, "Full channel"): the sequential readers furthest behind skip
+ * their oldest unread commit. Each reader's cursor is moved past it with a CAS, so a reader that
+ * takes the commit at the same moment keeps it (its own CAS wins); only after our CAS succeeded is
+ * that reader's reference dropped. Returns 1 when a reader skipped, 0 when every reader took that
+ * commit first (worth another round), -1 when nothing is unread.
+ */
+static inline int smi_writer_drop_oldest(smi_writer *w) {
+  const smi_channel *c = &w->ch;
+  uint8_t *b = c->base;
+  uint32_t head = smi_load(b, c->hdr + SMI_CH_COMMIT_SEQ);
+  int32_t mask = __atomic_load_n(smi_i32(b, c->hdr + SMI_CH_SEQ_READER_MASK), SMI_SC);
+  uint32_t behind = 0, oldest = head;
+  for (uint32_t r = 0; r < SMI_MAX_READERS; r++) {
+    if (!(mask & (int32_t)(1u << r))) continue;
+    uint32_t cur = smi_load(b, smi_entry_off(c, r) + SMI_RD_CURSOR);
+    uint32_t d = head - cur;
+    if (d > behind && d <= c->ring_size) {
+      behind = d;
+      oldest = cur;
+    }
+  }
+  if (behind == 0) return -1;
+  size_t e = smi_ring_off(c, oldest);
+  int known = smi_load(b, e + SMI_RING_COMMIT_INDEX) == oldest;
+  uint32_t slot = known ? smi_load(b, e + SMI_RING_SLOT) : UINT32_MAX;
+  int skipped = 0;
+  for (uint32_t r = 0; r < SMI_MAX_READERS; r++) {
+    int32_t bit = (int32_t)(1u << r);
+    if (!(mask & bit)) continue;
+    uint32_t expect = oldest;
+    if (!__atomic_compare_exchange_n(smi_u32(b, smi_entry_off(c, r) + SMI_RD_CURSOR), &expect, oldest + 1, 0, SMI_SC, SMI_SC)) continue;
+    skipped++;
+    if (slot >= c->slot_count) continue;
+    size_t m = smi_state_off(c, slot);
+    int32_t st = __atomic_load_n(smi_i32(b, m), SMI_SC);
+    if (st != SMI_SLOT_WRITING && (st & bit) && smi_load(b, m + SMI_META_COMMIT_INDEX) == oldest)
+      smi_release_entry(c, r, (int32_t)slot);
+  }
+  if (skipped) smi_count(b, c->hdr + SMI_CH_DROPPED_OLDEST, 1);
+  return skipped > 0 ? 1 : 0;
+}
+
+/* A free slot, freeing one where the channel allows (dead holders, then drop-oldest); uncounted. */
+static inline int32_t smi_writer_loan_freeing(smi_writer *w) {
   int32_t s = smi_writer_try_loan(w);
   if (s >= 0) return s;
   smi_reclaim_dead(&w->ch, NULL); /* a full channel may be held by a dead process */
   s = smi_writer_try_loan(w);
+  if (s >= 0 || smi_load(w->ch.base, w->ch.hdr + SMI_CH_FULL_POLICY) != SMI_FULL_DROP_OLDEST) return s;
+  /* Each round frees at most one unread commit (a reader consuming meanwhile may take it first:
+   * another round); a slot a reader has taken stays held. When nothing is left to drop, readers
+   * may still have released meanwhile: one last try. */
+  for (uint32_t round = 0; round < 4 * w->ch.slot_count + 4 && s < 0; round++) {
+    int dropped = smi_writer_drop_oldest(w);
+    s = smi_writer_try_loan(w);
+    if (dropped < 0) break;
+  }
+  return s;
+}
+
+/**
+ * Takes a free slot for writing. On a full channel, a drop-oldest channel frees its oldest unread
+ * commit; otherwise (or when nothing can be freed) SMI_ENONE, counted in droppedFull.
+ */
+static inline int32_t smi_writer_loan(smi_writer *w) {
+  int32_t s = smi_writer_loan_freeing(w);
   if (s < 0) smi_count(w->ch.base, w->ch.hdr + SMI_CH_DROPPED_FULL, 1);
   return s;
 }
@@ -507,12 +574,11 @@ static inline int32_t smi_writer_loan_wait(smi_writer *w, int timeout_ms) {
   int waited = 0;
   for (;;) {
     uint32_t seen = smi_load(c->base, c->hdr + SMI_CH_RELEASE_SEQ);
-    int32_t s = smi_writer_try_loan(w);
+    int32_t s = waited ? smi_writer_try_loan(w) : smi_writer_loan_freeing(w);
     if (s >= 0) return s;
     if (!waited) {
       waited = 1;
       smi_count(c->base, c->hdr + SMI_CH_BACKPRESSURE, 1);
-      smi_reclaim_dead(c, NULL);
       continue;
     }
     uint64_t now = smi_monotonic_ns();
@@ -638,14 +704,23 @@ static inline void smi_reader_close(smi_reader *r) {
   if (!smi_reader_evicted(r)) smi_free_reader_entry(&r->ch, r->entry, r->pid);
 }
 
-static inline uint32_t smi_reader_backlog(const smi_reader *r) {
-  return smi_load(r->ch.base, r->ch.hdr + SMI_CH_COMMIT_SEQ) - r->cursor;
+/* The cursor lives in the reader entry, not here: a drop-oldest writer may move it. */
+static inline uint32_t smi_reader_cursor(const smi_reader *r) {
+  return smi_load(r->ch.base, smi_entry_off(&r->ch, r->entry) + SMI_RD_CURSOR);
 }
 
-static inline void smi_reader_advance(smi_reader *r, uint32_t to) {
+static inline uint32_t smi_reader_backlog(const smi_reader *r) {
+  return smi_load(r->ch.base, r->ch.hdr + SMI_CH_COMMIT_SEQ) - smi_reader_cursor(r);
+}
+
+/* Moves the cursor from `from` to `to` with a CAS; 0 when a drop-oldest writer moved it first. */
+static inline int smi_reader_advance(smi_reader *r, uint32_t from, uint32_t to) {
+  size_t e = smi_entry_off(&r->ch, r->entry);
+  uint32_t expect = from;
+  if (!__atomic_compare_exchange_n(smi_u32(r->ch.base, e + SMI_RD_CURSOR), &expect, to, 0, SMI_SC, SMI_SC)) return 0;
   r->cursor = to;
-  smi_store(r->ch.base, smi_entry_off(&r->ch, r->entry) + SMI_RD_CURSOR, to);
-  __atomic_fetch_add(smi_u32(r->ch.base, smi_entry_off(&r->ch, r->entry) + SMI_RD_PROGRESS), 1u, SMI_SC);
+  __atomic_fetch_add(smi_u32(r->ch.base, e + SMI_RD_PROGRESS), 1u, SMI_SC);
+  return 1;
 }
 
 /*
@@ -690,11 +765,12 @@ static inline int32_t smi_reader_take(smi_reader *r, uint32_t commit, int *torn)
 static inline int32_t smi_reader_next(smi_reader *r) {
   if (smi_reader_evicted(r)) return SMI_EEVICTED;
   for (;;) {
-    uint32_t c = r->cursor;
+    uint32_t c = smi_reader_cursor(r);
     if (smi_load(r->ch.base, r->ch.hdr + SMI_CH_COMMIT_SEQ) == c) return SMI_ENONE;
     int torn = 0;
     int32_t s = smi_reader_take(r, c, &torn);
-    smi_reader_advance(r, c + 1);
+    /* Lost the race to a drop-oldest writer: commit c (and our reference to it) is gone. */
+    if (!smi_reader_advance(r, c, c + 1)) continue;
     if (s >= 0) return s;
     r->skipped++;
     smi_count(r->ch.base, r->ch.hdr + SMI_CH_OVERWRITTEN, 1);
@@ -726,17 +802,19 @@ static inline int32_t smi_reader_latest(smi_reader *r) {
   }
   for (int tries = 0; tries < 64; tries++) {
     uint32_t head = smi_load(b, c->hdr + SMI_CH_COMMIT_SEQ);
-    if (head == r->cursor) return SMI_ENONE;
+    uint32_t cursor = smi_reader_cursor(r);
+    if (head == cursor) return SMI_ENONE;
     uint32_t newest = head - 1;
     int torn = 0;
     int32_t s = smi_reader_take(r, newest, &torn);
     if (s >= 0) {
-      uint32_t skipped = newest - r->cursor;
+      uint32_t skipped = newest - cursor;
       if (skipped) {
         r->skipped += skipped;
         smi_count(b, c->hdr + SMI_CH_OVERWRITTEN, skipped);
       }
-      smi_reader_advance(r, newest + 1);
+      /* Only this reader moves a latest reader's cursor (writers skip for sequential ones). */
+      smi_reader_advance(r, cursor, newest + 1);
       return s;
     }
     r->torn++;
@@ -755,7 +833,7 @@ static inline int smi_reader_release(smi_reader *r, int32_t slot) { return smi_r
 /** Sleeps until a commit is pending for this reader or `timeout_ms` passes; 1 when one is. */
 static inline int smi_reader_wait(smi_reader *r, int timeout_ms) {
   if (smi_reader_backlog(r) > 0) return 1;
-  smi_wait_word(r->ch.base, r->ch.hdr + SMI_CH_COMMIT_SEQ, r->ch.hdr + SMI_CH_COMMIT_WAITERS, r->cursor, timeout_ms);
+  smi_wait_word(r->ch.base, r->ch.hdr + SMI_CH_COMMIT_SEQ, r->ch.hdr + SMI_CH_COMMIT_WAITERS, smi_reader_cursor(r), timeout_ms);
   return smi_reader_backlog(r) > 0;
 }
 

@@ -303,7 +303,7 @@ class NativeReader : public Napi::ObjectWrap<NativeReader> {
       d.Resolve(Napi::Boolean::New(env, true));
       return d.Promise();
     }
-    auto* w = new WaitWorker(env, store_, r_.ch.hdr + SMI_CH_COMMIT_SEQ, r_.ch.hdr + SMI_CH_COMMIT_WAITERS, r_.cursor,
+    auto* w = new WaitWorker(env, store_, r_.ch.hdr + SMI_CH_COMMIT_SEQ, r_.ch.hdr + SMI_CH_COMMIT_WAITERS, smi_reader_cursor(&r_),
                              info[0].As<Napi::Number>().Int32Value());
     Napi::Promise p = w->Promise();
     w->Queue();

@@ -7,6 +7,7 @@ import {
   ACCESS_LATEST,
   ACCESS_SEQUENTIAL,
   CH,
+  FULL_DROP_OLDEST,
   MAX_READERS,
   META,
   RD,
@@ -50,6 +51,51 @@ export function claimWriterRole(words: SegmentWords, ch: ChannelPlacement, pid: 
   throw new Error(`pool channel '${ch.name}': writer role stuck in reclaim`);
 }
 
+/**
+ * The drop-oldest policy's step (LAYOUT.md, "Full channel"): the sequential readers furthest
+ * behind skip their oldest unread commit. The writer moves each such reader's cursor past it with
+ * a CAS, so a reader taking that commit at the same moment keeps it (its own CAS wins), and only
+ * then drops the reader's reference. Returns 1 when a reader skipped, 0 when every reader took that
+ * commit first (worth another round), -1 when nothing is unread.
+ */
+export function dropOldestUnread(words: SegmentWords, ch: ChannelPlacement): number {
+  const { i32, u32 } = words;
+  const head = Atomics.load(u32, hdrWord(ch, CH.commitSeq));
+  const mask = Atomics.load(i32, hdrWord(ch, CH.seqReaderMask));
+  let behind = 0;
+  let oldest = head;
+  for (let r = 0; r < MAX_READERS; r++) {
+    if ((mask & (1 << r)) === 0) continue;
+    const cur = Atomics.load(u32, entryWord(ch, r) + RD.cursor / 4);
+    const d = (head - cur) >>> 0;
+    if (d > behind && d <= ch.ringSize) {
+      behind = d;
+      oldest = cur;
+    }
+  }
+  if (behind === 0) return -1;
+  const e = (ch.ringOffset + (oldest & (ch.ringSize - 1)) * RING_ENTRY_BYTES) >> 2;
+  const known = Atomics.load(u32, e + RING.commitIndex / 4) === oldest;
+  const slot = known ? Atomics.load(u32, e + RING.slot / 4) : -1;
+  let skipped = 0;
+  for (let r = 0; r < MAX_READERS; r++) {
+    const bit = 1 << r;
+    if ((mask & bit) === 0) continue;
+    const cursor = entryWord(ch, r) + RD.cursor / 4;
+    if (Atomics.compareExchange(u32, cursor, oldest, (oldest + 1) >>> 0) !== oldest) continue;
+    skipped++;
+    if (slot < 0 || slot >= ch.slotCount) continue;
+    const m = metaWord(ch, slot);
+    const st = Atomics.load(i32, m);
+    // The reference is the reader's until its cursor moved; now it is ours to drop.
+    if (st !== SLOT_WRITING && st & bit && Atomics.load(u32, m + META.commitIndex / 4) === oldest) {
+      words.releaseEntry(ch, r, slot);
+    }
+  }
+  if (skipped > 0) Atomics.add(u32, hdrWord(ch, CH.droppedOldest), 1);
+  return skipped > 0 ? 1 : 0;
+}
+
 /** The single producer side of one channel: loan a slot, write in place, commit or abandon. */
 export class JsChannelWriter extends SlotViewWriter implements ChannelWriter {
   private readonly i32: Int32Array;
@@ -90,11 +136,26 @@ export class JsChannelWriter extends SlotViewWriter implements ChannelWriter {
     return -1;
   }
 
-  loan(): number {
+  /** A free slot, freeing one where the channel allows (dead holders, then drop-oldest); uncounted. */
+  private loanFreeing(): number {
     let s = this.tryLoan();
     if (s >= 0) return s;
     this.words.reclaimDead(this.channel, noCounts()); // a full channel may be held by a dead process
     s = this.tryLoan();
+    if (s >= 0 || Atomics.load(this.u32, hdrWord(this.channel, CH.fullPolicy)) !== FULL_DROP_OLDEST) return s;
+    // Each round frees at most one unread commit (a reader consuming meanwhile may take it first:
+    // another round); a slot a reader has taken stays held. When nothing is left to drop, readers
+    // may still have released meanwhile: one last try.
+    for (let round = 0; round < 4 * this.channel.slotCount + 4 && s < 0; round++) {
+      const dropped = dropOldestUnread(this.words, this.channel);
+      s = this.tryLoan();
+      if (dropped < 0) break;
+    }
+    return s;
+  }
+
+  loan(): number {
+    const s = this.loanFreeing();
     if (s < 0) Atomics.add(this.u32, hdrWord(this.channel, CH.droppedFull), 1);
     return s;
   }
@@ -104,12 +165,11 @@ export class JsChannelWriter extends SlotViewWriter implements ChannelWriter {
     let waited = false;
     for (;;) {
       const seen = Atomics.load(this.u32, this.releaseWord);
-      const s = this.tryLoan();
+      const s = waited ? this.tryLoan() : this.loanFreeing();
       if (s >= 0) return s;
       if (!waited) {
         waited = true;
         Atomics.add(this.u32, hdrWord(this.channel, CH.backpressure), 1);
-        this.words.reclaimDead(this.channel, noCounts());
         continue;
       }
       const left = deadline - performance.now();
@@ -223,7 +283,8 @@ export class JsChannelReader implements ChannelReader {
   private readonly bit: number;
   private readonly mode: number;
   private readonly epoch: number;
-  private cursor: number;
+  /** The entry's cursor word: shared, because a drop-oldest writer may move it (with a CAS). */
+  private readonly cursorWord: number;
   private closed = false;
   readonly entry: number;
   readonly access: AccessPattern;
@@ -243,11 +304,15 @@ export class JsChannelReader implements ChannelReader {
     this.entry = claim.entry;
     this.mode = claim.mode;
     this.epoch = claim.epoch;
-    this.cursor = claim.cursor;
     this.access = claim.mode === ACCESS_LATEST ? 'latest' : 'sequential';
     this.bit = 1 << claim.entry;
     this.commitWord = hdrWord(channel, CH.commitSeq);
     this.entryBase = entryWord(channel, claim.entry);
+    this.cursorWord = this.entryBase + RD.cursor / 4;
+  }
+
+  private get cursor(): number {
+    return Atomics.load(this.u32, this.cursorWord);
   }
 
   backlog(): number {
@@ -260,10 +325,11 @@ export class JsChannelReader implements ChannelReader {
     }
   }
 
-  private advance(to: number): void {
-    this.cursor = to >>> 0;
-    Atomics.store(this.u32, this.entryBase + RD.cursor / 4, this.cursor);
+  /** Moves the cursor from `from` to `to`; false when a drop-oldest writer moved it first. */
+  private advance(from: number, to: number): boolean {
+    if (Atomics.compareExchange(this.u32, this.cursorWord, from, to >>> 0) !== from) return false;
     Atomics.add(this.u32, this.entryBase + RD.progress / 4, 1);
+    return true;
   }
 
   private count(field: number, n: number): void {
@@ -308,7 +374,8 @@ export class JsChannelReader implements ChannelReader {
       const c = this.cursor;
       if (Atomics.load(this.u32, this.commitWord) === c) return false;
       const s = this.take(c);
-      this.advance(c + 1);
+      // Lost the race to a drop-oldest writer: commit c (and our reference to it) is gone.
+      if (!this.advance(c, c + 1)) continue;
       if (s >= 0) {
         fillDescriptor(this.u32, metaWord(this.channel, s), this.channel.index, s, out);
         return true;
@@ -337,16 +404,18 @@ export class JsChannelReader implements ChannelReader {
     }
     for (let tries = 0; tries < 64; tries++) {
       const head = Atomics.load(this.u32, this.commitWord);
-      if (head === this.cursor) return false;
+      const cursor = this.cursor;
+      if (head === cursor) return false;
       const newest = (head - 1) >>> 0;
       const s = this.take(newest);
       if (s >= 0) {
-        const skipped = (newest - this.cursor) >>> 0;
+        const skipped = (newest - cursor) >>> 0;
         if (skipped) {
           this.skipped += skipped;
           this.count(CH.overwritten, skipped);
         }
-        this.advance(newest + 1);
+        // Only this reader moves a latest reader's cursor (writers skip for sequential ones).
+        this.advance(cursor, newest + 1);
         fillDescriptor(this.u32, metaWord(this.channel, s), this.channel.index, s, out);
         return true;
       }

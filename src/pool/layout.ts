@@ -1,5 +1,5 @@
 /**
- * Byte layout of a pool segment, version 2. native/LAYOUT.md says what every byte means and
+ * Byte layout of a pool segment, version 3. native/LAYOUT.md says what every byte means and
  * how the ring protocol uses it; native/include/smi_pool.h is the same layout for C. Every
  * offset is from the start of the segment, every value is little-endian, and every region starts
  * on a 64-byte boundary so that hot words of different channels never share a cache line.
@@ -8,8 +8,8 @@
  *   per channel: slot metas (64 B each) | reader table (64 B each) | descriptor ring (8 B each) | slot data
  */
 
-export const POOL_MAGIC = 0x504d4953; // 'SMIP'
-export const LAYOUT_VERSION = 2;
+export const POOL_MAGIC = 0x504d4953; // the bytes 'SIMP' in memory (little-endian)
+export const LAYOUT_VERSION = 3;
 export const ALIGN = 64;
 
 export const SEGMENT_HEADER_BYTES = 128;
@@ -55,6 +55,8 @@ export const CH = {
   commitWaiters: 132, // i32, threads/processes asleep on commitSeq
   writerPid: 136, // u32, process holding the writer role, 0 = none
   writerEpoch: 140, // u32, bumped at every writer claim
+  fullPolicy: 144, // u32, FULL_DROP_NEWEST or FULL_DROP_OLDEST: what a loan does when every slot is busy
+  droppedOldest: 148, // u32, unread commits a full channel dropped for its sequential readers (drop-oldest)
   // Release line: writers waiting for a free slot sleep on releaseSeq.
   releaseSeq: 192, // u32, bumped whenever a slot becomes free
   releaseWaiters: 196, // i32
@@ -102,6 +104,14 @@ export const SLOT_WRITING = -0x8000_0000;
 
 export type AccessPattern = 'sequential' | 'latest';
 
+/**
+ * What a loan does when every slot is busy: refuse (the new message is dropped, `droppedFull`), or
+ * free the oldest commit that a sequential reader has not taken yet (`droppedOldest`) and use it.
+ */
+export type FullPolicy = 'drop-newest' | 'drop-oldest';
+export const FULL_DROP_NEWEST = 0;
+export const FULL_DROP_OLDEST = 1;
+
 export interface ChannelGeometry {
   name: string;
   slotCount: number;
@@ -110,6 +120,8 @@ export interface ChannelGeometry {
   readerCount: number;
   /** Access pattern of the reserved readers (default sequential). */
   access?: AccessPattern;
+  /** What a loan does on a full channel (default drop-newest). */
+  whenFull?: FullPolicy;
 }
 
 export interface ChannelPlacement {
@@ -240,6 +252,11 @@ export function initSegment(
       if (mode === ACCESS_SEQUENTIAL) mask |= 1 << r;
     }
     view.setInt32(h + CH.seqReaderMask, mask, true);
+    view.setUint32(
+      h + CH.fullPolicy,
+      channels[p.index]!.whenFull === 'drop-oldest' ? FULL_DROP_OLDEST : FULL_DROP_NEWEST,
+      true,
+    );
   }
   Atomics.store(new Int32Array(sab, 0, SEGMENT_HEADER_BYTES / 4), SEG.ready / 4, 1);
 }

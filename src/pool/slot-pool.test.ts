@@ -74,7 +74,7 @@ describe('layout', () => {
       `header says ${pool.sab.byteLength} bytes, the mapping has ${pool.sab.byteLength + 64}`,
     );
     new DataView(pool.sab).setUint32(SEG.version, 99, true);
-    expect(() => SlotPool.attach(pool.sab)).toThrow('layout version 99, this build speaks version 2');
+    expect(() => SlotPool.attach(pool.sab)).toThrow('layout version 99, this build speaks version 3');
     expect(() => SlotPool.attach(new SharedArrayBuffer(128))).toThrow(/bad magic/);
   });
 });
@@ -184,6 +184,32 @@ describe.each(Object.keys(IMPLEMENTATIONS) as (keyof typeof IMPLEMENTATIONS)[])(
       expect(pool.droppedFull(1)).toBe(1);
       pool.release(1, second);
       expect(write(pool, 1, 4, 4)).toBe(second);
+    });
+
+    it('drop-oldest: a full channel frees its oldest unread message for the writer, counted', () => {
+      const pool = make([
+        { name: 'ego', slotCount: 4, slotBytes: 64, readerCount: 1, whenFull: 'drop-oldest' },
+      ]);
+      const reader = pool.reader(0);
+      for (let seq = 1; seq <= 7; seq++) expect(write(pool, 0, seq, seq)).toBeGreaterThanOrEqual(0);
+      expect(pool.stats(0)).toMatchObject({ droppedOldest: 3, droppedFull: 0 });
+      const d = emptyDescriptor();
+      const seen: number[] = [];
+      while (reader.next(d)) {
+        // The payload is the message's own, never a newer one written over it.
+        expect(pool.writer(0).slotF32(d.slot)[0]).toBe(d.seq);
+        seen.push(d.seq);
+        reader.release(d.slot);
+      }
+      expect(seen).toEqual([4, 5, 6, 7]);
+      // A slot the reader has taken is never dropped: with all four taken, the newest is refused.
+      for (let seq = 8; seq <= 11; seq++) write(pool, 0, seq, seq);
+      const held: number[] = [];
+      while (reader.next(d)) held.push(d.slot);
+      expect(write(pool, 0, 12, 12)).toBe(-1);
+      expect(pool.stats(0)).toMatchObject({ droppedOldest: 3, droppedFull: 1 });
+      for (const s of held) reader.release(s);
+      expect(pool.slotsInUse(0)).toBe(0);
     });
 
     it('frees a slot only after every reader released it, and refuses a double release', () => {

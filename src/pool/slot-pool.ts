@@ -36,6 +36,8 @@ export interface ChannelStats {
   commits: number;
   slotsInUse: number;
   droppedFull: number;
+  /** Unread commits a full drop-oldest channel freed for its sequential readers. */
+  droppedOldest: number;
   overwritten: number;
   tornRetries: number;
   reclaimedSlots: number;
@@ -218,6 +220,7 @@ export class SlotPool {
       commits: this.counter(channel, CH.commitSeq),
       slotsInUse: this.slotsInUse(channel),
       droppedFull: this.counter(channel, CH.droppedFull),
+      droppedOldest: this.counter(channel, CH.droppedOldest),
       overwritten: this.counter(channel, CH.overwritten),
       tornRetries: this.counter(channel, CH.tornRetries),
       reclaimedSlots: this.counter(channel, CH.reclaimedSlots),

@@ -1,6 +1,6 @@
 /**
- * Multi-threaded stress on real worker threads: three producers, five readers (sequential and
- * latest), two and a half million messages in all, for the JS ring (in-process), the native ring (shared
+ * Multi-threaded stress on real worker threads: four producers, seven readers (sequential,
+ * latest, and slow sequential ones on a drop-oldest channel), two and a half million messages in all, for the JS ring (in-process), the native ring (shared
  * memory) and both mixed on one segment. Every payload is checked byte for byte by every reader.
  * No timing is asserted.
  */
@@ -18,6 +18,7 @@ const channels = [
   { name: 'seq_a', slotCount: 16, slotBytes: 512, readerCount: 2 },
   { name: 'seq_b', slotCount: 8, slotBytes: 512, readerCount: 1 },
   { name: 'latest_c', slotCount: 4, slotBytes: 512, readerCount: 0 },
+  { name: 'drop_d', slotCount: 4, slotBytes: 512, readerCount: 2, whenFull: 'drop-oldest' as const },
 ];
 
 function runJob(job: StressJob): Promise<StressResult> {
@@ -40,7 +41,7 @@ interface Case {
   make: () => SlotPool;
   producers: PoolImplementation;
   readers: PoolImplementation;
-  counts: [number, number, number];
+  counts: [number, number, number, number];
 }
 
 const CASES: Case[] = [
@@ -49,21 +50,21 @@ const CASES: Case[] = [
     make: () => SlotPool.create(channels),
     producers: 'js',
     readers: 'js',
-    counts: [500_000, 250_000, 250_000],
+    counts: [500_000, 250_000, 250_000, 100_000],
   },
   {
     name: 'native ring, shared memory',
     make: () => SlotPool.createNative(`/smi-stress-${process.pid}-native`, channels),
     producers: 'native',
     readers: 'native',
-    counts: [500_000, 250_000, 250_000],
+    counts: [500_000, 250_000, 250_000, 100_000],
   },
   {
     name: 'native producers, js readers, one segment',
     make: () => SlotPool.createNative(`/smi-stress-${process.pid}-mixed`, channels),
     producers: 'native',
     readers: 'js',
-    counts: [250_000, 125_000, 125_000],
+    counts: [250_000, 125_000, 125_000, 100_000],
   },
 ];
 
@@ -79,13 +80,14 @@ describe('pool stress on worker threads', () => {
       const pool = c.make();
       pools.push(pool);
       const control = new Int32Array(new SharedArrayBuffer(16));
-      const job = (role: StressJob['role'], channel: number): StressJob => ({
+      const job = (role: StressJob['role'], channel: number, neverWait = false): StressJob => ({
         sab: pool.sab,
         implementation: role === 'producer' ? c.producers : c.readers,
         role,
         channel,
         count: c.counts[channel]!,
         control,
+        neverWait,
       });
       // Readers first: the sequential ones bind entries reserved at creation, so nothing is missed
       // whatever the start order; latest readers only ever want what is newest anyway.
@@ -95,8 +97,15 @@ describe('pool stress on worker threads', () => {
         runJob(job('sequential', 1)),
         runJob(job('latest', 2)),
         runJob(job('latest', 2)),
+        runJob(job('slow-sequential', 3)),
+        runJob(job('slow-sequential', 3)),
       ];
-      const producers = [runJob(job('producer', 0)), runJob(job('producer', 1)), runJob(job('producer', 2))];
+      const producers = [
+        runJob(job('producer', 0)),
+        runJob(job('producer', 1)),
+        runJob(job('producer', 2)),
+        runJob(job('producer', 3, true)),
+      ];
       const results = await Promise.all([...producers, ...readers]);
       const byRole = (role: string, ch: number) => results.filter((r) => r.role === role && r.channel === ch);
 
@@ -120,7 +129,17 @@ describe('pool stress on worker threads', () => {
       const latest = byRole('latest', 2);
       expect(pool.stats(2).overwritten).toBe(latest.reduce((n, r) => n + r.skipped, 0));
       expect(pool.stats(2).tornRetries).toBe(latest.reduce((n, r) => n + r.tornRetries, 0));
-      for (const ch of [0, 1, 2]) {
+      // Drop-oldest: the writer never fails; slow readers see an increasing subset, intact; what
+      // they missed was dropped for them (not overwritten under them).
+      expect(byRole('producer', 3)[0]!.loanFailures).toBe(0);
+      expect(pool.stats(3).droppedFull).toBe(0);
+      expect(pool.stats(3).droppedOldest).toBeGreaterThan(0);
+      for (const r of byRole('slow-sequential', 3)) {
+        expect(r).toMatchObject({ bad: 0, orderErrors: 0 });
+        expect(r.received).toBeGreaterThan(0);
+        expect(r.received).toBeLessThanOrEqual(c.counts[3]);
+      }
+      for (const ch of [0, 1, 2, 3]) {
         expect(pool.slotsInUse(ch)).toBe(0);
         expect(pool.commitCount(ch)).toBe(c.counts[ch]);
       }

@@ -9,12 +9,14 @@ import { emptyDescriptor, SlotPool, type PoolImplementation } from '../slot-pool
 export interface StressJob {
   sab: SharedArrayBuffer;
   implementation: PoolImplementation;
-  role: 'producer' | 'sequential' | 'latest';
+  role: 'producer' | 'sequential' | 'latest' | 'slow-sequential';
   channel: number;
   /** Messages the channel's producer publishes. */
   count: number;
   /** control[channel] = 1 once that channel's producer is done. */
   control: Int32Array;
+  /** Producer: loan without waiting and count every failure (a drop-oldest channel never fails). */
+  neverWait?: boolean;
 }
 
 export interface StressResult {
@@ -40,9 +42,9 @@ export const wordAt = (seq: number, i: number): number =>
 function produce(job: StressJob, pool: SlotPool, r: StressResult): void {
   const w = pool.writer(job.channel, job.channel);
   const u32 = new Uint32Array(pool.sab);
-  const latest = job.role === 'producer' && pool.channels[job.channel]!.readerCount === 0;
+  const latest = job.neverWait || pool.channels[job.channel]!.readerCount === 0;
   for (let seq = 1; seq <= job.count; seq++) {
-    // A latest channel's writer never waits; a sequential one waits for releases (backpressure).
+    // A latest or drop-oldest channel's writer never waits; a sequential one waits for releases.
     let slot = latest ? w.loan() : w.loanWait(10_000);
     if (slot < 0) {
       r.loanFailures++;
@@ -68,20 +70,24 @@ function check(u32: Uint32Array, base: number, seq: number, length: number): boo
 
 function read(job: StressJob, pool: SlotPool, r: StressResult): void {
   const reader = pool.reader(job.channel, job.role === 'latest' ? 'latest' : 'sequential');
+  const sequential = job.role === 'sequential';
+  const slow = job.role === 'slow-sequential';
   const u32 = new Uint32Array(pool.sab);
   const d = emptyDescriptor();
   let last = 0;
   for (;;) {
     const got = job.role === 'latest' ? reader.latest(d) : reader.next(d);
     if (!got) {
-      if (job.role === 'sequential' && r.received === job.count) break;
+      if (sequential && r.received === job.count) break;
       if (Atomics.load(job.control, job.channel) === 1 && reader.backlog() === 0) break;
       reader.wait(50);
       continue;
     }
     const base = pool.slotOffset(job.channel, d.slot) >> 2;
     if (!check(u32, base, d.seq, d.length)) r.bad++;
-    if (job.role === 'sequential' ? d.seq !== last + 1 : d.seq <= last) r.orderErrors++;
+    if (sequential ? d.seq !== last + 1 : d.seq <= last) r.orderErrors++;
+    // A slow reader holds each slot a little, so that the writer laps it and drops the oldest.
+    if (slow && d.seq % 3 === 0) for (let spin = 0; spin < 2000; spin++) r.checksum ^= spin & 1;
     // Still intact after we looked: nobody may rewrite a slot we hold.
     if (!check(u32, base, d.seq, d.length)) r.bad++;
     last = d.seq;
