@@ -40,7 +40,8 @@ export function pipelineDocument(spec: PipelineSpec): object {
       fusion: spec.fusion,
       planning: spec.planning,
       outputs: spec.outputs,
-      budget: spec.budget,
+      stages: spec.stages,
+      scheduler: spec.scheduler,
     },
   };
 }

@@ -123,7 +123,9 @@ export class FusionCycleScheduler {
     this.maxWaitNs = BigInt(Math.round((options.maxWaitMs ?? 100) * 1e6));
     const sensors = spec.sensors;
     this.readers = sensors.map((_, i) => pool.reader(i));
-    this.isTrigger = Uint8Array.from(sensors, (s) => (spec.fusion.triggers.includes(s.id) ? 1 : 0));
+    this.isTrigger = Uint8Array.from(sensors, (s) =>
+      spec.scheduler.triggerCycles.triggers.includes(s.id) ? 1 : 0,
+    );
     this.external = Uint8Array.from(sensors, (s) => (spec.channels[s.id]!.producer === 'external' ? 1 : 0));
     this.latestAccess = Uint8Array.from(sensors, (s) => (spec.channels[s.id]!.access === 'latest' ? 1 : 0));
     this.halfSlots = Int32Array.from(pool.channels, (c) => Math.max(1, c.slotCount >> 1));

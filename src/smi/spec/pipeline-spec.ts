@@ -3,6 +3,22 @@ import { SENSOR_ID_PATTERN } from '../../wire/codec.js';
 import { DEFAULT_RIG, type SensorConfig } from '../../wire/rig.js';
 import { arr, bool, int, num, obj, opt, req, str, type Schema } from '../../schema/schema.js';
 import {
+  BOXES_SUFFIX,
+  STAGE_SCHEMA,
+  boxesChannelOf,
+  threadWarnings,
+  resolveStages,
+  type RawStage,
+  type StageSpec,
+} from './stage-spec.js';
+import {
+  SCHEDULER_SCHEMA,
+  resolveScheduler,
+  type RawScheduler,
+  type SchedulerSpec,
+} from './scheduler-spec.js';
+import { availableParallelism } from 'node:os';
+import {
   FileValidationError,
   parseYamlDocuments,
   readTextFile,
@@ -21,12 +37,21 @@ export type AccessPattern = (typeof ACCESS_PATTERNS)[number];
 export const CHANNEL_PRODUCERS = ['ingest', 'external'] as const;
 export type ChannelProducer = (typeof CHANNEL_PRODUCERS)[number];
 
+/** What a full channel does with a new message (see native/LAYOUT.md, "Full channel"). */
+export const FULL_POLICIES = ['drop-oldest', 'drop-newest'] as const;
+export type FullPolicy = (typeof FULL_POLICIES)[number];
+
 export interface ChannelSpec {
   producer: ChannelProducer;
   slots: number;
   slotBytes: number;
   access: AccessPattern;
+  /** Default drop-oldest: a fresh frame is worth more than a stale one. */
+  whenFull: FullPolicy;
 }
+
+/** Kinds of channel: a sensor's, or one a stage derives (lidar boxes). */
+export type ChannelKind = SensorKind | 'boxes';
 
 export interface ZmqSourceSpec {
   type: 'zmq';
@@ -69,21 +94,51 @@ export interface PipelineSpec {
   sensors: SensorConfig[];
   /** Channel geometry per sensor id (one channel per sensor). */
   channels: Record<string, ChannelSpec>;
+  /**
+   * Channels a stage writes (lidar boxes), after the sensors' in pool order: sensor i is channel
+   * i, derived channel j is channel sensors.length + j.
+   */
+  derivedChannels: { name: string; kind: 'boxes'; source: string }[];
   ingest: { maxFutureMs: number; maxAgeMs: number };
-  fusion: { triggers: string[]; maxTracks: number };
+  fusion: { maxTracks: number };
   planning: { cruiseSpeedMps: number };
   outputs: { publish: string; metrics: { host: string; port: number; enabled: boolean } };
-  budget: { e2eMs: number };
+  stages: StageSpec[];
+  scheduler: SchedulerSpec;
   pool: PoolSpec;
+  /** Problems that do not stop the pipeline (e.g. more dedicated threads than cores). */
+  warnings: { path: string; message: string; line?: number }[];
 }
 
-/** Channel defaults per kind, sized for the built-in rig with headroom. */
-export const DEFAULT_CHANNELS: Readonly<Record<SensorKind, ChannelSpec>> = {
-  lidar: { slots: 8, slotBytes: 4 * 1024 * 1024, access: 'sequential', producer: 'ingest' },
-  radar: { slots: 16, slotBytes: 64 * 1024, access: 'sequential', producer: 'ingest' },
-  camera: { slots: 16, slotBytes: 64 * 1024, access: 'sequential', producer: 'ingest' },
-  ego: { slots: 32, slotBytes: 64, access: 'sequential', producer: 'ingest' },
+/** Pool channel names in pool order: the sensors', then the derived ones. */
+export function channelNames(spec: Pick<PipelineSpec, 'sensors' | 'derivedChannels'>): string[] {
+  return [...spec.sensors.map((s) => s.id), ...spec.derivedChannels.map((d) => d.name)];
+}
+
+/**
+ * Channel defaults: slots cover at least `COVER_MS` of the sensor's rate plus two in flight (a
+ * sequential consumer may fall that far behind before the oldest is dropped), rounded up to a
+ * power of two and at least the kind's minimum.
+ */
+const COVER_MS = 500;
+const KIND_CHANNEL: Readonly<
+  Record<ChannelKind, { minSlots: number; slotBytes: number; access: AccessPattern }>
+> = {
+  lidar: { minSlots: 8, slotBytes: 4 * 1024 * 1024, access: 'sequential' },
+  radar: { minSlots: 16, slotBytes: 64 * 1024, access: 'sequential' },
+  camera: { minSlots: 16, slotBytes: 64 * 1024, access: 'sequential' },
+  ego: { minSlots: 32, slotBytes: 64, access: 'sequential' },
+  boxes: { minSlots: 8, slotBytes: 32 * 1024, access: 'sequential' },
 };
+
+/** The default channel of a kind at a rate (Hz); see COVER_MS. */
+export function defaultChannel(kind: ChannelKind, rateHz: number): ChannelSpec {
+  const k = KIND_CHANNEL[kind];
+  let slots = k.minSlots;
+  const need = Math.ceil((rateHz * COVER_MS) / 1000) + 2;
+  while (slots < need && slots < 4096) slots *= 2;
+  return { slots, slotBytes: k.slotBytes, access: k.access, producer: 'ingest', whenFull: 'drop-oldest' };
+}
 
 const endpoint = str({
   pattern: /^(tcp:\/\/[^\s]+:(\d+|\*)|ipc:\/\/[^\s]+|inproc:\/\/[^\s]+)$/,
@@ -96,6 +151,7 @@ const channelSchema = obj({
   slotBytes: opt(int({ min: 64, max: 256 * 1024 * 1024 })),
   access: opt(str({ enum: ACCESS_PATTERNS })),
   producer: opt(str({ enum: CHANNEL_PRODUCERS })),
+  whenFull: opt(str({ enum: FULL_POLICIES })),
 });
 
 const sourceSchema = obj({
@@ -137,12 +193,13 @@ export const PIPELINE_SCHEMA: Schema = obj({
       channels: opt({
         type: 'map',
         values: channelSchema,
-        keyPattern: /^[A-Za-z0-9_-]{1,64}$/,
-        keyDoc: 'a sensor kind or sensor id',
+        keyPattern: /^[A-Za-z0-9_.-]{1,64}$/,
+        keyDoc: 'a channel kind (lidar, radar, camera, ego, boxes), a sensor id or a derived channel',
       }),
       ingest: opt(obj({ maxFutureMs: opt(num({ min: 0 })), maxAgeMs: opt(num({ min: 1 })) })),
       fusion: opt(
-        obj({ triggers: opt(arr(sensorId, { minItems: 1 })), maxTracks: opt(int({ min: 1, max: 1024 })) }),
+        // triggers: accepted only to say where it went (crossCheck).
+        obj({ triggers: opt(arr(str())), maxTracks: opt(int({ min: 1, max: 1024 })) }),
       ),
       planning: opt(obj({ cruiseSpeedMps: opt(num({ min: 0, max: 70 })) })),
       outputs: opt(
@@ -153,7 +210,10 @@ export const PIPELINE_SCHEMA: Schema = obj({
           ),
         }),
       ),
-      budget: opt(obj({ e2eMs: opt(num({ min: 0, exclusiveMin: true })) })),
+      // budget: accepted only to say where it went (crossCheck).
+      budget: opt(obj({ e2eMs: opt(num()) })),
+      stages: opt(arr(STAGE_SCHEMA)),
+      scheduler: opt(SCHEDULER_SCHEMA),
       pool: opt(
         obj({
           segment: opt(
@@ -171,34 +231,57 @@ export const PIPELINE_SCHEMA: Schema = obj({
 
 /** The spec `npm start` runs: the built-in rig driven by the simulator, outputs on loopback. */
 export function defaultPipelineSpec(): PipelineSpec {
+  const sensors = DEFAULT_RIG.map((s) => ({ ...s, mount: { ...s.mount } }));
+  const scheduler = resolveScheduler(undefined, defaultTriggers(sensors));
+  const derivedChannels = derivedChannelsFor(sensors, scheduler);
+  const names = channelNames({ sensors, derivedChannels });
   return {
     name: 'onboard-sim',
     origin: '(built-in)',
     sources: [{ type: 'simulator', scenario: 'highway-following', loop: true, closedLoop: true }],
-    sensors: DEFAULT_RIG.map((s) => ({ ...s, mount: { ...s.mount } })),
-    channels: channelsFor(DEFAULT_RIG, {}),
+    sensors,
+    channels: channelsFor(sensors, derivedChannels, {}),
+    derivedChannels,
     ingest: { maxFutureMs: 50, maxAgeMs: 2000 },
-    fusion: { triggers: defaultTriggers(DEFAULT_RIG), maxTracks: 64 },
+    fusion: { maxTracks: 64 },
     planning: { cruiseSpeedMps: 27.8 },
     outputs: { publish: 'tcp://127.0.0.1:5560', metrics: { host: '127.0.0.1', port: 9464, enabled: true } },
-    budget: { e2eMs: 100 },
+    stages: resolveStages(undefined, sensors, names).stages,
+    scheduler,
     pool: { segment: '/smi-fusion-onboard-sim', implementation: 'auto' },
+    warnings: [],
   };
 }
 
-/** Fusion cycles run when one of these sensors commits: the front radar and the lidars by default. */
+/** Trigger-cycle baseline: cycles start at the front radar and the lidars by default. */
 function defaultTriggers(sensors: readonly SensorConfig[]): string[] {
   const front = sensors.filter((s) => s.kind === 'lidar' || s.id === 'radar_front').map((s) => s.id);
   return front.length > 0 ? front : sensors.filter((s) => s.kind !== 'ego').map((s) => s.id);
 }
 
+/** The boxes channel of each lidar (stage mode only: the baseline clusters inside its cycles). */
+function derivedChannelsFor(
+  sensors: readonly SensorConfig[],
+  scheduler: SchedulerSpec,
+): PipelineSpec['derivedChannels'] {
+  if (scheduler.mode !== 'stages') return [];
+  return sensors
+    .filter((s) => s.kind === 'lidar')
+    .map((s) => ({ name: boxesChannelOf(s.id), kind: 'boxes' as const, source: s.id }));
+}
+
 function channelsFor(
   sensors: readonly SensorConfig[],
+  derived: PipelineSpec['derivedChannels'],
   overrides: Record<string, Partial<ChannelSpec>>,
 ): Record<string, ChannelSpec> {
   const out: Record<string, ChannelSpec> = {};
   for (const s of sensors) {
-    out[s.id] = { ...DEFAULT_CHANNELS[s.kind], ...overrides[s.kind], ...overrides[s.id] };
+    out[s.id] = { ...defaultChannel(s.kind, s.rateHz), ...overrides[s.kind], ...overrides[s.id] };
+  }
+  for (const d of derived) {
+    const rate = sensors.find((s) => s.id === d.source)?.rateHz ?? 10;
+    out[d.name] = { ...defaultChannel(d.kind, rate), ...overrides[d.kind], ...overrides[d.name] };
   }
   return out;
 }
@@ -219,10 +302,12 @@ interface RawPipeline {
     sensors?: RawSensor[];
     channels?: Record<string, Partial<ChannelSpec>>;
     ingest?: Partial<PipelineSpec['ingest']>;
-    fusion?: Partial<PipelineSpec['fusion']>;
+    fusion?: Partial<PipelineSpec['fusion']> & { triggers?: string[] };
     planning?: Partial<PipelineSpec['planning']>;
     outputs?: { publish?: string; metrics?: Partial<PipelineSpec['outputs']['metrics']> };
-    budget?: Partial<PipelineSpec['budget']>;
+    budget?: { e2eMs?: number };
+    stages?: RawStage[];
+    scheduler?: RawScheduler;
     pool?: Partial<PoolSpec>;
   };
 }
@@ -237,11 +322,23 @@ function crossCheck(raw: RawPipeline, sensors: readonly SensorConfig[]): { path:
       issues.push({ path: `spec.sensors[${i}].id`, message: `duplicate sensor id '${s.id}'` });
     seen.add(s.id);
   });
+  const derived = sensors.filter((s) => s.kind === 'lidar').map((s) => boxesChannelOf(s.id));
   for (const key of Object.keys(raw.spec.channels ?? {})) {
-    if (!(SENSOR_KINDS as readonly string[]).includes(key) && !ids.includes(key)) {
+    const known =
+      (SENSOR_KINDS as readonly string[]).includes(key) ||
+      key === 'boxes' ||
+      ids.includes(key) ||
+      derived.includes(key);
+    if (!known) {
       issues.push({
         path: `spec.channels.${key}`,
-        message: `'${key}' is neither a sensor kind (${SENSOR_KINDS.join(', ')}) nor a sensor id (${ids.join(', ')})`,
+        message: `'${key}' is neither a channel kind (${SENSOR_KINDS.join(', ')}, boxes), a sensor id (${ids.join(', ')}) nor a derived channel (${derived.join(', ') || 'none'})`,
+      });
+    }
+    if (key.endsWith(BOXES_SUFFIX) && raw.spec.channels?.[key]?.producer === 'external') {
+      issues.push({
+        path: `spec.channels.${key}.producer`,
+        message: 'a derived channel is written by its stage',
       });
     }
   }
@@ -253,10 +350,25 @@ function crossCheck(raw: RawPipeline, sensors: readonly SensorConfig[]): { path:
       });
     }
   }
-  raw.spec.fusion?.triggers?.forEach((t, i) => {
+  if (raw.spec.fusion?.triggers !== undefined) {
+    issues.push({
+      path: 'spec.fusion.triggers',
+      message:
+        'removed: the scheduler fuses every measurement as it is committed (spec.stages); the trigger-cycle ' +
+        'baseline takes its triggers from spec.scheduler.triggerCycles.triggers',
+    });
+  }
+  if (raw.spec.budget !== undefined) {
+    issues.push({
+      path: 'spec.budget',
+      message:
+        "removed: each stage has its own budget (spec.stages[].budgetMs; the planner's is the e2e budget)",
+    });
+  }
+  raw.spec.scheduler?.triggerCycles?.triggers?.forEach((t, i) => {
     if (!ids.includes(t)) {
       issues.push({
-        path: `spec.fusion.triggers[${i}]`,
+        path: `spec.scheduler.triggerCycles.triggers[${i}]`,
         message: `unknown sensor '${t}'; sensors: ${ids.join(', ')}`,
       });
     }
@@ -306,27 +418,30 @@ function toPipelineSpec(raw: RawPipeline, origin: string): PipelineSpec {
               seed: s.seed as number | undefined,
             },
       );
+  const scheduler = resolveScheduler(raw.spec.scheduler, defaultTriggers(sensors));
+  const derivedChannels = derivedChannelsFor(sensors, scheduler);
+  const { stages } = resolveStages(raw.spec.stages, sensors, channelNames({ sensors, derivedChannels }));
   return {
     name: raw.metadata.name,
     origin,
     sources,
     sensors,
-    channels: channelsFor(sensors, raw.spec.channels ?? {}),
+    channels: channelsFor(sensors, derivedChannels, raw.spec.channels ?? {}),
+    derivedChannels,
     ingest: { ...base.ingest, ...raw.spec.ingest },
-    fusion: {
-      triggers: raw.spec.fusion?.triggers ?? defaultTriggers(sensors),
-      maxTracks: raw.spec.fusion?.maxTracks ?? base.fusion.maxTracks,
-    },
+    fusion: { maxTracks: raw.spec.fusion?.maxTracks ?? base.fusion.maxTracks },
     planning: { ...base.planning, ...raw.spec.planning },
     outputs: {
       publish: raw.spec.outputs?.publish ?? base.outputs.publish,
       metrics: { ...base.outputs.metrics, ...raw.spec.outputs?.metrics },
     },
-    budget: { ...base.budget, ...raw.spec.budget },
+    stages,
+    scheduler,
     pool: {
       segment: raw.spec.pool?.segment ?? `/smi-fusion-${raw.metadata.name}`,
       implementation: raw.spec.pool?.implementation ?? base.pool.implementation,
     },
+    warnings: threadWarnings(stages, availableParallelism()),
   };
 }
 
@@ -368,8 +483,10 @@ export function parsePipelineSpec(text: string, file: string): PipelineSpec {
     if (schemaIssues.length === 0) {
       const raw = doc.value as RawPipeline;
       const spec = toPipelineSpec(raw, file);
-      for (const i of crossCheck(raw, spec.sensors))
+      const stageIssues = resolveStages(raw.spec.stages, spec.sensors, channelNames(spec)).issues;
+      for (const i of [...crossCheck(raw, spec.sensors), ...stageIssues])
         all.push({ ...i, file, doc: doc.index, line: doc.lineOf(i.path) });
+      for (const w of spec.warnings) w.line = doc.lineOf(w.path);
       if (all.length === 0) return spec;
     }
   }

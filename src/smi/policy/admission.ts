@@ -1,0 +1,128 @@
+/**
+ * Whether a frame starts, degraded or not, or is shed before it uses the CPU (DESIGN.md: shed from
+ * the bottom up, before work starts), and the overload level that drives class-wide shedding.
+ */
+
+/** Overload levels: each sheds one more class, bottom up. */
+export const OVERLOAD = {
+  /** Nothing shed for load (late frames are still shed on their own deadline). */
+  none: 0,
+  /** Best-effort frames are shed. */
+  shedBestEffort: 1,
+  /** Best-effort and normal frames are shed. */
+  shedNormal: 2,
+  /** As 2, and high-class frames run degraded (lidar: coarser grid, fewer points). */
+  degradeHigh: 3,
+} as const;
+
+export type AdmitDecision = 'run' | 'degrade' | 'shed-deadline' | 'shed-overload';
+
+export interface AdmitInput {
+  /** 0 critical, 1 high, 2 normal, 3 best-effort. */
+  classRank: number;
+  deadlineNs: number;
+  nowNs: number;
+  /** Expected run time at full quality, ns (0 when unknown). */
+  costNs: number;
+  /** Expected run time degraded, ns; undefined when the stage cannot degrade. */
+  degradedCostNs: number | undefined;
+  overload: number;
+}
+
+/**
+ * Critical frames always run (late ones are counted as misses when they finish). Others are shed
+ * when their class is shed by the overload level, degraded when high and the level says so, and
+ * shed (or degraded, when that still makes it) when they can no longer finish by their deadline.
+ */
+export function admit(f: AdmitInput): AdmitDecision {
+  if (f.classRank === 0) return 'run';
+  if (f.classRank === 3 && f.overload >= OVERLOAD.shedBestEffort) return 'shed-overload';
+  if (f.classRank === 2 && f.overload >= OVERLOAD.shedNormal) return 'shed-overload';
+  const degradeForLoad = f.classRank === 1 && f.overload >= OVERLOAD.degradeHigh;
+  if (f.nowNs + f.costNs <= f.deadlineNs && !degradeForLoad) return 'run';
+  if (f.degradedCostNs !== undefined && f.nowNs + f.degradedCostNs <= f.deadlineNs) return 'degrade';
+  return 'shed-deadline';
+}
+
+/**
+ * Overload level from the critical class's slack: every critical frame reports its latency against
+ * its budget. The level rises one step when, over a window, the worst ratio passes `raiseAt` (or a
+ * critical frame missed); it falls one step after `calmWindows` windows in a row below `lowerAt`.
+ */
+export class OverloadGovernor {
+  private level: number = OVERLOAD.none;
+  private worst = 0;
+  private missed = false;
+  private calm = 0;
+  private windowStartNs = -1;
+  /** Times the level was raised. */
+  raises = 0;
+
+  constructor(
+    private readonly windowNs = 100_000_000,
+    private readonly raiseAt = 0.5,
+    private readonly lowerAt = 0.25,
+    private readonly calmWindows = 10,
+  ) {}
+
+  /** A critical frame finished `latencyNs` after its stamp, with `budgetNs` allowed. */
+  observe(latencyNs: number, budgetNs: number): void {
+    const ratio = latencyNs / budgetNs;
+    if (ratio > this.worst) this.worst = ratio;
+    if (ratio > 1) this.missed = true;
+  }
+
+  /** Advances the window clock; returns the level in force. */
+  tick(nowNs: number): number {
+    if (this.windowStartNs < 0) this.windowStartNs = nowNs;
+    if (nowNs - this.windowStartNs < this.windowNs) return this.level;
+    if (this.missed || this.worst > this.raiseAt) {
+      if (this.level < OVERLOAD.degradeHigh) {
+        this.level++;
+        this.raises++;
+      }
+      this.calm = 0;
+    } else if (this.worst < this.lowerAt) {
+      if (++this.calm >= this.calmWindows && this.level > OVERLOAD.none) {
+        this.level--;
+        this.calm = 0;
+      }
+    } else {
+      this.calm = 0;
+    }
+    this.worst = 0;
+    this.missed = false;
+    this.windowStartNs = nowNs;
+    return this.level;
+  }
+
+  get current(): number {
+    return this.level;
+  }
+}
+
+/** Expected run time of a stage, learned online (EWMA), optionally per unit of input size. */
+export class StageCostModel {
+  private perUnitNs = 0;
+  private samples = 0;
+
+  constructor(private readonly alpha = 0.1) {}
+
+  /** A run took `ns` for an input of `units` (points, detections; 1 when size does not matter). */
+  observe(ns: number, units = 1): void {
+    const u = Math.max(1, units);
+    const per = ns / u;
+    const a = this.samples < 4 ? 1 / (this.samples + 1) : this.alpha;
+    this.perUnitNs += a * (per - this.perUnitNs);
+    this.samples++;
+  }
+
+  /** Expected ns for `units`; 0 until the first observation. */
+  expected(units = 1): number {
+    return this.samples === 0 ? 0 : this.perUnitNs * Math.max(1, units);
+  }
+
+  get trained(): boolean {
+    return this.samples > 0;
+  }
+}

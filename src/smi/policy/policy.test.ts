@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest';
+import { ReadyQueue, emptyReadyFrame, type ReadyFrame } from './ready-queue.js';
+import { OVERLOAD, OverloadGovernor, StageCostModel, admit } from './admission.js';
+import { LagDetector, PeriodEstimator } from './period-estimator.js';
+import { TriggerCyclePolicy } from './trigger-cycle-policy.js';
+
+const frame = (channel: number, classRank: number, deadlineNs: number, stampNs = 0n): ReadyFrame => ({
+  ...emptyReadyFrame(),
+  channel,
+  classRank,
+  deadlineNs,
+  stampNs,
+});
+
+function drain(q: ReadyQueue): number[] {
+  const out = emptyReadyFrame();
+  const order: number[] = [];
+  while (q.pop(out)) order.push(out.channel);
+  return order;
+}
+
+describe('ReadyQueue', () => {
+  it('runs three frames of one class earliest deadline first, whatever the arrival order', () => {
+    const q = new ReadyQueue(8);
+    q.push(frame(1, 0, 30e6));
+    q.push(frame(2, 0, 10e6));
+    q.push(frame(3, 0, 20e6));
+    expect(drain(q)).toEqual([2, 3, 1]);
+  });
+
+  it('runs a higher class first even when its deadline is later', () => {
+    const q = new ReadyQueue(8);
+    q.push(frame(10, 3, 1e6)); // best-effort, due soonest
+    q.push(frame(11, 2, 2e6)); // normal
+    q.push(frame(12, 0, 90e6)); // critical, due last
+    q.push(frame(13, 1, 5e6)); // high
+    expect(q.peekRank()).toBe(0);
+    expect(drain(q)).toEqual([12, 13, 11, 10]);
+  });
+
+  it('breaks deadline ties by stamp, then arrival; refuses when full; popLast takes what runs last', () => {
+    const q = new ReadyQueue(4);
+    q.push(frame(1, 1, 5e6, 200n));
+    q.push(frame(2, 1, 5e6, 100n));
+    q.push(frame(3, 1, 5e6, 100n));
+    q.push(frame(4, 0, 9e6));
+    expect(q.push(frame(5, 0, 1e6))).toBe(false);
+    const out = emptyReadyFrame();
+    expect(q.popLast(out)).toBe(true);
+    expect(out.channel).toBe(1);
+    expect(q.countOfRank(1)).toBe(2);
+    expect(drain(q)).toEqual([4, 2, 3]);
+  });
+
+  it('keeps heap order over many random pushes and pops', () => {
+    const q = new ReadyQueue(256);
+    let seed = 12345;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const out = emptyReadyFrame();
+    let last = { rank: -1, deadline: -Infinity };
+    for (let round = 0; round < 2000; round++) {
+      if (q.size < 200 && rnd() < 0.6) q.push(frame(round, Math.floor(rnd() * 4), Math.floor(rnd() * 1e6)));
+      else if (q.pop(out)) {
+        // Between pushes the popped sequence is ordered; reset the check after a push.
+        last = { rank: out.classRank, deadline: out.deadlineNs };
+      }
+    }
+    last = { rank: -1, deadline: -Infinity };
+    while (q.pop(out)) {
+      const ok =
+        out.classRank > last.rank || (out.classRank === last.rank && out.deadlineNs >= last.deadline);
+      expect(ok).toBe(true);
+      last = { rank: out.classRank, deadline: out.deadlineNs };
+    }
+  });
+});
+
+describe('admission', () => {
+  const base = { nowNs: 0, costNs: 1e6, degradedCostNs: undefined, overload: OVERLOAD.none };
+  it('always runs critical frames, even late ones', () => {
+    expect(admit({ ...base, classRank: 0, deadlineNs: -1 })).toBe('run');
+    expect(admit({ ...base, classRank: 0, deadlineNs: 0, overload: OVERLOAD.degradeHigh })).toBe('run');
+  });
+  it('sheds a frame that can no longer meet its deadline before it starts, or degrades it when that makes it', () => {
+    expect(admit({ ...base, classRank: 2, deadlineNs: 5e5 })).toBe('shed-deadline');
+    expect(admit({ ...base, classRank: 1, deadlineNs: 5e5, degradedCostNs: 4e5 })).toBe('degrade');
+    expect(admit({ ...base, classRank: 1, deadlineNs: 2e6 })).toBe('run');
+  });
+  it('sheds by class from the bottom up as overload rises, and degrades high last', () => {
+    const at = (overload: number) =>
+      [3, 2, 1].map((classRank) =>
+        admit({ ...base, classRank, deadlineNs: 1e9, degradedCostNs: 1e5, overload }),
+      );
+    expect(at(OVERLOAD.none)).toEqual(['run', 'run', 'run']);
+    expect(at(OVERLOAD.shedBestEffort)).toEqual(['shed-overload', 'run', 'run']);
+    expect(at(OVERLOAD.shedNormal)).toEqual(['shed-overload', 'shed-overload', 'run']);
+    expect(at(OVERLOAD.degradeHigh)).toEqual(['shed-overload', 'shed-overload', 'degrade']);
+  });
+});
+
+describe('OverloadGovernor', () => {
+  it('raises the level a step per window of thin critical slack and lowers it after calm windows', () => {
+    const g = new OverloadGovernor(100, 0.5, 0.25, 3);
+    let t = 0;
+    const windowOf = (ratio: number) => {
+      g.observe(ratio * 10, 10);
+      t += 100;
+      return g.tick(t);
+    };
+    g.tick(0);
+    expect(windowOf(0.1)).toBe(0);
+    expect([windowOf(0.6), windowOf(0.7), windowOf(1.2), windowOf(2)]).toEqual([1, 2, 3, 3]);
+    expect([windowOf(0.1), windowOf(0.1), windowOf(0.1)]).toEqual([3, 3, 2]);
+    expect(windowOf(0.4)).toBe(2); // in between: holds
+    expect(g.raises).toBe(3);
+  });
+});
+
+describe('PeriodEstimator and LagDetector', () => {
+  it('learns period and jitter, and predicts the next arrival', () => {
+    const p = new PeriodEstimator(10e6);
+    let t = 0;
+    for (let i = 0; i < 50; i++) p.observe((t += 10e6 + (i % 2 ? 2e5 : -2e5)));
+    expect(p.trained).toBe(true);
+    expect(Math.abs(p.period - 10e6)).toBeLessThan(1e5);
+    expect(p.jitter).toBeGreaterThan(1e5);
+    expect(p.jitter).toBeLessThan(3e5);
+    expect(Math.abs(p.nextAfter(t + 1e6) - (t + p.period))).toBeLessThan(1);
+    expect(p.nextAfter(t + 10 * p.period)).toBe(Infinity); // silent: no prediction
+  });
+
+  it('says lagging once when the moving period passes 1.5x the expected, recovered once below 1.2x', () => {
+    const lag = new LagDetector(10, 0.5);
+    const events: string[] = [];
+    let t = 0;
+    const step = (d: number) => {
+      const e = lag.observe((t += d));
+      if (e) events.push(e);
+    };
+    for (let i = 0; i < 5; i++) step(10);
+    for (let i = 0; i < 10; i++) step(30);
+    for (let i = 0; i < 10; i++) step(10);
+    expect(events).toEqual(['lagging', 'recovered']);
+    expect(lag.episodes).toBe(1);
+  });
+});
+
+describe('TriggerCyclePolicy (baseline)', () => {
+  it('cuts at a trigger sensor, at half a channel, or after the longest wait', () => {
+    const p = new TriggerCyclePolicy(Uint8Array.from([1, 0]), Int32Array.from([8, 2]), 100);
+    p.add(1, 0);
+    expect(p.shouldCut(50)).toBe(false);
+    expect(p.dueAt()).toBe(100);
+    expect(p.shouldCut(100)).toBe(true);
+    p.cut();
+    p.add(1, 200);
+    p.add(1, 201); // half of channel 1's slots
+    expect(p.shouldCut(202)).toBe(true);
+    p.cut();
+    p.add(0, 300);
+    expect(p.shouldCut(300)).toBe(true);
+  });
+});
+
+describe('StageCostModel', () => {
+  it('learns cost per unit of input and predicts a larger input proportionally', () => {
+    const m = new StageCostModel();
+    expect(m.expected(10)).toBe(0);
+    for (let i = 0; i < 20; i++) m.observe(5e6, 100_000);
+    expect(m.expected(200_000)).toBeCloseTo(1e7, -3);
+  });
+});

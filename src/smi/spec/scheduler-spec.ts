@@ -1,0 +1,90 @@
+/** `spec.scheduler`: how the SMI scheduler runs the stages (see README, "Scheduler"). */
+import { arr, bool, int, num, obj, opt, str, type Schema } from '../../schema/schema.js';
+
+export const SCHEDULER_MODES = ['stages', 'trigger-cycles'] as const;
+export type SchedulerMode = (typeof SCHEDULER_MODES)[number];
+
+export interface PrefetchSpec {
+  /** Wake consumers shortly before a periodic channel's next expected commit and spin for it. */
+  enabled: boolean;
+  /** Longest spin on the commit counter before the futex wait, µs. */
+  spinUs: number;
+  /** Wake this long before the expected commit (plus the channel's learned jitter), µs. */
+  leadUs: number;
+  /** Spinning stops when it would use more than this share of one core, %. */
+  maxCpuPercent: number;
+}
+
+export interface SchedulerSpec {
+  /**
+   * `stages`: every measurement is fused as it is committed, each stage on its placement, by class
+   * and deadline. `trigger-cycles`: the baseline of earlier releases (one thread clusters lidar and
+   * fuses batches cut at trigger sensors), kept to measure the scheduler against.
+   */
+  mode: SchedulerMode;
+  /** How late (behind the newest fused stamp) a measurement may arrive and still be fused in stamp order, ms. */
+  reorderWindowMs: number;
+  prefetch: PrefetchSpec;
+  /** Shed or degrade frames that can no longer meet their deadline, and lower classes under overload. */
+  shedding: boolean;
+  /** Run each stage's thread at its class's OS priority (nice; negative needs CAP_SYS_NICE). */
+  threadPriorities: boolean;
+  /** Only for mode trigger-cycles. */
+  triggerCycles: { triggers: string[]; maxWaitMs: number };
+}
+
+export const SCHEDULER_SCHEMA: Schema = obj({
+  mode: opt(str({ enum: SCHEDULER_MODES })),
+  reorderWindowMs: opt(num({ min: 0, max: 1000 })),
+  prefetch: opt(
+    obj({
+      enabled: opt(bool()),
+      spinUs: opt(int({ min: 0, max: 5000 })),
+      leadUs: opt(int({ min: 0, max: 5000 })),
+      maxCpuPercent: opt(num({ min: 0, max: 100 })),
+    }),
+  ),
+  shedding: opt(bool()),
+  threadPriorities: opt(bool()),
+  triggerCycles: opt(
+    obj({
+      triggers: opt(arr(str(), { minItems: 1 })),
+      maxWaitMs: opt(num({ min: 1, max: 10_000 })),
+    }),
+  ),
+});
+
+export function defaultScheduler(triggers: string[]): SchedulerSpec {
+  return {
+    mode: 'stages',
+    reorderWindowMs: 150,
+    prefetch: { enabled: true, spinUs: 300, leadUs: 150, maxCpuPercent: 5 },
+    shedding: true,
+    threadPriorities: true,
+    triggerCycles: { triggers, maxWaitMs: 100 },
+  };
+}
+
+export interface RawScheduler {
+  mode?: SchedulerMode;
+  reorderWindowMs?: number;
+  prefetch?: Partial<PrefetchSpec>;
+  shedding?: boolean;
+  threadPriorities?: boolean;
+  triggerCycles?: { triggers?: string[]; maxWaitMs?: number };
+}
+
+export function resolveScheduler(raw: RawScheduler | undefined, defaultTriggers: string[]): SchedulerSpec {
+  const d = defaultScheduler(defaultTriggers);
+  return {
+    mode: raw?.mode ?? d.mode,
+    reorderWindowMs: raw?.reorderWindowMs ?? d.reorderWindowMs,
+    prefetch: { ...d.prefetch, ...raw?.prefetch },
+    shedding: raw?.shedding ?? d.shedding,
+    threadPriorities: raw?.threadPriorities ?? d.threadPriorities,
+    triggerCycles: {
+      triggers: raw?.triggerCycles?.triggers ?? d.triggerCycles.triggers,
+      maxWaitMs: raw?.triggerCycles?.maxWaitMs ?? d.triggerCycles.maxWaitMs,
+    },
+  };
+}
