@@ -18,6 +18,8 @@ interface Outcomes {
   committed: number;
   rejected: number;
   dropped: number;
+  /** Handed to the lidar thread, which ingests (and counts) them. */
+  forwarded: number;
 }
 
 /** Ground-truth actors farther than this (m, base_link) are not expected to be tracked. */
@@ -50,11 +52,11 @@ export class ReplayReport {
   ): void => {
     let o = this.outcomes.get(topic);
     if (!o) {
-      o = { committed: 0, rejected: 0, dropped: 0 };
+      o = { committed: 0, rejected: 0, dropped: 0, forwarded: 0 };
       this.outcomes.set(topic, o);
     }
     o[outcome]++;
-    if (stampNs === undefined || outcome !== 'committed') return;
+    if (stampNs === undefined || (outcome !== 'committed' && outcome !== 'forwarded')) return;
     this.offered.set(stampNs, [offeredNs, driveStampNs ?? stampNs]);
     if (this.offered.size > STAMP_MEMORY) this.offered.delete(this.offered.keys().next().value!);
   };
@@ -180,7 +182,7 @@ export class ReplayReport {
     for (const topic of topics) {
       const o = this.outcomes.get(topic)!;
       lines.push(
-        `${topic.padEnd(30)} ${String(result.offered.get(topic) ?? 0).padStart(8)} ${String(o.committed).padStart(10)} ${String(o.rejected).padStart(9)} ${String(o.dropped).padStart(8)}`,
+        `${topic.padEnd(30)} ${String(result.offered.get(topic) ?? 0).padStart(8)} ${String(o.committed + o.forwarded).padStart(10)} ${String(o.rejected).padStart(9)} ${String(o.dropped).padStart(8)}`,
       );
     }
     if (result.skipped.size > 0) {

@@ -87,6 +87,33 @@ export function driveMetadata(origin: DriveOrigin): DriveMetadata {
 }
 
 /**
+ * Drives recorded by earlier releases carry fields since moved: `fusion.triggers` (now the
+ * trigger-cycle baseline's `scheduler.triggerCycles.triggers`) and `budget` (now per stage). A
+ * recorded pipeline is history, not a spec someone is editing, so it is brought forward instead
+ * of refused.
+ */
+function upgradeRecordedPipeline(text: string): string {
+  let doc: { spec?: Record<string, unknown> };
+  try {
+    doc = JSON.parse(text) as typeof doc;
+  } catch {
+    return text; // the parser reports it
+  }
+  const spec = doc.spec;
+  if (!spec || typeof spec !== 'object') return text;
+  const fusion = spec.fusion as Record<string, unknown> | undefined;
+  if (fusion && 'triggers' in fusion) {
+    const triggers = fusion.triggers;
+    delete fusion.triggers;
+    const scheduler = (spec.scheduler ??= {}) as Record<string, unknown>;
+    const cycles = (scheduler.triggerCycles ??= {}) as Record<string, unknown>;
+    cycles.triggers ??= triggers;
+  }
+  delete spec.budget;
+  return JSON.stringify(doc);
+}
+
+/**
  * The pipeline a drive was made with, validated like a spec file (errors name the drive and the
  * path in the recorded document). Throws when the drive has no pipeline record.
  */
@@ -95,7 +122,7 @@ export function pipelineFromDrive(meta: DriveMetadata, drivePath: string): Pipel
   if (text === undefined) {
     throw new Error(`drive ${drivePath}: no '${META.pipeline}' metadata record; pass --pipeline FILE`);
   }
-  const spec = parsePipelineSpec(text, `${drivePath} (metadata ${META.pipeline})`);
+  const spec = parsePipelineSpec(upgradeRecordedPipeline(text), `${drivePath} (metadata ${META.pipeline})`);
   // The recorded calibration is exact (the document keeps yaw in degrees).
   for (const s of spec.sensors) {
     const cal = meta[META.calibration]?.[s.id];

@@ -1,23 +1,19 @@
 import { Publisher } from 'zeromq';
 
 /**
- * The service's PUB socket for `out/tracks` and `out/plan`. zeromq.js allows one pending send per
- * socket, so messages queue here and a single pump sends them in order. The queue is bounded:
- * when subscribers cannot keep up, the oldest queued message is dropped and counted (a PUB socket
- * drops at its high-water mark anyway; counting here makes it visible).
+ * A PUB socket for `out/tracks` and `out/plan`. With `sendTimeout: 0` zeromq.js sends on the
+ * calling thread at once (its fast path; a PUB socket never waits, it drops at its high-water
+ * mark), so a critical plan leaves in the call that publishes it, not at the next turn of the event
+ * loop. A send that fails (only a closing socket does) is counted.
  */
 export class OutputPublisher {
-  private readonly socket = new Publisher({ linger: 0, sendHighWaterMark: 1000 });
-  private readonly queue: Buffer[][] = [];
-  private pumping: Promise<void> | undefined;
+  private readonly socket = new Publisher({ linger: 0, sendHighWaterMark: 1000, sendTimeout: 0 });
   private closed = false;
   dropped = 0;
   /** Sees every message accepted for publishing (e.g. the recorder); must not block. */
   tap: ((parts: readonly Buffer[]) => void) | undefined;
   lastError: Error | undefined;
   endpoint = '';
-
-  constructor(private readonly maxQueue = 64) {}
 
   /** Binds the endpoint (`tcp://127.0.0.1:*` picks a port); resolves with the bound endpoint. */
   async bind(endpoint: string): Promise<string> {
@@ -30,39 +26,25 @@ export class OutputPublisher {
     return this.endpoint;
   }
 
-  /** Queues one multipart message. Buffers must not be reused by the caller afterwards. */
+  /** Sends one multipart message now. Buffers must not be reused by the caller afterwards. */
   publish(parts: Buffer[]): void {
     if (this.closed) return;
     this.tap?.(parts);
-    if (this.queue.length >= this.maxQueue) {
-      this.queue.shift();
-      this.dropped++;
+    try {
+      this.socket.send(parts).catch((err: unknown) => this.failed(err));
+    } catch (err) {
+      this.failed(err);
     }
-    this.queue.push(parts);
-    this.pumping ??= this.pump();
   }
 
-  private async pump(): Promise<void> {
-    while (this.queue.length > 0 && !this.closed) {
-      const parts = this.queue.shift()!;
-      try {
-        await this.socket.send(parts);
-      } catch (err) {
-        // Only a closing socket fails a PUB send; count what was lost and say why once.
-        this.dropped += 1 + this.queue.length;
-        this.queue.length = 0;
-        this.lastError = err as Error;
-      }
-    }
-    this.pumping = undefined;
+  private failed(err: unknown): void {
+    this.dropped++;
+    this.lastError = err as Error;
   }
 
-  /** Sends what is queued (bounded by `drainMs`), then closes the socket. */
-  async close(drainMs = 500): Promise<void> {
-    if (this.pumping) {
-      await Promise.race([this.pumping.catch(() => {}), new Promise((r) => setTimeout(r, drainMs))]);
-    }
+  /** Closes the socket (what was sent is in ZeroMQ's hands; linger 0 drops what is not yet out). */
+  async close(): Promise<void> {
     this.closed = true;
-    this.socket.close();
+    if (!this.socket.closed) this.socket.close();
   }
 }

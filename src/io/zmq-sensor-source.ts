@@ -1,9 +1,13 @@
 import { Subscriber } from 'zeromq';
 import type { Logger } from '../telemetry/logger.js';
 
-/** Receives multipart sensor messages on a ZeroMQ SUB socket and hands each to `onMessage`. */
+/**
+ * Receives multipart sensor messages on a ZeroMQ SUB socket and hands each to `onMessage`. The
+ * service opens one socket per class of traffic (`subscribe` prefixes), each with its own queue
+ * (`highWaterMark` messages), so that a backlog of big lidar frames never sits ahead of radar.
+ */
 export class ZmqSensorSource {
-  private readonly socket = new Subscriber({ linger: 0, receiveHighWaterMark: 10_000 });
+  private readonly socket: Subscriber;
   private loop: Promise<void> | undefined;
   /** Endpoints actually bound or connected (a `:*` port is resolved after bind). */
   readonly endpoints: string[] = [];
@@ -12,7 +16,10 @@ export class ZmqSensorSource {
     private readonly spec: { endpoints: readonly string[]; bind: boolean },
     private readonly onMessage: (parts: Buffer[], receivedNs: bigint) => void,
     private readonly log: Logger,
-  ) {}
+    private readonly options: { subscribe?: readonly string[]; highWaterMark?: number; name?: string } = {},
+  ) {
+    this.socket = new Subscriber({ linger: 0, receiveHighWaterMark: options.highWaterMark ?? 10_000 });
+  }
 
   async start(): Promise<void> {
     for (const ep of this.spec.endpoints) {
@@ -30,8 +37,12 @@ export class ZmqSensorSource {
         );
       }
     }
-    this.socket.subscribe('sensor/');
-    this.log.info({ endpoints: this.endpoints, bind: this.spec.bind }, 'zmq source listening');
+    const topics = this.options.subscribe ?? ['sensor/'];
+    for (const t of topics) this.socket.subscribe(t);
+    this.log.info(
+      { endpoints: this.endpoints, bind: this.spec.bind, subscribe: topics, socket: this.options.name },
+      'zmq source listening',
+    );
     this.loop = this.receiveLoop();
   }
 

@@ -215,6 +215,21 @@ export class SlotPool {
     return this.counter(channel, CH.commitSeq);
   }
 
+  /**
+   * Resolves when the channel's commit count is no longer `seen` (true) or after `timeoutMs`
+   * (false), without blocking: a futex wait off the main thread for a shared-memory segment (so a
+   * C driver's commit wakes it), Atomics.waitAsync otherwise.
+   */
+  waitCommit(channel: number, seen: number, timeoutMs: number): Promise<boolean> {
+    const ch = this.placement(channel);
+    return this.words.waitWordAsync(
+      hdrWord(ch, CH.commitSeq),
+      hdrWord(ch, CH.commitWaiters),
+      seen,
+      timeoutMs,
+    );
+  }
+
   stats(channel: number): ChannelStats {
     return {
       commits: this.counter(channel, CH.commitSeq),

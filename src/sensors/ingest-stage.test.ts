@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import { IngestStage } from './ingest-stage.js';
+import { metricsIngestSink } from './ingest-counters.js';
 import { SlotPool, emptyDescriptor } from '../pool/slot-pool.js';
 import { PipelineMetrics } from '../telemetry/pipeline-metrics.js';
 import { RateLimitedLog } from '../telemetry/reject-log-limiter.js';
@@ -26,10 +27,16 @@ function setup() {
     sensors.map((s) => ({ name: s.id, slotCount: 4, slotBytes: 4096, readerCount: 1 })),
   );
   const metrics = new PipelineMetrics();
-  const ingest = new IngestStage(sensors, pool, metrics, new RateLimitedLog(log), {
-    maxFutureMs: 50,
-    maxAgeMs: 2000,
-  });
+  const ingest = new IngestStage(
+    sensors,
+    pool,
+    metricsIngestSink(metrics, sensors),
+    new RateLimitedLog(log),
+    {
+      maxFutureMs: 50,
+      maxAgeMs: 2000,
+    },
+  );
   const commits: number[] = [];
   ingest.onCommit((i) => commits.push(i));
   const radar = sensors.findIndex((s) => s.id === 'radar_front');

@@ -1,4 +1,3 @@
-import type { Counter, Histogram } from 'prom-client';
 import { decodeHeader, parseSensorTopic } from '../wire/codec.js';
 import { emptySensorHeader, validateSensorHeader } from '../wire/header-validator.js';
 import { LAYOUTS } from '../wire/layouts.js';
@@ -6,59 +5,87 @@ import type { Rejection, RejectReason } from '../wire/reject-reason.js';
 import type { SensorConfig } from '../wire/rig.js';
 import type { ChannelWriter, Descriptor, SlotPool } from '../pool/slot-pool.js';
 import type { ChannelProducer } from '../smi/spec/pipeline-spec.js';
-import type { PipelineMetrics } from '../telemetry/pipeline-metrics.js';
 import type { RateLimitedLog } from '../telemetry/reject-log-limiter.js';
+import type { IngestSink } from './ingest-counters.js';
 
 /** Called after a message is committed; `sensorIndex` is also its channel index in the pool. */
 export type CommitListener = (sensorIndex: number) => void;
 
-/** Outcome of one message: committed, rejected as bad input, or dropped because the pool was full. */
-export type IngestOutcome = 'committed' | 'rejected' | 'dropped';
+/**
+ * Outcome of one message: committed, rejected as bad input, dropped because the pool was full, or
+ * forwarded to the thread that ingests its kind (lidar scans, to the lidar thread: counted there).
+ */
+export type IngestOutcome = 'committed' | 'rejected' | 'dropped' | 'forwarded';
 
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Which sensors this instance writes into the pool, and which it may only admit from outside. */
+export interface IngestScope {
+  /** Who writes each sensor's channel (default: ingest for all). */
+  producers?: readonly ChannelProducer[];
+  /**
+   * Sensors ingested by this instance (default: every sensor an ingest producer writes). Another
+   * thread's instance ingests the rest: a message for one of them is refused as `not_allowed`.
+   */
+  ingests?: (sensorIndex: number) => boolean;
+}
 
 /**
  * The ingest stage: decodes and validates a multipart message `[topic, header, payload?]`,
  * writes the payload once into a pool slot, checks it in place and commits it. Every refusal
- * is counted per sensor and reason and logged at most once per second per reason.
+ * is counted per sensor and reason and logged at most once per second per reason. One instance
+ * per ingesting thread (each sensor is ingested by exactly one); they share the counters.
  */
 export class IngestStage {
   private readonly indexById = new Map<string, number>();
-  /** Undefined for a channel an external producer writes (the service must not hold its writer). */
+  /** Undefined for a channel this instance does not write (external producer, or another thread). */
   private readonly writers: (ChannelWriter | undefined)[];
+  private readonly external: Uint8Array;
   private readonly lastStamp: BigInt64Array;
   private readonly lastSeq: Float64Array;
-  private readonly receivedBySensor: ReturnType<Counter<'sensor' | 'kind'>['labels']>[];
-  /** Label children resolved once: a labels object per message would allocate on the hot path. */
-  private readonly ingestLatencyBySensor: ReturnType<Histogram<'kind'>['labels']>[];
-  private readonly rejectedChildren = new Map<string, ReturnType<Counter<'sensor' | 'reason'>['labels']>>();
   private readonly header = emptySensorHeader();
   private readonly maxFutureNs: bigint;
   private readonly maxAgeNs: bigint;
-  /** Totals for the status line. */
-  readonly receivedCount: Float64Array;
-  rejectedCount = 0;
-  droppedCount = 0;
   private listener: CommitListener = () => {};
   private readonly externalViews: (Float32Array | Float64Array)[][] = [];
 
   constructor(
     private readonly sensors: readonly SensorConfig[],
     private readonly pool: SlotPool,
-    private readonly metrics: PipelineMetrics,
+    private readonly sink: IngestSink,
     private readonly rejectLog: RateLimitedLog,
     limits: { maxFutureMs: number; maxAgeMs: number },
-    producers: readonly ChannelProducer[] = sensors.map(() => 'ingest'),
+    scope: IngestScope = {},
   ) {
     sensors.forEach((s, i) => this.indexById.set(s.id, i));
-    this.writers = sensors.map((_, i) => (producers[i] === 'external' ? undefined : pool.writer(i, i)));
+    const producers = scope.producers ?? sensors.map(() => 'ingest' as const);
+    this.external = Uint8Array.from(sensors, (_, i) => (producers[i] === 'external' ? 1 : 0));
+    const mine = scope.ingests ?? (() => true);
+    this.writers = sensors.map((_, i) => (this.external[i] || !mine(i) ? undefined : pool.writer(i, i)));
     this.lastStamp = new BigInt64Array(sensors.length).fill(-1n);
     this.lastSeq = new Float64Array(sensors.length).fill(-1);
-    this.receivedCount = new Float64Array(sensors.length);
-    this.receivedBySensor = sensors.map((s) => metrics.received.labels({ sensor: s.id, kind: s.kind }));
-    this.ingestLatencyBySensor = sensors.map((s) => metrics.ingestLatency.labels({ kind: s.kind }));
     this.maxFutureNs = BigInt(Math.round(limits.maxFutureMs * 1e6));
     this.maxAgeNs = BigInt(Math.round(limits.maxAgeMs * 1e6));
+  }
+
+  /** Messages accepted, per sensor (every ingesting thread's). */
+  receivedOf(sensor: number): number {
+    return this.sink.counters.receivedOf(sensor);
+  }
+
+  /** Messages refused in all (every ingesting thread's). */
+  get rejectedCount(): number {
+    return this.sink.counters.totalRejected;
+  }
+
+  /** Valid messages dropped for a full channel (every ingesting thread's). */
+  get droppedCount(): number {
+    return this.sink.counters.totalDropped;
+  }
+
+  /** Whether this instance writes the sensor's channel. */
+  writes(sensor: number): boolean {
+    return this.writers[sensor] !== undefined;
   }
 
   onCommit(listener: CommitListener): void {
@@ -146,7 +173,9 @@ export class IngestStage {
         index,
         sensor.id,
         'not_allowed',
-        `channel '${sensor.id}' is written by an external producer through shared memory, not by ingest`,
+        this.external[index]
+          ? `channel '${sensor.id}' is written by an external producer through shared memory, not by ingest`
+          : `channel '${sensor.id}' is ingested by another thread of this service, not this one`,
       );
     }
     if (expected > writer.slotBytes) {
@@ -162,8 +191,7 @@ export class IngestStage {
 
     const slot = writer.loan();
     if (slot < 0) {
-      this.droppedCount++;
-      this.metrics.poolDropped.inc({ channel: sensor.id });
+      this.sink.counters.countDropped(index);
       this.rejectLog.warn(
         `pool_full:${sensor.id}`,
         { sensor: sensor.id, channel: sensor.id },
@@ -186,9 +214,8 @@ export class IngestStage {
     writer.commit(slot, expected, h.seq, h.stampNs, commitNs);
     this.lastStamp[index] = h.stampNs;
     this.lastSeq[index] = h.seq;
-    this.receivedCount[index]!++;
-    this.receivedBySensor[index]!.inc();
-    this.ingestLatencyBySensor[index]!.observe(Number(commitNs - receivedNs) / 1e9);
+    this.sink.counters.countReceived(index);
+    this.sink.latency(index, Number(commitNs - receivedNs));
     this.listener(index);
     return 'committed';
   }
@@ -218,8 +245,7 @@ export class IngestStage {
     }
     this.lastStamp[index] = d.stampNs;
     this.lastSeq[index] = d.seq;
-    this.receivedCount[index]!++;
-    this.receivedBySensor[index]!.inc();
+    this.sink.counters.countReceived(index);
     return true;
   }
 
@@ -293,14 +319,8 @@ export class IngestStage {
   }
 
   private reject(index: number, sensorLabel: string, reason: RejectReason, detail: string): IngestOutcome {
-    this.rejectedCount++;
+    this.sink.counters.countRejected(index, reason);
     const key = `${sensorLabel}\u0000${reason}`;
-    let child = this.rejectedChildren.get(key);
-    if (!child) {
-      child = this.metrics.rejected.labels({ sensor: sensorLabel, reason });
-      this.rejectedChildren.set(key, child);
-    }
-    child.inc();
     this.rejectLog.warn(
       key,
       { sensor: index >= 0 ? this.sensors[index]!.id : sensorLabel, reason, detail },

@@ -105,7 +105,6 @@ spec:
   sensors:
     - { id: radar_front, kind: radar, rateHz: 20, mount: { x: 3.7, z: 0.5 }, fovDeg: 20, rangeM: 200 }
     - { id: ego, kind: ego, rateHz: 100 }
-  fusion: { triggers: [radar_front] }
   outputs: { publish: 'tcp://127.0.0.1:*', metrics: { enabled: false } }
 `,
       'live-session.yaml',
@@ -160,7 +159,9 @@ spec:
     const summary = await recorder.stop();
     expect(summary.dropped).toBe(0);
     expect(summary.written).toBe(
-      received.length + live.scheduler.status.cycles + live.scheduler.status.plans,
+      received.length +
+        live.scheduler.telemetry.planStatus().cycles +
+        live.scheduler.telemetry.planStatus().plans,
     );
 
     // Same bytes back, in the same order, at max speed (headers untouched) ...
@@ -220,7 +221,7 @@ describe('replay at max speed', () => {
       expect(r.result.read.complete).toBe(true);
       expect(r.result.offeredTotal).toBe(made.sensorMessages);
       expect(r.committed).toBe(made.sensorMessages);
-      expect(r.service.scheduler.status.cycles).toBeGreaterThan(5);
+      expect(r.service.scheduler.telemetry.planStatus().cycles).toBeGreaterThan(5);
     },
   );
 });

@@ -1,16 +1,19 @@
+import type { MessagePort } from 'node:worker_threads';
 import { openPool, type SlotPool } from '../pool/index.js';
-import type { PipelineSpec } from '../smi/spec/pipeline-spec.js';
+import type { PipelineSpec, ZmqSourceSpec } from '../smi/spec/pipeline-spec.js';
 import { IngestStage, type IngestOutcome } from '../sensors/ingest-stage.js';
+import { metricsIngestSink, type IngestSink } from '../sensors/ingest-counters.js';
 import type { IngestFn, ServiceSource } from '../sensors/source.js';
 import { SimulatorSource } from './simulator-source.js';
 import { ZmqSensorSource } from '../io/zmq-sensor-source.js';
-import { OutputPublisher } from '../io/output-publisher.js';
 import { PipelineMetrics } from '../telemetry/pipeline-metrics.js';
 import { MetricsServer } from '../telemetry/metrics-server.js';
 import { RateLimitedLog } from '../telemetry/reject-log-limiter.js';
 import { StatusLine } from '../telemetry/status-line.js';
 import type { Logger } from '../telemetry/logger.js';
-import { FusionCycleScheduler } from './fusion-cycle-scheduler.js';
+import { PipelineScheduler } from '../smi/scheduler/pipeline-scheduler.js';
+import { buildStageGraph, poolGeometry, type StageGraph } from '../smi/scheduler/stage-graph.js';
+import { CLASS_NICE, setThreadNice } from '../workers/thread-priority.js';
 
 export type { IngestFn, ServiceSource } from '../sensors/source.js';
 
@@ -19,7 +22,7 @@ export interface ServiceOptions {
   /** Where the status line goes (stdout for the CLI); omit for none. */
   statusSink?: (line: string) => void;
   statusIntervalMs?: number;
-  /** Replay at max speed: cycles are cut exactly at triggers (see FusionCycleScheduler). */
+  /** Replay at max speed: one message at a time through every stage, same outputs every run. */
   deterministic?: boolean;
   /** Sources beyond the spec's (e.g. replay of a recorded drive); each gets the ingest entry point. */
   extraSources?: readonly ((ingest: IngestFn) => ServiceSource)[];
@@ -31,23 +34,32 @@ export interface ServiceOptions {
   groundTruthTap?: (parts: readonly Uint8Array[], receivedNs: bigint) => void;
 }
 
+const LIDAR_TOPIC = Buffer.from('sensor/lidar/');
+
 /**
- * The onboard service: sources → ingest → pool → fusion worker → planning worker → ZeroMQ PUB,
- * with metrics and logs. `start` brings every part up (or fails naming the part); `stop` shuts
- * them down in reverse order, finishing the cycle in flight.
+ * The onboard service: sources → ingest → pool → stage threads (lidar extraction; the tracker,
+ * which plans and publishes) → ZeroMQ PUB, with metrics and logs. Critical and camera messages are
+ * ingested on this thread, lidar scans on the lidar thread (so a 4 MiB copy never delays a radar
+ * message); every stage thread reads its inputs in place. `start` brings every part up (or fails
+ * naming the part); `stop` shuts them down in reverse order within a bounded time.
  */
 export class FusionService {
   readonly metrics = new PipelineMetrics({ processMetrics: true });
   readonly pool: SlotPool;
+  readonly graph: StageGraph;
   readonly ingest: IngestStage;
-  readonly scheduler: FusionCycleScheduler;
-  readonly publisher = new OutputPublisher();
+  readonly ingestSink: IngestSink;
+  readonly scheduler: PipelineScheduler;
   private readonly metricsServer: MetricsServer;
   private readonly sources: ServiceSource[] = [];
   private statusTimer: NodeJS.Timeout | undefined;
   private stopped: Promise<void> | undefined;
   /** Why the pool runs in-process instead of in shared memory (said once at start-up). */
   private readonly poolFallback: string | undefined;
+  /** Lidar scans are ingested on the lidar thread; else here (and why). */
+  private readonly lidarOnThread: boolean;
+  private readonly lidarOnMainReason: string | undefined;
+  private lidarPort: MessagePort | undefined;
   publishEndpoint = '';
   metricsPort = -1;
   /** Endpoints the ZeroMQ sources bound or connected. */
@@ -58,30 +70,53 @@ export class FusionService {
     private readonly options: ServiceOptions,
   ) {
     const log = options.log;
-    // One reader entry per channel, reserved for the scheduler with the channel's access pattern.
-    const opened = openPool(
-      spec.sensors.map((s) => ({
-        name: s.id,
-        slotCount: spec.channels[s.id]!.slots,
-        slotBytes: spec.channels[s.id]!.slotBytes,
-        readerCount: 1,
-        access: spec.channels[s.id]!.access,
-      })),
-      spec.pool,
-    );
+    this.graph = buildStageGraph(spec);
+    const opened = openPool(poolGeometry(spec, this.graph), spec.pool);
     this.pool = opened.pool;
     this.poolFallback = opened.fallback;
+    const zmqSources = spec.sources.filter((s): s is ZmqSourceSpec => s.type === 'zmq');
+    this.lidarOnMainReason =
+      this.graph.lidarPlacement !== 'dedicated'
+        ? `lidar extraction is ${this.graph.lidarPlacement === 'none' ? 'inside the trigger cycles' : 'on the shared pool'}`
+        : options.deterministic
+          ? 'deterministic replay ingests every message here, one at a time'
+          : zmqSources.some((s) => s.bind)
+            ? 'a zmq source binds (one socket for every kind); connect to the drivers (bind: false) to separate lidar'
+            : options.inputTap
+              ? 'recording taps every message on this thread'
+              : undefined;
+    this.lidarOnThread = this.lidarOnMainReason === undefined;
+    this.ingestSink = metricsIngestSink(this.metrics, spec.sensors);
     this.ingest = new IngestStage(
       spec.sensors,
       this.pool,
-      this.metrics,
+      this.ingestSink,
       new RateLimitedLog(log),
       spec.ingest,
-      spec.sensors.map((sensor) => spec.channels[sensor.id]!.producer),
+      {
+        producers: spec.sensors.map((s) => spec.channels[s.id]!.producer),
+        ingests: (i) => !(this.lidarOnThread && spec.sensors[i]!.kind === 'lidar'),
+      },
     );
-    this.scheduler = new FusionCycleScheduler(spec, this.pool, this.metrics, log, this.publisher, {
-      deterministic: options.deterministic,
-    });
+    this.scheduler = new PipelineScheduler(
+      spec,
+      this.graph,
+      this.pool,
+      this.metrics,
+      log,
+      this.ingestSink.counters,
+      {
+        deterministic: options.deterministic ?? false,
+        lidarIngestOnThread: this.lidarOnThread,
+        lidarZmq:
+          this.lidarOnThread && zmqSources.length > 0
+            ? { endpoints: zmqSources.flatMap((s) => s.endpoints), bind: false }
+            : undefined,
+        postOutputs: options.outputTap !== undefined,
+        postPlans: spec.sources.some((s) => s.type === 'simulator' && s.closedLoop),
+        logLevel: log.level,
+      },
+    );
     this.ingest.onCommit((i) => this.scheduler.onCommit(i));
     this.metricsServer = new MetricsServer(this.metrics, () => this.refreshGauges());
   }
@@ -108,26 +143,49 @@ export class FusionService {
           `the shared-memory pool; this pool is in-process (${this.poolFallback ?? `spec.pool.implementation '${spec.pool.implementation}'`})`,
       );
     }
-    this.publishEndpoint = await this.publisher.bind(spec.outputs.publish);
+    // This thread ingests critical messages: it runs at the critical class's priority.
+    const mainPriority = spec.scheduler.threadPriorities
+      ? setThreadNice(CLASS_NICE[0]!)
+      : 'priority unchanged';
     if (spec.outputs.metrics.enabled) {
       this.metricsPort = await this.metricsServer.listen(
         spec.outputs.metrics.host,
         spec.outputs.metrics.port,
       );
     }
-    const tap = options.inputTap;
+    await this.scheduler.start();
+    this.publishEndpoint = this.scheduler.publishEndpoint;
+    this.sourceEndpoints.push(...this.scheduler.lidarZmqEndpoints);
+    if (options.outputTap) {
+      const tap = options.outputTap;
+      this.scheduler.onOutputs((parts) =>
+        tap(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength))),
+      );
+    }
+    this.lidarPort = this.scheduler.lidarFramePort();
+    const inputTap = options.inputTap;
+    const port = this.lidarPort;
     const onMessage: IngestFn = (parts, receivedNs, clockNs) => {
+      if (port && isLidarTopic(parts[0])) {
+        // Ingested on the lidar thread; a copy, since the caller may reuse its buffers.
+        const copies = parts.map((p) => p.slice());
+        port.postMessage(
+          { parts: copies, receivedNs, clockNs },
+          copies.map((c) => c.buffer as ArrayBuffer),
+        );
+        return 'forwarded';
+      }
       const outcome = this.ingest.ingest(parts, receivedNs, clockNs);
-      tap?.(parts, receivedNs, outcome);
+      inputTap?.(parts, receivedNs, outcome);
       return outcome;
     };
-    if (options.outputTap) this.publisher.tap = options.outputTap;
     for (const src of spec.sources) {
       if (src.type === 'zmq') {
-        const zmq = new ZmqSensorSource(src, onMessage, log);
-        this.sources.push(zmq);
-        await zmq.start();
-        this.sourceEndpoints.push(...zmq.endpoints);
+        for (const zmq of this.zmqSockets(src, onMessage)) {
+          this.sources.push(zmq);
+          await zmq.start();
+          this.sourceEndpoints.push(...zmq.endpoints);
+        }
       } else {
         const sim = new SimulatorSource(
           {
@@ -137,6 +195,8 @@ export class FusionService {
             loop: src.loop,
             closedLoop: src.closedLoop,
             groundTruth: options.groundTruthTap !== undefined,
+            // One simulator per lidar port: a second one sends its lidar through this thread.
+            lidarPort: this.takeLidarPort(),
           },
           onMessage,
           log,
@@ -159,35 +219,48 @@ export class FusionService {
       await source.start();
     }
     if (options.statusSink) {
+      const telemetry = this.scheduler.telemetry;
+      const received = new Float64Array(spec.sensors.length);
       const status = new StatusLine({
         sensors: spec.sensors,
-        received: this.ingest.receivedCount,
+        received,
         rejected: () => this.ingest.rejectedCount,
-        dropped: () => this.ingest.droppedCount,
-        tracks: () => this.scheduler.status.tracks,
-        decision: () => this.scheduler.status,
-        e2e: this.scheduler.e2eWindow,
+        dropped: () => this.ingest.droppedCount + this.droppedOldest(),
+        tracks: () => telemetry.planStatus().tracks,
+        decision: () => telemetry.planStatus(),
+        e2e: telemetry.e2eWindow,
       });
       const sink = options.statusSink;
-      this.statusTimer = setInterval(() => sink(status.next()), options.statusIntervalMs ?? 1000);
+      this.statusTimer = setInterval(() => {
+        telemetry.drain();
+        for (let i = 0; i < received.length; i++) received[i] = this.ingest.receivedOf(i);
+        sink(status.next());
+      }, options.statusIntervalMs ?? 1000);
     }
+    const threads = this.scheduler.telemetry.status().threads;
     log.info(
       {
         pipeline: spec.name,
         origin: spec.origin,
+        mode: spec.scheduler.mode,
         publish: this.publishEndpoint,
         metrics:
           this.metricsPort >= 0 ? `http://${spec.outputs.metrics.host}:${this.metricsPort}/metrics` : 'off',
         sensors: spec.sensors.length,
+        stages: this.graph.stages.map((s) => `${s.name} (${s.class}, ${s.budgetMs} ms, ${s.placement})`),
+        threads: [
+          `main (ingest): ${mainPriority}`,
+          ...threads.filter((t) => t.name !== 'main').map((t) => `${t.name}: ${t.priority}`),
+        ],
+        lidarIngest: this.lidarOnThread ? 'lidar thread' : `main thread (${this.lidarOnMainReason})`,
         poolBytes: this.pool.sab.byteLength,
         pool: this.pool.describe(),
       },
       'smi-fusion started',
     );
+    for (const w of spec.warnings) log.warn({ path: w.path }, w.message);
     if (external.length > 0) {
-      this.scheduler.watchExternalChannels((i, d) =>
-        this.ingest.admitExternal(i, d, process.hrtime.bigint()),
-      );
+      this.scheduler.watchExternalChannels();
       log.info(
         { segment: this.pool.segment, channels: external.map((e) => e.id) },
         'waiting for external producers on the shared-memory pool',
@@ -201,6 +274,52 @@ export class FusionService {
     }
   }
 
+  /** The lidar port for the first simulator; later ones get none. */
+  private takeLidarPort(): MessagePort | undefined {
+    const p = this.lidarPort;
+    this.lidarPort = undefined;
+    return p;
+  }
+
+  /**
+   * The SUB sockets of one zmq source. Connecting to drivers (bind: false), one socket per class
+   * of traffic, each with its own queue: critical (radar, ego) and camera here, lidar on the
+   * lidar thread. A binding source has one socket for every kind (two sockets cannot bind one
+   * endpoint).
+   */
+  private zmqSockets(src: ZmqSourceSpec, onMessage: IngestFn): ZmqSensorSource[] {
+    const log = this.options.log;
+    if (src.bind) return [new ZmqSensorSource(src, onMessage, log, { name: 'all' })];
+    const sockets = [
+      new ZmqSensorSource(src, onMessage, log, {
+        subscribe: ['sensor/radar/', 'sensor/ego/'],
+        highWaterMark: 10_000,
+        name: 'critical',
+      }),
+      new ZmqSensorSource(src, onMessage, log, {
+        subscribe: ['sensor/camera/'],
+        highWaterMark: 1000,
+        name: 'camera',
+      }),
+    ];
+    if (!this.lidarOnThread) {
+      sockets.push(
+        new ZmqSensorSource(src, onMessage, log, {
+          subscribe: ['sensor/lidar/'],
+          highWaterMark: 16,
+          name: 'lidar',
+        }),
+      );
+    }
+    return sockets;
+  }
+
+  private droppedOldest(): number {
+    let n = 0;
+    for (const ch of this.pool.channels) n += this.pool.stats(ch.index).droppedOldest;
+    return n;
+  }
+
   /** The pool keeps its event counters in shared memory; scrapes turn them into counter increments. */
   private readonly poolEventsSeen = new Map<string, number>();
 
@@ -211,6 +330,8 @@ export class FusionService {
       this.metrics.poolSlots.set({ channel: ch.name }, ch.slotCount);
       const events: [string, number][] = [
         ['overwritten', stats.overwritten],
+        ['dropped_oldest', stats.droppedOldest],
+        ['dropped_full', stats.droppedFull],
         ['torn_retry', stats.tornRetries],
         ['reclaimed_slot', stats.reclaimedSlots],
         ['reclaimed_reader', stats.reclaimedReaders],
@@ -227,18 +348,20 @@ export class FusionService {
     });
   }
 
-  /** Stops sources, drains the cycle in flight, closes sockets, workers and the metrics server. */
+  /** Stops sources, then the stage threads (bounded), closes sockets and the metrics server. */
   stop(): Promise<void> {
     this.stopped ??= (async () => {
       if (this.statusTimer) clearInterval(this.statusTimer);
       await Promise.all(this.sources.map((s) => s.stop()));
+      this.lidarPort?.close();
       await this.scheduler.stop();
       this.pool.close(); // unlinks the segment name; drivers holding a mapping keep it until they close
-      await this.publisher.close();
       await this.metricsServer.close();
+      const status = this.scheduler.telemetry.planStatus();
       this.options.log.info(
         {
-          cycles: this.scheduler.status.cycles,
+          cycles: status.cycles,
+          plans: status.plans,
           rejected: this.ingest.rejectedCount,
           dropped: this.ingest.droppedCount,
         },
@@ -247,4 +370,10 @@ export class FusionService {
     })();
     return this.stopped;
   }
+}
+
+function isLidarTopic(topic: Uint8Array | undefined): boolean {
+  if (!topic || topic.byteLength <= LIDAR_TOPIC.byteLength) return false;
+  for (let i = 0; i < LIDAR_TOPIC.byteLength; i++) if (topic[i] !== LIDAR_TOPIC[i]) return false;
+  return true;
 }

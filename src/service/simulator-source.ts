@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { Worker, type MessagePort } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +39,8 @@ export class SimulatorSource {
       closedLoop: boolean;
       /** Also deliver ground truth to `events.onTruth`. */
       groundTruth?: boolean;
+      /** Where lidar scans go (the lidar thread); without it they come through `onMessage`. */
+      lidarPort?: MessagePort;
     },
     private readonly onMessage: (parts: Uint8Array[], receivedNs: bigint) => void,
     private readonly log: Logger,
@@ -58,8 +60,13 @@ export class SimulatorSource {
       loop: this.options.loop,
       closedLoop: this.options.closedLoop,
       groundTruth: this.options.groundTruth,
+      lidarPort: this.options.lidarPort,
     };
-    const worker = new Worker(workerFile('sim-worker'), { workerData: data });
+    const lidarPort = this.options.lidarPort;
+    const worker = new Worker(workerFile('sim-worker'), {
+      workerData: data,
+      transferList: lidarPort ? [lidarPort] : [],
+    });
     this.worker = worker;
     worker.on('message', (e: SimEvent) => {
       switch (e.type) {

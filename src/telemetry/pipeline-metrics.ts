@@ -12,12 +12,18 @@ const LATENCY_BUCKETS = [
  */
 export class PipelineMetrics {
   readonly registry = new Registry();
+  private readonly collectors: (() => void)[] = [];
+  /** Runs every collector: metrics kept elsewhere (shared memory) are brought up to date on read. */
+  private readonly collect = (): void => {
+    for (const c of this.collectors) c();
+  };
 
   readonly received = new Counter({
     name: 'smi_ingest_received_total',
     help: 'Sensor messages accepted into the pool, per sensor',
     labelNames: ['sensor', 'kind'] as const,
     registers: [this.registry],
+    collect: this.collect,
   });
 
   readonly rejected = new Counter({
@@ -25,13 +31,15 @@ export class PipelineMetrics {
     help: 'Sensor messages refused at ingest, per sensor and reason (see README: rejection reasons)',
     labelNames: ['sensor', 'reason'] as const,
     registers: [this.registry],
+    collect: this.collect,
   });
 
   readonly poolDropped = new Counter({
     name: 'smi_pool_dropped_total',
-    help: 'Valid messages dropped because their channel had no free slot',
+    help: 'Valid messages dropped because their channel had no free slot (drop-newest, or every slot taken)',
     labelNames: ['channel'] as const,
     registers: [this.registry],
+    collect: this.collect,
   });
 
   readonly ingestLatency = new Histogram({
@@ -44,14 +52,16 @@ export class PipelineMetrics {
 
   readonly handoffLatency = new Histogram({
     name: 'smi_handoff_latency_seconds',
-    help: 'handoff: a fusion cycle dispatched to the fusion worker holding its descriptors',
+    help: 'handoff: slot committed to the consuming stage thread holding its descriptor (the wake-up)',
+    labelNames: ['stage'] as const,
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
 
   readonly syncLatency = new Histogram({
     name: 'smi_sync_latency_seconds',
-    help: 'sync: measurement committed to fusion starting to use it (includes waiting for a trigger sensor)',
+    help: 'sync: measurement committed to its stage starting to use it (waiting for the thread, or for a trigger in the baseline)',
+    labelNames: ['stage'] as const,
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
@@ -65,9 +75,113 @@ export class PipelineMetrics {
 
   readonly e2eLatency = new Histogram({
     name: 'smi_e2e_latency_seconds',
-    help: 'e2e: stampNs of the measurement that triggered a plan to plan published',
+    help: 'e2e: stampNs of the measurement that triggered a plan to plan published, by the kind of that measurement',
+    labelNames: ['trigger'] as const,
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
+  });
+
+  readonly stageLatency = new Histogram({
+    name: 'smi_stage_latency_seconds',
+    help: "A stage's input stampNs to the stage done with it (what its budget bounds)",
+    labelNames: ['stage', 'class'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly stageRun = new Histogram({
+    name: 'smi_stage_run_seconds',
+    help: "A stage's run time on one frame",
+    labelNames: ['stage', 'class'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly schedFrames = new Counter({
+    name: 'smi_sched_frames_total',
+    help: 'Frames a stage ran',
+    labelNames: ['stage', 'class'] as const,
+    registers: [this.registry],
+    collect: this.collect,
+  });
+
+  readonly schedShed = new Counter({
+    name: 'smi_sched_shed_total',
+    help: 'Frames shed before they started: deadline (could not make it), overload (class shed), superseded (a newer frame of a latest input), late (older than the reorder window), queue_full',
+    labelNames: ['stage', 'class', 'reason'] as const,
+    registers: [this.registry],
+    collect: this.collect,
+  });
+
+  readonly schedDegraded = new Counter({
+    name: 'smi_sched_degraded_total',
+    help: 'Frames run degraded (lidar: coarser grid, half the points) to make their deadline or under overload',
+    labelNames: ['stage', 'class'] as const,
+    registers: [this.registry],
+    collect: this.collect,
+  });
+
+  readonly schedMisses = new Counter({
+    name: 'smi_sched_deadline_miss_total',
+    help: 'Frames that finished after their deadline (stampNs + the stage budget)',
+    labelNames: ['stage', 'class'] as const,
+    registers: [this.registry],
+    collect: this.collect,
+  });
+
+  readonly schedQueueDepth = new Gauge({
+    name: 'smi_sched_queue_depth',
+    help: "Frames waiting in a stage's ready queue",
+    labelNames: ['stage', 'class'] as const,
+    registers: [this.registry],
+    collect: this.collect,
+  });
+
+  readonly schedLagging = new Gauge({
+    name: 'smi_sched_lagging',
+    help: "1 while a stage's moving average period exceeds 1.5x the expected one",
+    labelNames: ['stage'] as const,
+    registers: [this.registry],
+    collect: this.collect,
+  });
+
+  readonly schedLagEpisodes = new Counter({
+    name: 'smi_sched_lag_total',
+    help: 'Times a stage started lagging (its moving average period above 1.5x the expected)',
+    labelNames: ['stage'] as const,
+    registers: [this.registry],
+    collect: this.collect,
+  });
+
+  readonly schedRewinds = new Counter({
+    name: 'smi_sched_rewinds_total',
+    help: 'Late measurements fused in stamp order by rewinding the tracker',
+    labelNames: ['stage'] as const,
+    registers: [this.registry],
+    collect: this.collect,
+  });
+
+  readonly schedOverload = new Gauge({
+    name: 'smi_sched_overload_level',
+    help: 'Overload level: 0 none, 1 best-effort shed, 2 normal shed too, 3 high degraded too',
+    registers: [this.registry],
+    collect: this.collect,
+  });
+
+  readonly schedPrefetch = new Counter({
+    name: 'smi_sched_prefetch_total',
+    help: 'Predictive prefetch spins: hit (the frame came while spinning) or miss (the futex wait followed)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+    collect: this.collect,
+  });
+
+  readonly threadSeconds = new Counter({
+    name: 'smi_thread_seconds_total',
+    help: 'Time a stage thread spent spinning for prefetch or working, per thread and activity',
+    labelNames: ['thread', 'activity'] as const,
+    registers: [this.registry],
+    collect: this.collect,
   });
 
   readonly poolSlotsInUse = new Gauge({
@@ -95,24 +209,14 @@ export class PipelineMetrics {
     name: 'smi_tracks',
     help: 'Confirmed tracks in the latest published track list',
     registers: [this.registry],
+    collect: this.collect,
   });
 
   readonly fusionCycles = new Counter({
     name: 'smi_fusion_cycles_total',
-    help: 'Fusion cycles run',
+    help: 'Track lists published (after each fused measurement, or each burst of them)',
     registers: [this.registry],
-  });
-
-  readonly fusionCoalesced = new Counter({
-    name: 'smi_fusion_cycles_coalesced_total',
-    help: 'Fusion triggers merged into a later cycle because fusion was still busy',
-    registers: [this.registry],
-  });
-
-  readonly fusionDroppedOutOfSequence = new Gauge({
-    name: 'smi_fusion_out_of_sequence',
-    help: 'Measurements the tracker dropped as older than its state (cumulative)',
-    registers: [this.registry],
+    collect: this.collect,
   });
 
   readonly plans = new Counter({
@@ -120,6 +224,7 @@ export class PipelineMetrics {
     help: 'Plans published, per decision',
     labelNames: ['decision'] as const,
     registers: [this.registry],
+    collect: this.collect,
   });
 
   readonly published = new Counter({
@@ -127,6 +232,7 @@ export class PipelineMetrics {
     help: 'Messages published on the output socket, per topic',
     labelNames: ['topic'] as const,
     registers: [this.registry],
+    collect: this.collect,
   });
 
   readonly stageErrors = new Counter({
@@ -138,6 +244,14 @@ export class PipelineMetrics {
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'smi_process_' });
+  }
+
+  /**
+   * Adds a function that brings metrics kept elsewhere (e.g. counters in shared memory written by
+   * other threads) up to date; it runs whenever a metric is read. Must be cheap and idempotent.
+   */
+  addCollector(fn: () => void): void {
+    this.collectors.push(fn);
   }
 
   /** Prometheus text exposition. */

@@ -3,12 +3,11 @@
  * (MCAP, compressed chunks), so that encoding, compression and disk writes never run on the
  * service's thread. Every writer call is awaited before the next.
  */
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DriveWriter } from '../io/mcap-drive-writer.js';
 import { RecordRing } from '../io/record-ring.js';
+import { CLASS_NICE, setThreadNice } from './thread-priority.js';
 import type {
   RecorderControl,
   RecorderEvent,
@@ -16,22 +15,9 @@ import type {
   RecorderWorkerStats,
 } from '../io/recorder-protocol.js';
 
-/**
- * Recording is best-effort work (DESIGN: priorities): on Linux, give this thread the lowest CPU
- * priority (nice 19) so that compression never competes with ingest and fusion for a core.
- * setpriority() on a thread id changes only that thread. Elsewhere it stays at normal priority.
- */
-function lowerThreadPriority(): number | undefined {
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (!(tid > 0)) return undefined;
-    setPriority(tid, 19);
-    return tid;
-  } catch {
-    return undefined;
-  }
-}
-lowerThreadPriority();
+// Recording is best-effort work (DESIGN: priorities): compression never competes with ingest
+// and fusion for a core.
+setThreadNice(CLASS_NICE[3]!);
 
 const port = parentPort!;
 const data = workerData as RecorderWorkerData;

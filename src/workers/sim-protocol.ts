@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import type { SensorConfig } from '../wire/rig.js';
 
 export interface SimWorkerData {
@@ -8,6 +9,11 @@ export interface SimWorkerData {
   closedLoop: boolean;
   /** Also post ground truth (base_link) at every ego odometry frame, for recording. */
   groundTruth?: boolean;
+  /**
+   * Lidar scans go here (the lidar thread, which ingests them) instead of to the parent, so a
+   * 1.6 MB scan never passes through the thread that ingests critical messages.
+   */
+  lidarPort?: MessagePort;
 }
 
 /** Parent → simulator worker. */

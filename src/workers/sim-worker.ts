@@ -13,9 +13,12 @@ import { WIRE_VERSION } from '../wire/header.js';
 import { TRUTH_LAYOUT, TRUTH_TOPIC } from '../io/drive-format.js';
 import type { SensorConfig } from '../wire/rig.js';
 import type { SimControl, SimEvent, SimWorkerData } from './sim-protocol.js';
+import { setThreadNice } from './thread-priority.js';
 
 const port = parentPort!;
 const data = workerData as SimWorkerData;
+// The simulator stands in for the sensors, not for a stage: normal priority, whatever it inherited.
+setThreadNice(0);
 const scenario = loadScenarioFile(data.scenarioFile, { sensorIds: data.rig.map((s) => s.id) });
 const rig: readonly SensorConfig[] = data.rig;
 let stopped = false;
@@ -73,7 +76,11 @@ async function play(): Promise<void> {
       const waitMs = Number(stampNs - process.hrtime.bigint()) / 1e6;
       if (waitMs > 0.5) await sleep(waitMs);
       const topic = topics[msg.sensorIndex]!;
-      post({ type: 'frame', parts: [topic, header, payload] }, [payload.buffer as ArrayBuffer]);
+      if (msg.kind === 'lidar' && data.lidarPort) {
+        data.lidarPort.postMessage({ parts: [topic, header, payload] }, [payload.buffer as ArrayBuffer]);
+      } else {
+        post({ type: 'frame', parts: [topic, header, payload] }, [payload.buffer as ArrayBuffer]);
+      }
       if (data.groundTruth && msg.kind === 'ego') postTruth(sim, stampNs);
     }
     if (!data.loop) break;
@@ -81,6 +88,7 @@ async function play(): Promise<void> {
     epochNs += sim.durationNs + 100_000_000n;
   }
   post({ type: 'end' });
+  data.lidarPort?.close();
 }
 
 play().catch((err: unknown) => post({ type: 'error', message: String((err as Error)?.stack ?? err) }));

@@ -246,7 +246,7 @@ export function defaultPipelineSpec(): PipelineSpec {
     fusion: { maxTracks: 64 },
     planning: { cruiseSpeedMps: 27.8 },
     outputs: { publish: 'tcp://127.0.0.1:5560', metrics: { host: '127.0.0.1', port: 9464, enabled: true } },
-    stages: resolveStages(undefined, sensors, names).stages,
+    stages: resolveStages(undefined, sensors, names, scheduler.mode).stages,
     scheduler,
     pool: { segment: '/smi-fusion-onboard-sim', implementation: 'auto' },
     warnings: [],
@@ -420,7 +420,12 @@ function toPipelineSpec(raw: RawPipeline, origin: string): PipelineSpec {
       );
   const scheduler = resolveScheduler(raw.spec.scheduler, defaultTriggers(sensors));
   const derivedChannels = derivedChannelsFor(sensors, scheduler);
-  const { stages } = resolveStages(raw.spec.stages, sensors, channelNames({ sensors, derivedChannels }));
+  const { stages } = resolveStages(
+    raw.spec.stages,
+    sensors,
+    channelNames({ sensors, derivedChannels }),
+    scheduler.mode,
+  );
   return {
     name: raw.metadata.name,
     origin,
@@ -483,7 +488,12 @@ export function parsePipelineSpec(text: string, file: string): PipelineSpec {
     if (schemaIssues.length === 0) {
       const raw = doc.value as RawPipeline;
       const spec = toPipelineSpec(raw, file);
-      const stageIssues = resolveStages(raw.spec.stages, spec.sensors, channelNames(spec)).issues;
+      const stageIssues = resolveStages(
+        raw.spec.stages,
+        spec.sensors,
+        channelNames(spec),
+        spec.scheduler.mode,
+      ).issues;
       for (const i of [...crossCheck(raw, spec.sensors), ...stageIssues])
         all.push({ ...i, file, doc: doc.index, line: doc.lineOf(i.path) });
       for (const w of spec.warnings) w.line = doc.lineOf(w.path);

@@ -95,11 +95,15 @@ export interface RawStage {
  * The default stages for a rig (DESIGN.md): ego and radar → tracker → planner critical, lidar
  * extraction high, camera normal, recording and visualisation best-effort.
  */
-export function defaultStages(sensors: readonly SensorConfig[]): StageSpec[] {
+export function defaultStages(
+  sensors: readonly SensorConfig[],
+  mode: 'stages' | 'trigger-cycles' = 'stages',
+): StageSpec[] {
   const of = (kind: SensorConfig['kind']) => sensors.filter((s) => s.kind === kind);
   const lidars = of('lidar');
+  const baseline = mode === 'trigger-cycles';
   const stages: StageSpec[] = [];
-  if (lidars.length > 0) {
+  if (lidars.length > 0 && !baseline) {
     stages.push({
       name: 'lidar-extraction',
       type: 'lidar-extraction',
@@ -117,7 +121,11 @@ export function defaultStages(sensors: readonly SensorConfig[]): StageSpec[] {
     inputs: [
       ...of('ego').map((s) => ({ channel: s.id, access: 'sequential' as const })),
       ...of('radar').map((s) => ({ channel: s.id, access: 'sequential' as const })),
-      ...lidars.map((l) => ({ channel: boxesChannelOf(l.id), access: 'sequential' as const })),
+      // The trigger-cycle baseline clusters raw scans inside its cycles.
+      ...lidars.map((l) => ({
+        channel: baseline ? l.id : boxesChannelOf(l.id),
+        access: 'sequential' as const,
+      })),
     ],
     placement: 'dedicated',
   });
@@ -167,9 +175,10 @@ export function resolveStages(
   raw: readonly RawStage[] | undefined,
   sensors: readonly SensorConfig[],
   channelNames: readonly string[],
+  mode: 'stages' | 'trigger-cycles' = 'stages',
 ): { stages: StageSpec[]; issues: StageIssue[] } {
   const issues: StageIssue[] = [];
-  const stages = defaultStages(sensors);
+  const stages = defaultStages(sensors, mode);
   const seen = new Set<string>();
   raw?.forEach((r, i) => {
     const path = `spec.stages[${i}]`;

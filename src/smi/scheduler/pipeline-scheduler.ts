@@ -1,0 +1,406 @@
+/**
+ * The SMI scheduler, main-thread side. It starts the stage threads the spec asks for (the
+ * tracker's, the lidar thread, the shared pool), routes each commit to the thread that consumes
+ * the channel (a doorbell ring: no message, no copy), watches channels external producers write,
+ * tells deterministic replay when the pipeline is idle, and reports what the stages do (metrics,
+ * status). Which frame runs when is decided on the stage threads (class, then deadline); see
+ * src/workers/tracker-thread.ts and lidar-thread.ts.
+ */
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import {
+  emptyDescriptor,
+  type ChannelReader,
+  type ChannelWriter,
+  type SlotPool,
+} from '../../pool/slot-pool.js';
+import type { PipelineSpec } from '../spec/pipeline-spec.js';
+import type { PipelineMetrics } from '../../telemetry/pipeline-metrics.js';
+import type { Logger } from '../../telemetry/logger.js';
+import type { IngestCounterBlock } from '../../sensors/ingest-counters.js';
+import { CLUSTER } from '../../fusion/lidar-clusterer.js';
+import { SAMPLE, STAGE_COUNTER, SchedulerBlock } from '../../workers/scheduler-block.js';
+import { CLASS_NICE } from '../../workers/thread-priority.js';
+import { workerFile } from '../../workers/worker-file.js';
+import type { ClusterResult, ClusterTask } from '../../workers/shared-stage-task.js';
+import type { LidarThreadData, TrackerThreadData } from '../../workers/stage-thread-protocol.js';
+import { CLASS_RANK } from '../spec/stage-spec.js';
+import { admit } from '../policy/admission.js';
+import { ClassEdfTaskQueue } from './class-edf-task-queue.js';
+import { SchedulerTelemetry } from './scheduler-telemetry.js';
+import { inputsOf, stageInfo, type StageGraph } from './stage-graph.js';
+import { StageThread } from './stage-threads.js';
+
+export interface SchedulerOptions {
+  /** Replay at max speed: no shedding, no prefetch, one output per message, main ingests everything. */
+  deterministic: boolean;
+  /** Lidar scans are ingested on the lidar thread (else on the main thread). */
+  lidarIngestOnThread: boolean;
+  /** ZeroMQ endpoints the lidar thread subscribes to `sensor/lidar/` on. */
+  lidarZmq: { endpoints: string[]; bind: boolean } | undefined;
+  /** Post every published message to the main thread (recording, reports). */
+  postOutputs: boolean;
+  /** Post each plan's command to the main thread (closed loop). */
+  postPlans: boolean;
+  logLevel: string;
+}
+
+type PlanListener = (targetAccel: number, decision: string) => void;
+
+export class PipelineScheduler {
+  readonly block: SchedulerBlock;
+  readonly telemetry: SchedulerTelemetry;
+  private readonly threads: StageThread[] = [];
+  /** Doorbell of the thread consuming each channel; -1: consumed on the main thread (shared pool). */
+  private readonly consumerThread: Int32Array;
+  private planListener: PlanListener = () => {};
+  private outputListener: ((parts: Uint8Array[]) => void) | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private lidarThread: StageThread | undefined;
+  private shared: SharedLidarExtraction | undefined;
+  publishEndpoint = '';
+  lidarZmqEndpoints: string[] = [];
+
+  constructor(
+    private readonly spec: PipelineSpec,
+    private readonly graph: StageGraph,
+    private readonly pool: SlotPool,
+    private readonly metrics: PipelineMetrics,
+    private readonly log: Logger,
+    private readonly ingestCounters: IngestCounterBlock,
+    private readonly options: SchedulerOptions,
+  ) {
+    this.block = SchedulerBlock.create({
+      threads: graph.threads.count,
+      stages: graph.stages.length,
+      channels: pool.channels.length,
+    });
+    this.telemetry = new SchedulerTelemetry(graph, this.block, pool, metrics, spec.scheduler.mode);
+    this.consumerThread = Int32Array.from(graph.channels, (c) => {
+      if (c.consumer < 0) return -1;
+      if (graph.trackerStages.includes(c.consumer)) return graph.threads.tracker;
+      if (c.consumer === graph.lidarStage && graph.lidarPlacement === 'dedicated') return graph.threads.lidar;
+      return -1;
+    });
+  }
+
+  /** Starts the stage threads; resolves when each is ready (or rejects naming the one that failed). */
+  async start(): Promise<void> {
+    const { spec, graph, options } = this;
+    const det = options.deterministic;
+    const sched = spec.scheduler;
+    const nice = (stage: number): number | undefined =>
+      sched.threadPriorities ? CLASS_NICE[CLASS_RANK[graph.stages[stage]!.class]] : undefined;
+    const common = {
+      poolSab: this.pool.sab,
+      blockSab: this.block.sab,
+      blockShape: this.block.shape,
+      ingestCountersSab: this.ingestCounters.sab,
+      mainDoorbell: graph.threads.main,
+      sensors: spec.sensors,
+      deterministic: det,
+      shedding: sched.shedding && !det && sched.mode === 'stages',
+      prefetch: { ...sched.prefetch, enabled: sched.prefetch.enabled && !det },
+      logLevel: options.logLevel,
+      ingestLimits: spec.ingest,
+    };
+    const trackerData: TrackerThreadData = {
+      ...common,
+      thread: graph.threads.tracker,
+      inputs: inputsOf(graph, graph.trackerStages),
+      stages: graph.trackerStages.map((i) => stageInfo(graph.stages[i]!)),
+      nice: nice(graph.trackerStage),
+      mode: sched.mode,
+      maxTracks: spec.fusion.maxTracks,
+      cruiseSpeedMps: spec.planning.cruiseSpeedMps,
+      reorderWindowNs: sched.reorderWindowMs * 1e6,
+      triggerChannels: sched.triggerCycles.triggers.map((id) => spec.sensors.findIndex((s) => s.id === id)),
+      triggerMaxWaitNs: sched.triggerCycles.maxWaitMs * 1e6,
+      plannerStage: graph.plannerStage,
+      publish: spec.outputs.publish,
+      postOutputs: options.postOutputs,
+      postPlans: options.postPlans,
+    };
+    const tracker = new StageThread('tracker', 'tracker-worker', trackerData, this.log, {
+      onOutputs: (parts) => this.outputListener?.(parts),
+      onPlan: (accel, decision) => this.planListener(accel, decision),
+    });
+    this.threads.push(tracker);
+    if (graph.lidarPlacement === 'dedicated') {
+      const lidarInputs = inputsOf(graph, [graph.lidarStage]);
+      const lidarData: LidarThreadData = {
+        ...common,
+        thread: graph.threads.lidar,
+        inputs: lidarInputs,
+        stages: [stageInfo(graph.stages[graph.lidarStage]!)],
+        nice: nice(graph.lidarStage),
+        ingestSensors: options.lidarIngestOnThread
+          ? lidarInputs.filter((i) => !i.external).map((i) => i.sensorIndex)
+          : [],
+        zmq: options.lidarIngestOnThread ? options.lidarZmq : undefined,
+        boxesChannels: lidarInputs.map((i) => this.boxesChannelOf(i.channel)),
+        trackerDoorbell: graph.threads.tracker,
+      };
+      this.lidarThread = new StageThread('lidar', 'lidar-worker', lidarData, this.log, {});
+      this.threads.push(this.lidarThread);
+    } else if (graph.lidarPlacement === 'shared') {
+      this.shared = new SharedLidarExtraction(
+        this,
+        this.pool,
+        graph,
+        this.block,
+        spec,
+        options.deterministic,
+        this.log,
+      );
+    }
+    const ready = await Promise.all(this.threads.map((t) => t.whenReady()));
+    this.publishEndpoint = ready[0]!.endpoint ?? '';
+    this.lidarZmqEndpoints = ready[1]?.zmqEndpoints ?? [];
+    this.threads.forEach((t, i) => {
+      const index = t.name === 'tracker' ? graph.threads.tracker : graph.threads.lidar;
+      this.telemetry.priorities[index] = ready[i]!.priority;
+    });
+    this.drainTimer = setInterval(() => this.telemetry.drain(), 50);
+    this.drainTimer.unref();
+  }
+
+  /** The pool channel the boxes of lidar channel `lidar` go to. */
+  boxesChannelOf(lidar: number): number {
+    const id = this.graph.channels[lidar]!.name;
+    return this.graph.channels.findIndex(
+      (c) => c.kind === 'boxes' && this.spec.sensors[c.sensorIndex]!.id === id,
+    );
+  }
+
+  /** A message was committed on `channel` (by ingest on this thread, or seen from an external producer). */
+  onCommit(channel: number): void {
+    const t = this.consumerThread[channel]!;
+    if (t >= 0) this.block.ring(t);
+    else this.shared?.onCommit(channel);
+  }
+
+  /** Rings the consumer of a channel (the shared lidar stage's boxes commits). */
+  ring(thread: number): void {
+    this.block.ring(thread);
+  }
+
+  /**
+   * A port to post lidar wire frames to ({parts, receivedNs, clockNs}); the lidar thread ingests
+   * them. Undefined when lidar is ingested on the main thread.
+   */
+  lidarFramePort(): MessagePort | undefined {
+    if (!this.lidarThread || !this.options.lidarIngestOnThread) return undefined;
+    const { port1, port2 } = new MessageChannel();
+    this.lidarThread.postMessage({ type: 'frames', port: port2 }, [port2]);
+    return port1;
+  }
+
+  /** Called with each plan's command (closed-loop simulation). */
+  onPlan(listener: PlanListener): void {
+    this.planListener = listener;
+  }
+
+  /** Called with each published message (copies), when the service was started with an output tap. */
+  onOutputs(listener: (parts: Uint8Array[]) => void): void {
+    this.outputListener = listener;
+  }
+
+  /** Restarts the tracker (a looped simulated drive); takes effect before its next frame. */
+  resetTracker(): void {
+    this.block.requestReset();
+  }
+
+  /**
+   * Channels an external producer (a C/C++ driver) writes have no ingest call on this thread:
+   * wait for their commits here (a futex wait off the main thread) and ring their consumer, which
+   * admits each message with ingest's checks before using it.
+   */
+  watchExternalChannels(): void {
+    for (const c of this.graph.channels) {
+      if (c.external && c.consumer >= 0) void this.watchExternal(c.index);
+    }
+  }
+
+  private async watchExternal(channel: number): Promise<void> {
+    let seen = this.pool.commitCount(channel);
+    while (!this.stopping) {
+      const changed = await this.pool.waitCommit(channel, seen, 200).catch((err: unknown) => {
+        this.log.error({ err, channel }, 'waiting for an external producer failed');
+        return false;
+      });
+      if (this.stopping) break;
+      if (changed) {
+        seen = this.pool.commitCount(channel);
+        this.onCommit(channel);
+      }
+    }
+  }
+
+  /** Whether every committed message has been finished by its consumer and published. */
+  idle(): boolean {
+    for (const c of this.graph.channels) {
+      if (c.consumer < 0) continue;
+      if ((this.pool.commitCount(c.index) - this.block.consumedOf(c.index)) >>> 0 !== 0) return false;
+    }
+    // Read after the counts: a thread marks itself busy before it consumes anything.
+    for (let t = 0; t < this.graph.threads.count; t++) if (this.block.isBusy(t)) return false;
+    return !this.shared?.busy;
+  }
+
+  /** Resolves when the pipeline is idle (replay at max speed waits for it after each message). */
+  async whenIdle(): Promise<void> {
+    const main = this.graph.threads.main;
+    while (!this.stopping && !this.idle()) {
+      const seen = this.block.rung(main);
+      if (this.idle()) break;
+      await this.block.sleepAsync(main, seen, 50);
+    }
+  }
+
+  /** Stops every stage thread (bounded), releasing what they hold. */
+  async stop(graceMs = 1500): Promise<void> {
+    this.stopping = true;
+    if (this.drainTimer) clearInterval(this.drainTimer);
+    this.block.requestStop();
+    await Promise.all([...this.threads.map((t) => t.stop(graceMs)), this.shared?.stop()]);
+    this.telemetry.drain();
+  }
+}
+
+/**
+ * Lidar extraction placed on the shared pool: the main thread ingests the scans; the newest of
+ * each lidar goes to the pool as a task ordered by class and deadline (ClassEdfTaskQueue); the
+ * boxes come back and are committed here. One scan per lidar in flight: a newer one waits, and
+ * supersedes one that waits.
+ */
+class SharedLidarExtraction {
+  private readonly piscina: Piscina<ClusterTask, ClusterResult>;
+  private readonly readers = new Map<number, ChannelReader>();
+  private readonly writers = new Map<number, ChannelWriter>();
+  private readonly inFlight = new Set<number>();
+  private readonly d = emptyDescriptor();
+  private readonly stage: ReturnType<typeof stageInfo>;
+
+  constructor(
+    private readonly scheduler: PipelineScheduler,
+    private readonly pool: SlotPool,
+    private readonly graph: StageGraph,
+    private readonly block: SchedulerBlock,
+    private readonly spec: PipelineSpec,
+    private readonly deterministic: boolean,
+    private readonly log: Logger,
+  ) {
+    this.stage = stageInfo(graph.stages[graph.lidarStage]!);
+    this.piscina = new Piscina({
+      filename: workerFile('shared-stage-task'),
+      minThreads: 1,
+      maxThreads: 2,
+      idleTimeout: 60_000,
+      taskQueue: new ClassEdfTaskQueue(),
+    });
+    for (const c of graph.channels) {
+      if (c.consumer !== graph.lidarStage) continue;
+      this.readers.set(c.index, pool.reader(c.index, c.access));
+      this.writers.set(c.index, pool.writer(scheduler.boxesChannelOf(c.index), c.index));
+    }
+  }
+
+  get busy(): boolean {
+    return this.inFlight.size > 0;
+  }
+
+  onCommit(channel: number): void {
+    const reader = this.readers.get(channel);
+    if (!reader || this.inFlight.has(channel)) return;
+    const before = reader.skipped;
+    if (!reader.latest(this.d)) return;
+    const skipped = reader.skipped - before;
+    if (skipped > 0) {
+      this.block.count(this.stage.index, STAGE_COUNTER.shedSuperseded, skipped);
+      this.block.consume(channel, skipped);
+    }
+    const d = { ...this.d };
+    const deadlineNs = Number(d.stampNs) + this.stage.budgetNs;
+    const decision = this.deterministic
+      ? 'run'
+      : admit({
+          classRank: this.stage.classRank,
+          deadlineNs,
+          nowNs: Number(process.hrtime.bigint()),
+          costNs: 0,
+          degradedCostNs: 0,
+          overload: this.block.overload,
+        });
+    if (decision === 'shed-deadline' || decision === 'shed-overload') {
+      this.block.count(
+        this.stage.index,
+        decision === 'shed-deadline' ? STAGE_COUNTER.shedDeadline : STAGE_COUNTER.shedOverload,
+      );
+      reader.release(d.slot);
+      this.block.consume(channel);
+      return;
+    }
+    const sensor = this.graph.channels[channel]!.sensorIndex;
+    const task: ClusterTask & Record<symbol, unknown> = {
+      sab: this.pool.sab,
+      offset: this.pool.slotOffset(channel, d.slot),
+      length: d.length,
+      mount: this.spec.sensors[sensor]!.mount,
+      degrade: decision === 'degrade',
+      [Piscina.queueOptionsSymbol]: { classRank: this.stage.classRank, deadlineNs },
+    };
+    this.inFlight.add(channel);
+    const queuedNs = process.hrtime.bigint();
+    this.piscina.run(task).then(
+      (r) => this.done(channel, d, r, queuedNs, task.degrade),
+      (err: unknown) => {
+        this.block.count(this.stage.index, STAGE_COUNTER.errors);
+        this.log.error(
+          { err, stage: this.stage.name },
+          'shared lidar extraction failed on a scan; it was released',
+        );
+        reader.release(d.slot);
+        this.block.consume(channel);
+        this.inFlight.delete(channel);
+      },
+    );
+  }
+
+  private done(
+    channel: number,
+    d: { slot: number; stampNs: bigint; commitNs: bigint; seq: number },
+    r: ClusterResult,
+    queuedNs: bigint,
+    degraded: boolean,
+  ): void {
+    const writer = this.writers.get(channel)!;
+    const slot = writer.loan();
+    if (slot >= 0) {
+      writer.slotF32(slot).set(r.boxes);
+      writer.commit(slot, r.count * CLUSTER.stride * 4, d.seq, d.stampNs, process.hrtime.bigint());
+      this.scheduler.onCommit(writer.channel.index);
+    }
+    this.readers.get(channel)!.release(d.slot);
+    const doneNs = process.hrtime.bigint();
+    const ring = this.block.samples[this.graph.threads.main]!;
+    ring.push(SAMPLE.sync, this.stage.index, Number(r.startNs - d.commitNs), channel);
+    ring.push(SAMPLE.handoff, this.stage.index, Number(r.startNs - queuedNs), channel);
+    ring.push(SAMPLE.run, this.stage.index, Number(r.endNs - r.startNs), channel);
+    ring.push(SAMPLE.latency, this.stage.index, Number(doneNs - d.stampNs), channel);
+    this.block.count(this.stage.index, STAGE_COUNTER.frames);
+    if (degraded) this.block.count(this.stage.index, STAGE_COUNTER.degraded);
+    if (Number(doneNs) > Number(d.stampNs) + this.stage.budgetNs)
+      this.block.count(this.stage.index, STAGE_COUNTER.misses);
+    this.block.consume(channel);
+    this.inFlight.delete(channel);
+    this.block.ring(this.graph.threads.main);
+    // A scan committed meanwhile waited for this one.
+    if (this.readers.get(channel)!.backlog() > 0) this.onCommit(channel);
+  }
+
+  async stop(): Promise<void> {
+    await this.piscina.destroy();
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Entry point of the lidar thread (see LidarThread): lidar ingest (ZeroMQ `sensor/lidar/`, or
+ * frames posted on a port by the simulator or a replay) and lidar extraction.
+ */
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import type { LevelWithSilent } from 'pino';
+import { SlotPool } from '../pool/slot-pool.js';
+import { ZmqSensorSource } from '../io/zmq-sensor-source.js';
+import { IngestCounterBlock } from '../sensors/ingest-counters.js';
+import { IngestStage } from '../sensors/ingest-stage.js';
+import { createLogger } from '../telemetry/logger.js';
+import { RateLimitedLog } from '../telemetry/reject-log-limiter.js';
+import { SAMPLE, SchedulerBlock } from './scheduler-block.js';
+import { StageInputs } from './stage-inputs.js';
+import { LidarThread } from './lidar-thread.js';
+import { setThreadNice } from './thread-priority.js';
+import type {
+  FromStageThread,
+  LidarThreadData,
+  PortedFrame,
+  ToStageThread,
+} from './stage-thread-protocol.js';
+
+const port = parentPort!;
+const data = workerData as LidarThreadData;
+const post = (m: FromStageThread): void => port.postMessage(m);
+
+async function main(): Promise<void> {
+  const priority = data.nice === undefined ? 'priority unchanged' : setThreadNice(data.nice);
+  const log = createLogger(data.logLevel as LevelWithSilent).child({ thread: 'lidar' });
+  const limited = new RateLimitedLog(log);
+  const pool = SlotPool.attach(data.poolSab);
+  const block = SchedulerBlock.attach(data.blockSab, data.blockShape);
+  const counters = IngestCounterBlock.attach(data.ingestCountersSab, data.sensors.length);
+  const samples = block.samples[data.thread]!;
+  const stageIndex = data.stages[0]!.index;
+  const mine = new Set(data.ingestSensors);
+  const external = new Set(data.inputs.filter((i) => i.external).map((i) => i.sensorIndex));
+  const ingest = new IngestStage(
+    data.sensors,
+    pool,
+    { counters, latency: (sensor, ns) => samples.push(SAMPLE.ingest, stageIndex, ns, sensor) },
+    limited,
+    data.ingestLimits,
+    {
+      producers: data.sensors.map((_, i) => (external.has(i) ? 'external' : 'ingest')),
+      ingests: (i) => mine.has(i),
+    },
+  );
+  const inputs = new StageInputs(pool, block, data.thread, data.inputs, data.stages, (i, d, now) =>
+    ingest.admitExternal(i, d, now),
+  );
+  const onError = (err: unknown): void => {
+    limited.warn(
+      'extract',
+      { err: String((err as Error)?.stack ?? err) },
+      'lidar extraction failed on a scan; it was released and the stage goes on',
+    );
+  };
+  const thread = new LidarThread(data, pool, block, inputs, onError);
+  ingest.onCommit(() => thread.schedule());
+  const framePorts: MessagePort[] = [];
+  port.on('message', (m: ToStageThread) => {
+    if (m.type === 'frames') {
+      framePorts.push(m.port);
+      m.port.on('message', (f: PortedFrame) => {
+        const receivedNs = f.receivedNs ?? process.hrtime.bigint();
+        ingest.ingest(f.parts, receivedNs, f.clockNs ?? receivedNs);
+      });
+    }
+  });
+  let zmq: ZmqSensorSource | undefined;
+  if (data.zmq) {
+    zmq = new ZmqSensorSource(data.zmq, (parts, receivedNs) => ingest.ingest(parts, receivedNs), log, {
+      subscribe: ['sensor/lidar/'],
+      highWaterMark: 16,
+      name: 'lidar',
+    });
+    await zmq.start();
+  }
+  post({ type: 'ready', zmqEndpoints: zmq?.endpoints ?? [], priority });
+  await thread.watch();
+  await zmq?.stop();
+  for (const p of framePorts) p.close();
+  thread.close();
+  inputs.close();
+  post({ type: 'stopped' });
+  port.close();
+}
+
+main().catch((err: unknown) => {
+  post({ type: 'error', stage: 'lidar-extraction', message: String((err as Error)?.stack ?? err) });
+  port.close();
+});

@@ -1,0 +1,501 @@
+/**
+ * The tracker's thread (critical): it fuses every ego, radar and lidar-box measurement as it is
+ * committed, camera object lists (normal class) when no critical frame waits, and plans after each
+ * update, publishing `out/tracks` and `out/plan` on its own PUB socket, so a critical frame never
+ * waits for the main thread. Frames run by class, then earliest deadline; a late one (boxes from
+ * the lidar thread, a slow camera ECU) is fused in stamp order by rewinding the tracker
+ * (StampOrderedFusion). Lower classes are shed before they start when their deadline is lost or
+ * the overload level says so.
+ *
+ * `trigger-cycles` mode is the earlier design, kept as the bench's baseline: measurements wait for
+ * a trigger sensor, then the batch is fused in stamp order (lidar clustered inline).
+ */
+import { Planner, type PlanResult } from '../planning/planner.js';
+import { MultiSensorTracker } from '../fusion/multi-sensor-tracker.js';
+import { StampOrderedFusion } from '../fusion/stamp-ordered-fusion.js';
+import { CLUSTER } from '../fusion/lidar-clusterer.js';
+import type { SlotPool } from '../pool/slot-pool.js';
+import { ReadyQueue, emptyReadyFrame, type ReadyFrame } from '../smi/policy/ready-queue.js';
+import { OverloadGovernor, StageCostModel, admit } from '../smi/policy/admission.js';
+import { LagDetector } from '../smi/policy/period-estimator.js';
+import { TriggerCyclePolicy } from '../smi/policy/trigger-cycle-policy.js';
+import { OutputPublisher } from '../io/output-publisher.js';
+import { CAMERA, EGO, LIDAR, PLAN_DECISIONS, PLAN_POINT, RADAR, TRACK } from '../wire/layouts.js';
+import { planMessage, tracksMessage } from '../wire/output-messages.js';
+import { SAMPLE, STAGE_COUNTER, STATUS, THREAD_TIMER, type SchedulerBlock } from './scheduler-block.js';
+import type { StageInputs } from './stage-inputs.js';
+import { PrefetchWaiter } from './prefetch-waiter.js';
+import type { StageInfo, TrackerThreadData } from './stage-thread-protocol.js';
+
+const HORIZON_POINTS = 64;
+
+/** Frames held by the reorder window: what StampOrderedFusion's frame ids point at. */
+class HeldFrames {
+  readonly channel: Int32Array;
+  readonly slot: Int32Array;
+  readonly length: Int32Array;
+  readonly stamp: BigInt64Array;
+  private readonly free: Int32Array;
+  private freeCount: number;
+
+  constructor(readonly capacity: number) {
+    this.channel = new Int32Array(capacity);
+    this.slot = new Int32Array(capacity);
+    this.length = new Int32Array(capacity);
+    this.stamp = new BigInt64Array(capacity);
+    this.free = Int32Array.from({ length: capacity }, (_, i) => capacity - 1 - i);
+    this.freeCount = capacity;
+  }
+
+  /** An id for frame `f`, or -1 when every id is in use. */
+  hold(f: ReadyFrame): number {
+    if (this.freeCount === 0) return -1;
+    const id = this.free[--this.freeCount]!;
+    this.channel[id] = f.channel;
+    this.slot[id] = f.slot;
+    this.length[id] = f.length;
+    this.stamp[id] = f.stampNs;
+    return id;
+  }
+
+  drop(id: number): void {
+    this.free[this.freeCount++] = id;
+  }
+}
+
+export interface TrackerThreadDeps {
+  data: TrackerThreadData;
+  pool: SlotPool;
+  block: SchedulerBlock;
+  inputs: StageInputs;
+  publisher: OutputPublisher;
+  /** Posts a published message (copied) to the main thread, when asked for. */
+  postOutputs: ((parts: Buffer[]) => void) | undefined;
+  postPlan: ((targetAccel: number, decision: string) => void) | undefined;
+  onStageError: (stage: string, err: unknown) => void;
+}
+
+export class TrackerThread {
+  private readonly data: TrackerThreadData;
+  private readonly block: SchedulerBlock;
+  private readonly inputs: StageInputs;
+  private readonly tracker: MultiSensorTracker;
+  private readonly planner: Planner;
+  private readonly ordered: StampOrderedFusion;
+  private readonly held: HeldFrames;
+  private readonly ready: ReadyQueue;
+  private readonly frame = emptyReadyFrame();
+  private readonly waiter: PrefetchWaiter;
+  private readonly governor = new OverloadGovernor();
+  private readonly costs: Map<number, StageCostModel>;
+  private readonly lags: Map<number, LagDetector>;
+  private readonly plannerStage: StageInfo;
+  private readonly trackerStage: StageInfo;
+  /** Class rank by global stage index. */
+  private readonly rankOf: Int32Array;
+  /** Cached whole-slot views per pool channel (no allocation per frame). */
+  private readonly f32: Float32Array[][];
+  private readonly f64: Float64Array[][];
+  private readonly tracks: Float32Array;
+  private readonly trajectory = new Float32Array(HORIZON_POINTS * PLAN_POINT.stride);
+  private readonly plan: PlanResult = {
+    decision: 'cruise',
+    leadId: -1,
+    targetAccel: 0,
+    ttc: -1,
+    pointCount: 0,
+  };
+  private readonly ego = new Float64Array(EGO.stride);
+  private egoStampNs = -1n;
+  private tracksSeq = 0;
+  private planSeq = 0;
+  private resetEpoch: number;
+  /** Frames fused since the last publish: channel and stamp of each, for their e2e samples. */
+  private readonly unpublishedChannel: Int32Array;
+  private readonly unpublishedStamp: BigInt64Array;
+  private readonly unpublishedDeadline: Float64Array;
+  private readonly unpublishedStage: Int32Array;
+  private unpublished = 0;
+  private newestFusedNs = -1n;
+  // trigger-cycles baseline
+  private readonly cycle: TriggerCyclePolicy | undefined;
+  private readonly cycleFrames: ReadyFrame[] = [];
+
+  constructor(private readonly deps: TrackerThreadDeps) {
+    const { data, pool, block, inputs } = deps;
+    this.data = data;
+    this.block = block;
+    this.inputs = inputs;
+    this.tracker = new MultiSensorTracker(data.sensors, { maxTracks: data.maxTracks });
+    this.planner = new Planner({ cruiseSpeedMps: data.cruiseSpeedMps });
+    this.tracks = new Float32Array(data.maxTracks * TRACK.stride);
+    const slots = data.inputs.reduce((n, i) => n + pool.channels[i.channel]!.slotCount, 0);
+    this.ready = new ReadyQueue(slots + 1);
+    this.held = new HeldFrames(slots + 1);
+    // One checkpoint per frame the window can hold: the rates of the non-ego inputs over the
+    // window, at up to 4x the nominal load, never more than the slots that could be held.
+    const perS = data.inputs.filter((i) => i.kind !== 'ego').reduce((n, i) => n + i.rateHz, 0);
+    const logCapacity = Math.max(
+      16,
+      Math.min(slots, Math.ceil((perS * 4 * data.reorderWindowNs) / 1e9) + 16),
+    );
+    this.ordered = new StampOrderedFusion(
+      this.tracker,
+      logCapacity,
+      BigInt(data.reorderWindowNs),
+      (id) => this.applyHeld(id),
+      (id) => this.releaseHeld(id),
+    );
+    this.f32 = pool.channels.map((ch) =>
+      Array.from(
+        { length: ch.slotCount },
+        (_, s) => new Float32Array(pool.sab, ch.dataOffset + s * ch.slotBytes, ch.slotBytes >> 2),
+      ),
+    );
+    this.f64 = pool.channels.map((ch) =>
+      Array.from(
+        { length: ch.slotCount },
+        (_, s) => new Float64Array(pool.sab, ch.dataOffset + s * ch.slotBytes, ch.slotBytes >> 3),
+      ),
+    );
+    this.plannerStage = data.stages.find((s) => s.index === data.plannerStage)!;
+    this.trackerStage = data.stages.find((s) => s.type === 'tracker')!;
+    this.rankOf = new Int32Array(Math.max(...data.stages.map((s) => s.index)) + 1);
+    for (const s of data.stages) this.rankOf[s.index] = s.classRank;
+    this.costs = new Map(data.stages.map((s) => [s.index, new StageCostModel()]));
+    const ratePerStage = new Map<number, number>();
+    for (const i of data.inputs) ratePerStage.set(i.stage, (ratePerStage.get(i.stage) ?? 0) + i.rateHz);
+    this.lags = new Map([...ratePerStage].map(([stage, hz]) => [stage, new LagDetector(1e9 / hz)]));
+    this.unpublishedChannel = new Int32Array(slots + 1);
+    this.unpublishedStamp = new BigInt64Array(slots + 1);
+    this.unpublishedDeadline = new Float64Array(slots + 1);
+    this.unpublishedStage = new Int32Array(slots + 1);
+    this.waiter = new PrefetchWaiter(block, data.thread, inputs, data.prefetch, 0, this.trackerStage.index);
+    this.resetEpoch = block.resetEpoch;
+    if (data.mode === 'trigger-cycles') {
+      const isTrigger = new Uint8Array(pool.channels.length);
+      for (const c of data.triggerChannels) isTrigger[c] = 1;
+      const half = Int32Array.from(pool.channels, (c) => Math.max(1, c.slotCount >> 1));
+      // Deterministic replay cuts only at triggers: no wall-clock wait decides a cycle.
+      this.cycle = new TriggerCyclePolicy(
+        isTrigger,
+        half,
+        data.deterministic ? Infinity : data.triggerMaxWaitNs,
+      );
+    }
+  }
+
+  /** The thread's loop; resolves when asked to stop (after releasing every slot it holds). */
+  async run(): Promise<void> {
+    const { block } = this;
+    const thread = this.data.thread;
+    let lastYieldNs = process.hrtime.bigint();
+    while (!block.stopping) {
+      const seen = block.rung(thread);
+      if (block.resetEpoch !== this.resetEpoch) this.reset();
+      const worked = this.cycle ? this.runCycles() : this.runReady();
+      if (worked) {
+        block.ring(this.data.mainDoorbell);
+        // Between bursts of work, let the event loop deliver messages and finish sends.
+        const now = process.hrtime.bigint();
+        if (now - lastYieldNs > 5_000_000n) {
+          lastYieldNs = now;
+          await yieldToEventLoop();
+        }
+        continue;
+      }
+      this.tickGovernor();
+      const due = this.cycle ? this.cycle.dueAt() : Infinity;
+      this.waiter.wait(seen, due);
+      lastYieldNs = process.hrtime.bigint();
+      await yieldToEventLoop();
+    }
+    this.releaseAll();
+  }
+
+  /** Stage mode: takes what is committed and runs it by class and deadline. True if anything ran. */
+  private runReady(): boolean {
+    // Busy before taking anything: whoever sees a frame consumed then also sees this thread busy
+    // until its outputs are published (deterministic replay waits for that).
+    this.block.setBusy(this.data.thread, true);
+    if (this.inputs.drain(this.ready, this.frame) === 0 && this.ready.size === 0) {
+      this.block.setBusy(this.data.thread, false);
+      return false;
+    }
+    const f = this.frame;
+    while (this.ready.pop(f)) {
+      this.runFrame(f);
+      // A critical frame committed meanwhile goes ahead of what is still queued.
+      this.inputs.drain(this.ready, this.frame);
+      // Publish when nothing else waits (or always, deterministic: one output per message).
+      if (this.data.deterministic || this.ready.size === 0) this.publish();
+      this.setQueueDepth();
+    }
+    if (this.unpublished > 0) this.publish();
+    this.block.setBusy(this.data.thread, false);
+    return true;
+  }
+
+  private setQueueDepth(): void {
+    for (const s of this.data.stages) {
+      this.block.set(
+        s.index,
+        STAGE_COUNTER.queueDepth,
+        this.ready.size > 0 ? this.ready.countOfRank(s.classRank) : 0,
+      );
+    }
+  }
+
+  /**
+   * Admission, then fusion of one frame. The frame's object is the shared `this.frame`: copy what
+   * is kept. `reported`: the frame was already reported consumed (a trigger cycle's pending frame).
+   */
+  private runFrame(f: ReadyFrame, reported = false): void {
+    const finish = (): void =>
+      reported ? this.inputs.releaseOnly(f.channel, f.slot) : this.inputs.finish(f.channel, f.slot);
+    const stage = this.inputs.stageOf(f.channel);
+    const nowNs = process.hrtime.bigint();
+    const cost = this.costs.get(stage.index)!;
+    const decision = this.data.shedding
+      ? admit({
+          classRank: stage.classRank,
+          deadlineNs: f.deadlineNs,
+          nowNs: Number(nowNs),
+          costNs: cost.expected(),
+          degradedCostNs: undefined,
+          overload: this.block.overload,
+        })
+      : 'run';
+    if (decision === 'shed-deadline' || decision === 'shed-overload') {
+      this.block.count(
+        stage.index,
+        decision === 'shed-deadline' ? STAGE_COUNTER.shedDeadline : STAGE_COUNTER.shedOverload,
+      );
+      finish();
+      return;
+    }
+    const kind = this.inputs.info(f.channel).kind;
+    this.block.samples[this.data.thread]!.push(
+      SAMPLE.sync,
+      stage.index,
+      Number(nowNs - f.commitNs),
+      f.channel,
+    );
+    try {
+      if (kind === 'ego') {
+        this.tracker.ingestEgo(this.f64[f.channel]![f.slot]!, f.stampNs);
+        this.ego.set(this.f64[f.channel]![f.slot]!.subarray(0, EGO.stride));
+        if (f.stampNs > this.egoStampNs) this.egoStampNs = f.stampNs;
+        finish();
+      } else {
+        const id = this.held.hold(f);
+        if (id < 0) {
+          this.block.count(stage.index, STAGE_COUNTER.queueFull);
+          finish();
+          return;
+        }
+        const outcome = this.ordered.fuse(id, f.stampNs);
+        if (outcome === 'too-late') {
+          this.block.count(stage.index, STAGE_COUNTER.tooLate);
+          this.held.drop(id);
+          finish();
+          return;
+        }
+        if (outcome === 'rewound') this.block.count(stage.index, STAGE_COUNTER.rewinds);
+        if (!reported) this.inputs.consumedOnly(f.channel);
+        if (f.stampNs > this.newestFusedNs) this.newestFusedNs = f.stampNs;
+      }
+    } catch (err) {
+      // A frame the tracker refuses (e.g. a view shorter than its count) must not stop the thread.
+      this.block.count(stage.index, STAGE_COUNTER.errors);
+      this.deps.onStageError(stage.name, err);
+      return;
+    }
+    const runNs = Number(process.hrtime.bigint() - nowNs);
+    cost.observe(runNs);
+    this.block.samples[this.data.thread]!.push(SAMPLE.run, stage.index, runNs, f.channel);
+    this.block.count(stage.index, STAGE_COUNTER.frames);
+    const lag = this.lags.get(stage.index)?.observe(Number(nowNs));
+    if (lag) this.lagChanged(stage, lag);
+    const u = this.unpublished++;
+    this.unpublishedChannel[u] = f.channel;
+    this.unpublishedStamp[u] = f.stampNs;
+    this.unpublishedDeadline[u] = f.deadlineNs;
+    this.unpublishedStage[u] = stage.index;
+  }
+
+  private applyHeld(id: number): void {
+    const h = this.held;
+    const ch = h.channel[id]!;
+    const slot = h.slot[id]!;
+    const info = this.inputs.info(ch);
+    const view = this.f32[ch]![slot]!;
+    switch (info.kind) {
+      case 'radar':
+        this.tracker.ingestRadar(info.sensorIndex, view, h.length[id]! / (RADAR.stride * 4), h.stamp[id]!);
+        break;
+      case 'camera':
+        this.tracker.ingestCamera(info.sensorIndex, view, h.length[id]! / (CAMERA.stride * 4), h.stamp[id]!);
+        break;
+      case 'boxes':
+        this.tracker.ingestLidarClusters(
+          info.sensorIndex,
+          view,
+          h.length[id]! / (CLUSTER.stride * 4),
+          h.stamp[id]!,
+        );
+        break;
+      case 'lidar':
+        this.tracker.ingestLidar(info.sensorIndex, view, h.length[id]! / (LIDAR.stride * 4), h.stamp[id]!);
+        break;
+      case 'ego':
+        break;
+    }
+  }
+
+  private releaseHeld(id: number): void {
+    this.inputs.releaseOnly(this.held.channel[id]!, this.held.slot[id]!);
+    this.held.drop(id);
+  }
+
+  /** Tracks and plan for everything fused since the last publish. */
+  private publish(): void {
+    if (this.unpublished === 0) return;
+    const startNs = process.hrtime.bigint();
+    let outStamp = this.newestFusedNs > this.egoStampNs ? this.newestFusedNs : this.egoStampNs;
+    if (outStamp < 0n) outStamp = this.unpublishedStamp[this.unpublished - 1]!;
+    const count = this.tracker.writeTracks(outStamp, this.tracks);
+    let planned = true;
+    try {
+      this.planner.plan(this.tracks, count, this.ego, this.plan, this.trajectory);
+    } catch (err) {
+      planned = false;
+      this.block.count(this.plannerStage.index, STAGE_COUNTER.errors);
+      this.deps.onStageError(this.plannerStage.name, err);
+    }
+    const planEndNs = process.hrtime.bigint();
+    const tracksParts = tracksMessage(this.tracksSeq++, outStamp, planEndNs, this.tracks, count);
+    this.deps.publisher.publish(tracksParts);
+    const trigger = this.unpublishedStamp[this.unpublished - 1]!;
+    const planParts = planned
+      ? planMessage(
+          this.planSeq++,
+          trigger,
+          planEndNs,
+          {
+            decision: this.plan.decision,
+            leadId: this.plan.leadId,
+            targetAccel: this.plan.targetAccel,
+            ttc: this.plan.ttc,
+          },
+          this.trajectory,
+          this.plan.pointCount,
+        )
+      : undefined;
+    if (planParts) this.deps.publisher.publish(planParts);
+    const publishedNs = process.hrtime.bigint();
+    const samples = this.block.samples[this.data.thread]!;
+    samples.push(SAMPLE.fusion, this.trackerStage.index, Number(publishedNs - outStamp));
+    samples.push(SAMPLE.run, this.plannerStage.index, Number(planEndNs - startNs));
+    for (let i = 0; i < this.unpublished; i++) {
+      const stamp = this.unpublishedStamp[i]!;
+      const latency = Number(publishedNs - stamp);
+      const stage = this.unpublishedStage[i]!;
+      samples.push(SAMPLE.latency, stage, latency, this.unpublishedChannel[i]!);
+      if (Number(publishedNs) > this.unpublishedDeadline[i]!) this.block.count(stage, STAGE_COUNTER.misses);
+      if (planned) {
+        samples.push(SAMPLE.e2e, this.plannerStage.index, latency, this.unpublishedChannel[i]!);
+        if (latency > this.plannerStage.budgetNs)
+          this.block.count(this.plannerStage.index, STAGE_COUNTER.misses);
+      }
+      if (this.rankOf[stage] === 0) this.governor.observe(latency, this.plannerStage.budgetNs);
+    }
+    if (planned) this.block.count(this.plannerStage.index, STAGE_COUNTER.frames);
+    this.unpublished = 0;
+    const st = this.block.status;
+    st[STATUS.updates]!++;
+    st[STATUS.tracks] = count;
+    if (planned) {
+      st[STATUS.plans]!++;
+      const code = PLAN_DECISIONS.indexOf(this.plan.decision);
+      st[STATUS.decision] = code;
+      st[STATUS.byDecision + code]!++;
+      st[STATUS.leadId] = this.plan.leadId;
+      st[STATUS.targetAccel] = this.plan.targetAccel;
+      st[STATUS.ttc] = this.plan.ttc;
+      this.deps.postPlan?.(this.plan.targetAccel, this.plan.decision);
+    }
+    if (this.deps.postOutputs) {
+      this.deps.postOutputs(tracksParts);
+      if (planParts) this.deps.postOutputs(planParts);
+    }
+    this.block.addTime(this.data.thread, THREAD_TIMER.working, publishedNs - startNs);
+  }
+
+  /** Baseline: pending frames wait for a cut, then are fused as one batch in stamp order. */
+  private runCycles(): boolean {
+    const cycle = this.cycle!;
+    const f = this.frame;
+    let added = 0;
+    this.block.setBusy(this.data.thread, true);
+    if (this.inputs.drain(this.ready, f) > 0 || this.ready.size > 0) {
+      while (this.ready.pop(f)) {
+        this.cycleFrames.push({ ...f });
+        // Taken into the cycle: consumed as far as idle detection goes (it waits for its trigger).
+        this.inputs.consumedOnly(f.channel);
+        cycle.add(f.channel, Number(process.hrtime.bigint()));
+        added++;
+      }
+    }
+    if (!cycle.shouldCut(Number(process.hrtime.bigint()))) {
+      // Waiting for a trigger is idle (deterministic replay must be able to go on to it).
+      this.block.setBusy(this.data.thread, false);
+      return added > 0;
+    }
+    cycle.cut();
+    const batch = this.cycleFrames
+      .splice(0)
+      .sort((a, b) => (a.stampNs < b.stampNs ? -1 : a.stampNs > b.stampNs ? 1 : 0));
+    for (const b of batch) this.runFrame(b, true);
+    this.publish();
+    this.block.setBusy(this.data.thread, false);
+    return true;
+  }
+
+  private tickGovernor(): void {
+    const now = Number(process.hrtime.bigint());
+    if (this.data.shedding) this.block.overload = this.governor.tick(now);
+    for (const [stage, lag] of this.lags) {
+      const e = lag.tick(now);
+      const info = this.data.stages.find((s) => s.index === stage);
+      if (e && info) this.lagChanged(info, e);
+    }
+  }
+
+  private lagChanged(stage: StageInfo, e: 'lagging' | 'recovered'): void {
+    this.block.set(stage.index, STAGE_COUNTER.lagging, e === 'lagging' ? 1 : 0);
+    if (e === 'lagging') this.block.count(stage.index, STAGE_COUNTER.lagEpisodes);
+  }
+
+  /** A looped simulated drive: start the tracker again, releasing what the window holds. */
+  private reset(): void {
+    this.resetEpoch = this.block.resetEpoch;
+    this.ordered.clear();
+    this.tracker.reset();
+    this.egoStampNs = -1n;
+    this.newestFusedNs = -1n;
+    this.unpublished = 0;
+  }
+
+  private releaseAll(): void {
+    this.ordered.clear();
+    const f = this.frame;
+    while (this.ready.pop(f)) this.inputs.finish(f.channel, f.slot);
+    for (const c of this.cycleFrames.splice(0)) this.inputs.releaseOnly(c.channel, c.slot);
+  }
+}
+
+/** Lets the event loop run once (messages, socket completions) without a timer's minimum delay. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

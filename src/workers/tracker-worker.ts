@@ -1,0 +1,95 @@
+/**
+ * Entry point of the tracker's thread (see TrackerThread): attaches the pool and the scheduler
+ * block, binds the output PUB socket, runs until the main thread asks it to stop, and releases
+ * everything it holds on the way out.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { SlotPool } from '../pool/slot-pool.js';
+import { OutputPublisher } from '../io/output-publisher.js';
+import { IngestCounterBlock } from '../sensors/ingest-counters.js';
+import { IngestStage } from '../sensors/ingest-stage.js';
+import { createLogger } from '../telemetry/logger.js';
+import type { LevelWithSilent } from 'pino';
+import { RateLimitedLog } from '../telemetry/reject-log-limiter.js';
+import { SchedulerBlock } from './scheduler-block.js';
+import { StageInputs } from './stage-inputs.js';
+import { TrackerThread } from './tracker-thread.js';
+import { setThreadNice } from './thread-priority.js';
+import type { FromStageThread, TrackerThreadData } from './stage-thread-protocol.js';
+
+const port = parentPort!;
+const data = workerData as TrackerThreadData;
+const post = (m: FromStageThread, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
+
+async function main(): Promise<void> {
+  const priority = data.nice === undefined ? 'priority unchanged' : setThreadNice(data.nice);
+  const log = createLogger(data.logLevel as LevelWithSilent).child({ thread: 'tracker' });
+  const limited = new RateLimitedLog(log);
+  const pool = SlotPool.attach(data.poolSab);
+  const block = SchedulerBlock.attach(data.blockSab, data.blockShape);
+  const external = new Set(data.inputs.filter((i) => i.external).map((i) => i.sensorIndex));
+  // Messages a C driver committed straight into the pool get ingest's checks here, where they are read.
+  const admission =
+    external.size > 0
+      ? new IngestStage(
+          data.sensors,
+          pool,
+          {
+            counters: IngestCounterBlock.attach(data.ingestCountersSab, data.sensors.length),
+            latency: () => {},
+          },
+          limited,
+          data.ingestLimits,
+          {
+            producers: data.sensors.map((_, i) => (external.has(i) ? 'external' : 'ingest')),
+            ingests: () => false,
+          },
+        )
+      : undefined;
+  const inputs = new StageInputs(
+    pool,
+    block,
+    data.thread,
+    data.inputs,
+    data.stages,
+    admission && ((i, d, now) => admission.admitExternal(i, d, now)),
+  );
+  const publisher = new OutputPublisher();
+  const endpoint = await publisher.bind(data.publish);
+  const thread = new TrackerThread({
+    data,
+    pool,
+    block,
+    inputs,
+    publisher,
+    postOutputs: data.postOutputs
+      ? (parts) => {
+          const copies = parts.map((p) => new Uint8Array(p));
+          post(
+            { type: 'outputs', parts: copies },
+            copies.map((c) => c.buffer as ArrayBuffer),
+          );
+        }
+      : undefined,
+    postPlan: data.postPlans
+      ? (targetAccel, decision) => post({ type: 'plan', targetAccel, decision })
+      : undefined,
+    onStageError: (stage, err) =>
+      limited.warn(
+        `error:${stage}`,
+        { stage, err: String((err as Error)?.stack ?? err) },
+        'stage failed on a frame; it was released and the stage goes on',
+      ),
+  });
+  post({ type: 'ready', endpoint, priority });
+  await thread.run();
+  inputs.close();
+  await publisher.close();
+  post({ type: 'stopped' });
+  port.close();
+}
+
+main().catch((err: unknown) => {
+  post({ type: 'error', stage: 'tracker', message: String((err as Error)?.stack ?? err) });
+  port.close();
+});
