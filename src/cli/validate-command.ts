@@ -27,7 +27,13 @@ function validateText(text: string, file: string): string {
     return `${file}: ok (Scenario '${scenario.name}': ${scenario.duration} s, ${scenario.actors.length} actors)`;
   }
   const spec = parsePipelineSpec(text, file);
-  return `${file}: ok (Pipeline '${spec.name}': ${spec.sensors.length} sensors, ${spec.sources.length} sources)`;
+  // Warnings do not fail validation: they say what the machine cannot honour.
+  for (const w of spec.warnings) {
+    process.stderr.write(
+      `${w.line !== undefined ? `${file}:${w.line}` : file}: ${w.path}: warning: ${w.message}\n`,
+    );
+  }
+  return `${file}: ok (Pipeline '${spec.name}': ${spec.sensors.length} sensors, ${spec.sources.length} sources, ${spec.stages.length} stages)`;
 }
 
 /** Validates each file; returns the exit code. */

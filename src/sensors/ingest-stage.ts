@@ -48,6 +48,12 @@ export class IngestStage {
   private readonly maxAgeNs: bigint;
   private listener: CommitListener = () => {};
   private readonly externalViews: (Float32Array | Float64Array)[][] = [];
+  /**
+   * A slot loaned ahead for each channel's next message (prefetch, writer side): taken after a
+   * commit, when a slot is free, so the next message's loan (and a full channel's reclaim or
+   * drop-oldest rounds) is not between its arrival and its commit. -1: none.
+   */
+  private readonly preloaned: Int32Array;
 
   constructor(
     private readonly sensors: readonly SensorConfig[],
@@ -64,6 +70,7 @@ export class IngestStage {
     this.writers = sensors.map((_, i) => (this.external[i] || !mine(i) ? undefined : pool.writer(i, i)));
     this.lastStamp = new BigInt64Array(sensors.length).fill(-1n);
     this.lastSeq = new Float64Array(sensors.length).fill(-1);
+    this.preloaned = new Int32Array(sensors.length).fill(-1);
     this.maxFutureNs = BigInt(Math.round(limits.maxFutureMs * 1e6));
     this.maxAgeNs = BigInt(Math.round(limits.maxAgeMs * 1e6));
   }
@@ -189,7 +196,9 @@ export class IngestStage {
     const disorder = this.checkOrder(index, h.stampNs, h.seq, clockNs);
     if (disorder) return disorder;
 
-    const slot = writer.loan();
+    const pre = this.preloaned[index]!;
+    this.preloaned[index] = -1;
+    const slot = pre >= 0 ? pre : writer.loan();
     if (slot < 0) {
       this.sink.counters.countDropped(index);
       this.rejectLog.warn(
@@ -217,7 +226,19 @@ export class IngestStage {
     this.sink.counters.countReceived(index);
     this.sink.latency(index, Number(commitNs - receivedNs));
     this.listener(index);
+    // Only from a free slot: loaning on a full drop-oldest channel would drop a message early.
+    if (this.pool.slotsInUse(index) < this.pool.channels[index]!.slotCount - 1) {
+      this.preloaned[index] = writer.loan();
+    }
     return 'committed';
+  }
+
+  /** Gives back the slots loaned ahead (the service is stopping). */
+  close(): void {
+    this.preloaned.forEach((slot, i) => {
+      if (slot >= 0) this.writers[i]?.abandon(slot);
+    });
+    this.preloaned.fill(-1);
   }
 
   /**

@@ -353,6 +353,7 @@ export class FusionService {
     this.stopped ??= (async () => {
       if (this.statusTimer) clearInterval(this.statusTimer);
       await Promise.all(this.sources.map((s) => s.stop()));
+      this.ingest.close();
       this.lidarPort?.close();
       await this.scheduler.stop();
       this.pool.close(); // unlinks the segment name; drivers holding a mapping keep it until they close

@@ -10,6 +10,7 @@ import { CLUSTER, LidarClusterer } from '../fusion/lidar-clusterer.js';
 import type { ChannelWriter, SlotPool } from '../pool/slot-pool.js';
 import { ReadyQueue, emptyReadyFrame, type ReadyFrame } from '../smi/policy/ready-queue.js';
 import { StageCostModel, admit } from '../smi/policy/admission.js';
+import { LagDetector } from '../smi/policy/period-estimator.js';
 import { LIDAR } from '../wire/layouts.js';
 import type { SensorConfig } from '../wire/rig.js';
 import { SAMPLE, STAGE_COUNTER, THREAD_TIMER, type SchedulerBlock } from './scheduler-block.js';
@@ -30,6 +31,7 @@ export class LidarThread {
   private readonly cost = new StageCostModel();
   private readonly points: Float32Array[][];
   private readonly seqOut: Map<number, number> = new Map();
+  private readonly lag: LagDetector;
   private scheduled = false;
 
   constructor(
@@ -38,8 +40,10 @@ export class LidarThread {
     private readonly block: SchedulerBlock,
     private readonly inputs: StageInputs,
     private readonly onError: (err: unknown) => void,
+    private readonly onLag: (event: 'lagging' | 'recovered', averageMs: number, expectedMs: number) => void,
   ) {
     this.ready = new ReadyQueue(Math.max(4, data.inputs.length * 2));
+    this.lag = new LagDetector(1e9 / data.inputs.reduce((hz, i) => hz + i.rateHz, 0));
     // Boxes channel per lidar input, in input order; this thread is their only writer.
     this.writers = new Map(
       data.inputs.map((info, k) => [info.channel, pool.writer(data.boxesChannels[k]!, k)]),
@@ -75,6 +79,7 @@ export class LidarThread {
     while (!this.block.stopping) {
       const seen = this.block.rung(t);
       if (this.inputs.backlog() > 0) this.extract();
+      this.lagChanged(this.data.stages[0]!.index, this.lag.tick(Number(process.hrtime.bigint())));
       await this.block.sleepAsync(t, seen, 20);
     }
   }
@@ -140,7 +145,15 @@ export class LidarThread {
     samples.push(SAMPLE.latency, stage.index, Number(doneNs - f.stampNs), f.channel);
     this.block.count(stage.index, STAGE_COUNTER.frames);
     if (Number(doneNs) > f.deadlineNs) this.block.count(stage.index, STAGE_COUNTER.misses);
+    this.lagChanged(stage.index, this.lag.observe(Number(doneNs)));
     this.block.addTime(this.data.thread, THREAD_TIMER.working, doneNs - startNs);
+  }
+
+  private lagChanged(stage: number, e: 'lagging' | 'recovered' | undefined): void {
+    if (!e) return;
+    this.block.set(stage, STAGE_COUNTER.lagging, e === 'lagging' ? 1 : 0);
+    if (e === 'lagging') this.block.count(stage, STAGE_COUNTER.lagEpisodes);
+    this.onLag(e, this.lag.averagePeriod / 1e6, this.lag.expectedPeriodNs / 1e6);
   }
 
   /** Every second point of the scan into the scratch buffer; returns the count. */

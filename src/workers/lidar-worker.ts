@@ -57,7 +57,19 @@ async function main(): Promise<void> {
       'lidar extraction failed on a scan; it was released and the stage goes on',
     );
   };
-  const thread = new LidarThread(data, pool, block, inputs, onError);
+  const onLag = (event: 'lagging' | 'recovered', averageMs: number, expectedMs: number): void =>
+    (event === 'lagging' ? log.warn : log.info).call(
+      log,
+      {
+        stage: data.stages[0]!.name,
+        averagePeriodMs: Number(averageMs.toFixed(2)),
+        expectedPeriodMs: Number(expectedMs.toFixed(2)),
+      },
+      event === 'lagging'
+        ? 'stage lagging: its frames come slower than its inputs'
+        : 'stage recovered from lagging',
+    );
+  const thread = new LidarThread(data, pool, block, inputs, onError, onLag);
   ingest.onCommit(() => thread.schedule());
   const framePorts: MessagePort[] = [];
   port.on('message', (m: ToStageThread) => {
@@ -82,6 +94,7 @@ async function main(): Promise<void> {
   await thread.watch();
   await zmq?.stop();
   for (const p of framePorts) p.close();
+  ingest.close();
   thread.close();
   inputs.close();
   post({ type: 'stopped' });

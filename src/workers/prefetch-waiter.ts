@@ -45,10 +45,16 @@ export class PrefetchWaiter {
     this.refill(now);
     const limitNs = Math.min(untilNs, now + MAX_SLEEP_MS * 1e6);
     const next = this.spec.enabled ? this.inputs.nextExpected(now, this.maxRank) : undefined;
-    if (next && next.atNs < limitNs && this.tokensNs >= this.spinNs) {
-      const wakeAt = next.atNs - this.leadNs - 2 * next.jitterNs;
-      if (wakeAt > now && this.sleep(seen, (wakeAt - now) / 1e6)) return true;
-      if (this.spin(seen, next.input, next.atNs)) return true;
+    if (next && next.atNs < limitNs) {
+      // Wake early by the lead plus twice the channel's jitter; spin until spinUs past the expected
+      // commit. A channel too jittery for that window, or an exhausted budget, just sleeps.
+      const early = this.leadNs + 2 * next.jitterNs;
+      const windowNs = early + this.spinNs;
+      if (early <= this.spinNs && this.tokensNs >= windowNs) {
+        const wakeAt = next.atNs - early;
+        if (wakeAt > now && this.sleep(seen, (wakeAt - now) / 1e6)) return true;
+        if (this.spin(seen, next.input, next.atNs + this.spinNs)) return true;
+      }
     }
     const left = limitNs - Number(process.hrtime.bigint());
     return left > 0 ? this.sleep(seen, left / 1e6) : false;
@@ -59,12 +65,12 @@ export class PrefetchWaiter {
     return this.block.sleep(this.thread, seen, Math.max(0, ms)) || this.inputs.backlog() > 0;
   }
 
-  /** Spins until a ring or a commit on `input`, at most spinUs past the expected time. */
-  private spin(seen: number, input: number, expectedNs: number): boolean {
+  /** Spins until a ring or a commit on `input`, or until `untilNs` (and never past the budget). */
+  private spin(seen: number, input: number, untilNs: number): boolean {
     const reader = this.inputs.readers[input]!;
     const start = process.hrtime.bigint();
     const startN = Number(start);
-    const endN = Math.min(Math.max(expectedNs, startN) + this.spinNs, startN + this.tokensNs);
+    const endN = Math.min(untilNs, startN + this.tokensNs);
     let hit = false;
     for (let n = 0; ; n++) {
       if (this.block.rung(this.thread) !== seen || reader.backlog() > 0) {

@@ -28,6 +28,10 @@ import { PrefetchWaiter } from './prefetch-waiter.js';
 import type { StageInfo, TrackerThreadData } from './stage-thread-protocol.js';
 
 const HORIZON_POINTS = 64;
+/** Best-effort work runs only when the next critical frame is at least this far off, ns. */
+const GAP_NEEDED_NS = 2_000_000;
+/** A burst of critical frames publishes at least every this many (so overload cannot starve outputs). */
+const MAX_UNPUBLISHED = 16;
 
 /** Frames held by the reorder window: what StampOrderedFusion's frame ids point at. */
 class HeldFrames {
@@ -73,6 +77,8 @@ export interface TrackerThreadDeps {
   postOutputs: ((parts: Buffer[]) => void) | undefined;
   postPlan: ((targetAccel: number, decision: string) => void) | undefined;
   onStageError: (stage: string, err: unknown) => void;
+  /** A stage started lagging or recovered (logged once per change by the caller). */
+  onLag: (stage: string, event: 'lagging' | 'recovered', averageMs: number, expectedMs: number) => void;
 }
 
 export class TrackerThread {
@@ -107,6 +113,7 @@ export class TrackerThread {
   };
   private readonly ego = new Float64Array(EGO.stride);
   private egoStampNs = -1n;
+  private nextReclaimNs = 0;
   private tracksSeq = 0;
   private planSeq = 0;
   private resetEpoch: number;
@@ -166,10 +173,10 @@ export class TrackerThread {
     const ratePerStage = new Map<number, number>();
     for (const i of data.inputs) ratePerStage.set(i.stage, (ratePerStage.get(i.stage) ?? 0) + i.rateHz);
     this.lags = new Map([...ratePerStage].map(([stage, hz]) => [stage, new LagDetector(1e9 / hz)]));
-    this.unpublishedChannel = new Int32Array(slots + 1);
-    this.unpublishedStamp = new BigInt64Array(slots + 1);
-    this.unpublishedDeadline = new Float64Array(slots + 1);
-    this.unpublishedStage = new Int32Array(slots + 1);
+    this.unpublishedChannel = new Int32Array(MAX_UNPUBLISHED);
+    this.unpublishedStamp = new BigInt64Array(MAX_UNPUBLISHED);
+    this.unpublishedDeadline = new Float64Array(MAX_UNPUBLISHED);
+    this.unpublishedStage = new Int32Array(MAX_UNPUBLISHED);
     this.waiter = new PrefetchWaiter(block, data.thread, inputs, data.prefetch, 0, this.trackerStage.index);
     this.resetEpoch = block.resetEpoch;
     if (data.mode === 'trigger-cycles') {
@@ -205,6 +212,7 @@ export class TrackerThread {
         continue;
       }
       this.tickGovernor();
+      this.fillGap();
       const due = this.cycle ? this.cycle.dueAt() : Infinity;
       this.waiter.wait(seen, due);
       lastYieldNs = process.hrtime.bigint();
@@ -227,8 +235,16 @@ export class TrackerThread {
       this.runFrame(f);
       // A critical frame committed meanwhile goes ahead of what is still queued.
       this.inputs.drain(this.ready, this.frame);
-      // Publish when nothing else waits (or always, deterministic: one output per message).
-      if (this.data.deterministic || this.ready.size === 0) this.publish();
+      // Publish when nothing else waits, when only lower classes wait (critical outputs go before
+      // lower-class work), or after a bounded burst; deterministic: one output per message.
+      if (
+        this.data.deterministic ||
+        this.ready.size === 0 ||
+        this.ready.peekRank() > 0 ||
+        this.unpublished >= MAX_UNPUBLISHED
+      ) {
+        this.publish();
+      }
       this.setQueueDepth();
     }
     if (this.unpublished > 0) this.publish();
@@ -316,7 +332,7 @@ export class TrackerThread {
     this.block.samples[this.data.thread]!.push(SAMPLE.run, stage.index, runNs, f.channel);
     this.block.count(stage.index, STAGE_COUNTER.frames);
     const lag = this.lags.get(stage.index)?.observe(Number(nowNs));
-    if (lag) this.lagChanged(stage, lag);
+    if (lag) this.lagChanged(stage, lag, this.lags.get(stage.index)!);
     const u = this.unpublished++;
     this.unpublishedChannel[u] = f.channel;
     this.unpublishedStamp[u] = f.stampNs;
@@ -456,10 +472,28 @@ export class TrackerThread {
     const batch = this.cycleFrames
       .splice(0)
       .sort((a, b) => (a.stampNs < b.stampNs ? -1 : a.stampNs > b.stampNs ? 1 : 0));
-    for (const b of batch) this.runFrame(b, true);
+    for (const b of batch) {
+      if (this.unpublished >= MAX_UNPUBLISHED) this.publish();
+      this.runFrame(b, true);
+    }
     this.publish();
     this.block.setBusy(this.data.thread, false);
     return true;
+  }
+
+  /**
+   * Best-effort work in the gaps between critical frames: run when the next critical commit is
+   * not expected for a while. Today: taking back what dead processes (a killed C driver or reader)
+   * hold in the pool, once a second, so a dead driver's slots return without waiting for a full
+   * channel to notice.
+   */
+  private fillGap(): void {
+    const now = Number(process.hrtime.bigint());
+    if (now < this.nextReclaimNs) return;
+    const next = this.inputs.nextExpected(now, 0);
+    if (next && next.atNs - now < GAP_NEEDED_NS) return;
+    this.nextReclaimNs = now + 1e9;
+    this.deps.pool.reclaim();
   }
 
   private tickGovernor(): void {
@@ -468,13 +502,14 @@ export class TrackerThread {
     for (const [stage, lag] of this.lags) {
       const e = lag.tick(now);
       const info = this.data.stages.find((s) => s.index === stage);
-      if (e && info) this.lagChanged(info, e);
+      if (e && info) this.lagChanged(info, e, lag);
     }
   }
 
-  private lagChanged(stage: StageInfo, e: 'lagging' | 'recovered'): void {
+  private lagChanged(stage: StageInfo, e: 'lagging' | 'recovered', lag: LagDetector): void {
     this.block.set(stage.index, STAGE_COUNTER.lagging, e === 'lagging' ? 1 : 0);
     if (e === 'lagging') this.block.count(stage.index, STAGE_COUNTER.lagEpisodes);
+    this.deps.onLag(stage.name, e, lag.averagePeriod / 1e6, lag.expectedPeriodNs / 1e6);
   }
 
   /** A looped simulated drive: start the tracker again, releasing what the window holds. */

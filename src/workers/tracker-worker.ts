@@ -74,6 +74,18 @@ async function main(): Promise<void> {
     postPlan: data.postPlans
       ? (targetAccel, decision) => post({ type: 'plan', targetAccel, decision })
       : undefined,
+    onLag: (stage, event, averageMs, expectedMs) =>
+      (event === 'lagging' ? log.warn : log.info).call(
+        log,
+        {
+          stage,
+          averagePeriodMs: Number(averageMs.toFixed(2)),
+          expectedPeriodMs: Number(expectedMs.toFixed(2)),
+        },
+        event === 'lagging'
+          ? 'stage lagging: its frames come slower than its inputs'
+          : 'stage recovered from lagging',
+      ),
     onStageError: (stage, err) =>
       limited.warn(
         `error:${stage}`,

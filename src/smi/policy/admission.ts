@@ -46,13 +46,18 @@ export function admit(f: AdmitInput): AdmitDecision {
 
 /**
  * Overload level from the critical class's slack: every critical frame reports its latency against
- * its budget. The level rises one step when, over a window, the worst ratio passes `raiseAt` (or a
- * critical frame missed); it falls one step after `calmWindows` windows in a row below `lowerAt`.
+ * its budget. A window (100 ms) is bad when a critical frame missed, or when more than `tolerance`
+ * of its frames (at least two) used more than `raiseAt` of the budget: one late frame on a busy
+ * machine is noise, a run of them is load. Two bad windows in a row raise the level one step; it
+ * falls one step after `calmWindows` windows in a row with no frame above `lowerAt`.
  */
 export class OverloadGovernor {
   private level: number = OVERLOAD.none;
+  private frames = 0;
+  private slow = 0;
   private worst = 0;
   private missed = false;
+  private bad = 0;
   private calm = 0;
   private windowStartNs = -1;
   /** Times the level was raised. */
@@ -63,11 +68,14 @@ export class OverloadGovernor {
     private readonly raiseAt = 0.5,
     private readonly lowerAt = 0.25,
     private readonly calmWindows = 10,
+    private readonly tolerance = 0.05,
   ) {}
 
   /** A critical frame finished `latencyNs` after its stamp, with `budgetNs` allowed. */
   observe(latencyNs: number, budgetNs: number): void {
     const ratio = latencyNs / budgetNs;
+    this.frames++;
+    if (ratio > this.raiseAt) this.slow++;
     if (ratio > this.worst) this.worst = ratio;
     if (ratio > 1) this.missed = true;
   }
@@ -76,20 +84,27 @@ export class OverloadGovernor {
   tick(nowNs: number): number {
     if (this.windowStartNs < 0) this.windowStartNs = nowNs;
     if (nowNs - this.windowStartNs < this.windowNs) return this.level;
-    if (this.missed || this.worst > this.raiseAt) {
-      if (this.level < OVERLOAD.degradeHigh) {
+    const badWindow = this.missed || (this.slow >= 2 && this.slow > this.tolerance * this.frames);
+    if (badWindow) {
+      this.calm = 0;
+      if (++this.bad >= 2 && this.level < OVERLOAD.degradeHigh) {
         this.level++;
         this.raises++;
-      }
-      this.calm = 0;
-    } else if (this.worst < this.lowerAt) {
-      if (++this.calm >= this.calmWindows && this.level > OVERLOAD.none) {
-        this.level--;
-        this.calm = 0;
+        this.bad = 0;
       }
     } else {
-      this.calm = 0;
+      this.bad = 0;
+      if (this.worst < this.lowerAt) {
+        if (++this.calm >= this.calmWindows && this.level > OVERLOAD.none) {
+          this.level--;
+          this.calm = 0;
+        }
+      } else {
+        this.calm = 0;
+      }
     }
+    this.frames = 0;
+    this.slow = 0;
     this.worst = 0;
     this.missed = false;
     this.windowStartNs = nowNs;

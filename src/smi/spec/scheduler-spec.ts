@@ -7,9 +7,12 @@ export type SchedulerMode = (typeof SCHEDULER_MODES)[number];
 export interface PrefetchSpec {
   /** Wake consumers shortly before a periodic channel's next expected commit and spin for it. */
   enabled: boolean;
-  /** Longest spin on the commit counter before the futex wait, µs. */
+  /** Spin on the commit counter until this long past the expected commit, then futex wait, µs. */
   spinUs: number;
-  /** Wake this long before the expected commit (plus the channel's learned jitter), µs. */
+  /**
+   * Wake this long (plus twice the channel's learned jitter) before the expected commit, µs. A
+   * channel whose lead comes to more than spinUs is too jittery to prefetch: it is slept on.
+   */
   leadUs: number;
   /** Spinning stops when it would use more than this share of one core, %. */
   maxCpuPercent: number;
@@ -58,7 +61,7 @@ export function defaultScheduler(triggers: string[]): SchedulerSpec {
   return {
     mode: 'stages',
     reorderWindowMs: 150,
-    prefetch: { enabled: true, spinUs: 300, leadUs: 150, maxCpuPercent: 5 },
+    prefetch: { enabled: true, spinUs: 200, leadUs: 100, maxCpuPercent: 5 },
     shedding: true,
     threadPriorities: true,
     triggerCycles: { triggers, maxWaitMs: 100 },
