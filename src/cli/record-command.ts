@@ -85,6 +85,7 @@ export async function recordCommand(flags: FlagValues): Promise<number> {
     inputTap: recorder.inputTap,
     outputTap: flags.outputs ? recorder.outputTap : undefined,
     groundTruthTap: recorder.truthTap,
+    tapShed: recorder.shed,
   });
   if (!service) {
     await recorder.stop();

@@ -120,6 +120,17 @@ export class StampOrderedFusion {
     while (this.size > 0) this.evictOldest(false);
   }
 
+  /**
+   * Releases the oldest held frame before the window would (its pool slot is needed, e.g. its
+   * channel is running out of slots): a frame later than it can still be fused in order, one
+   * earlier no longer. False when nothing is held.
+   */
+  releaseOldest(): boolean {
+    if (this.size === 0) return false;
+    this.evictOldest(true);
+    return true;
+  }
+
   private append(id: number, stampNs: bigint): void {
     if (this.size === this.capacity) this.evictOldest(true);
     const i = this.at(this.size);

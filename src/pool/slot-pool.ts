@@ -210,6 +210,11 @@ export class SlotPool {
     return this.counter(channel, CH.droppedFull);
   }
 
+  /** Unread commits a full drop-oldest channel gave up for newer ones (wraps at 2^32). */
+  droppedOldest(channel: number): number {
+    return this.counter(channel, CH.droppedOldest);
+  }
+
   /** Descriptors published so far on a channel (wraps at 2^32). */
   commitCount(channel: number): number {
     return this.counter(channel, CH.commitSeq);

@@ -207,6 +207,24 @@ export class DriveRecorder {
     return false;
   }
 
+  /**
+   * Counts a message the scheduler shed instead of recording (the recorder is best-effort work:
+   * under overload it gives way first). Shows in the summary and metrics as dropped.
+   */
+  readonly shed = (parts: readonly Uint8Array[]): void => {
+    let topic = OTHER;
+    try {
+      topic = utf8.decode(parts[0]!);
+    } catch {
+      topic = OTHER;
+    }
+    const label = isRawTopic(topic) && topic.length <= 256 ? topic : OTHER;
+    const c = this.channel(label);
+    c.offered++;
+    c.dropped++;
+    this.droppedMetric?.inc({ channel: label });
+  };
+
   /** For ServiceOptions.inputTap: records every message offered to ingest, whatever its outcome. */
   readonly inputTap = (parts: readonly Uint8Array[], receivedNs: bigint): void => {
     this.record(parts, receivedNs);

@@ -14,6 +14,8 @@ import type { Logger } from '../telemetry/logger.js';
 import { PipelineScheduler } from '../smi/scheduler/pipeline-scheduler.js';
 import { buildStageGraph, poolGeometry, type StageGraph } from '../smi/scheduler/stage-graph.js';
 import { CLASS_NICE, setThreadNice } from '../workers/thread-priority.js';
+import { STAGE_COUNTER } from '../workers/scheduler-block.js';
+import { OVERLOAD } from '../smi/policy/admission.js';
 
 export type { IngestFn, ServiceSource } from '../sensors/source.js';
 
@@ -32,6 +34,11 @@ export interface ServiceOptions {
   outputTap?: (parts: readonly Buffer[]) => void;
   /** Simulator sources also produce ground truth (`truth/actors` wire messages) for this. Must not block. */
   groundTruthTap?: (parts: readonly Uint8Array[], receivedNs: bigint) => void;
+  /**
+   * The taps feed best-effort work (the recorder): under overload (level 1 and up) they are shed
+   * and this sees each message instead, to count it. Without it the taps always run.
+   */
+  tapShed?: (parts: readonly Uint8Array[]) => void;
 }
 
 const LIDAR_TOPIC = Buffer.from('sensor/lidar/');
@@ -156,14 +163,26 @@ export class FusionService {
     await this.scheduler.start();
     this.publishEndpoint = this.scheduler.publishEndpoint;
     this.sourceEndpoints.push(...this.scheduler.lidarZmqEndpoints);
+    const shedTap = this.bestEffortShedder();
     if (options.outputTap) {
       const tap = options.outputTap;
-      this.scheduler.onOutputs((parts) =>
-        tap(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength))),
-      );
+      this.scheduler.onOutputs((parts) => {
+        if (!shedTap(parts)) tap(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
+      });
     }
     this.lidarPort = this.scheduler.lidarFramePort();
-    const inputTap = options.inputTap;
+    const rawInputTap = options.inputTap;
+    const inputTap: ServiceOptions['inputTap'] = rawInputTap
+      ? (parts, receivedNs, outcome) => {
+          if (!shedTap(parts)) rawInputTap(parts, receivedNs, outcome);
+        }
+      : undefined;
+    const rawTruthTap = options.groundTruthTap;
+    const truthTap: ServiceOptions['groundTruthTap'] = rawTruthTap
+      ? (parts, receivedNs) => {
+          if (!shedTap(parts)) rawTruthTap(parts, receivedNs);
+        }
+      : undefined;
     const port = this.lidarPort;
     const onMessage: IngestFn = (parts, receivedNs, clockNs) => {
       if (port && isLidarTopic(parts[0])) {
@@ -205,7 +224,7 @@ export class FusionService {
               this.ingest.resetSensorHistory();
               this.scheduler.resetTracker();
             },
-            onTruth: options.groundTruthTap,
+            onTruth: truthTap,
           },
         );
         this.sources.push(sim);
@@ -274,6 +293,23 @@ export class FusionService {
     }
   }
 
+  /**
+   * Whether a tap's message is shed now (returns true, counted for the recorder stage and told
+   * to tapShed): the taps are the recorder's, best-effort work that gives way first under overload.
+   */
+  private bestEffortShedder(): (parts: readonly Uint8Array[]) => boolean {
+    const shed = this.options.tapShed;
+    const stage = this.graph.stages.find((s) => s.type === 'recorder');
+    if (!shed || !stage) return () => false;
+    const block = this.scheduler.block;
+    return (parts) => {
+      if (block.overload < OVERLOAD.shedBestEffort) return false;
+      block.count(stage.index, STAGE_COUNTER.shedOverload);
+      shed(parts);
+      return true;
+    };
+  }
+
   /** The lidar port for the first simulator; later ones get none. */
   private takeLidarPort(): MessagePort | undefined {
     const p = this.lidarPort;
@@ -298,7 +334,7 @@ export class FusionService {
       }),
       new ZmqSensorSource(src, onMessage, log, {
         subscribe: ['sensor/camera/'],
-        highWaterMark: 1000,
+        highWaterMark: 10_000,
         name: 'camera',
       }),
     ];

@@ -21,6 +21,14 @@ export class StageInputs {
   private readonly skippedSeen: Float64Array;
   /** The stage of each input, resolved once. */
   private readonly inputStage: StageInfo[];
+  /** Slots this thread holds per input (queued, running, or kept in a reorder window). */
+  private readonly held: Int32Array;
+  /**
+   * The most a thread takes of a channel: two slots stay with the writer (one loaned ahead, one
+   * unread), so that a full drop-oldest channel can always drop its oldest unread message instead
+   * of refusing the newest while this thread is busy.
+   */
+  private readonly maxHeld: Int32Array;
   private readonly d: Descriptor = emptyDescriptor();
 
   constructor(
@@ -30,12 +38,19 @@ export class StageInputs {
     readonly infos: readonly InputChannelInfo[],
     stages: readonly StageInfo[],
     private readonly admitExternal: ExternalAdmission | undefined,
+    /**
+     * Called when a channel has commits waiting but this thread holds as many of its slots as it
+     * may (e.g. a reorder window full of them): give some back, then the drain goes on.
+     */
+    private readonly onHeldLimit: ((channel: number) => void) | undefined = undefined,
   ) {
     this.readers = infos.map((i) => pool.reader(i.channel, i.access));
     this.periods = infos.map((i) => new PeriodEstimator(1e9 / i.rateHz));
     this.byChannel = new Int32Array(pool.channels.length).fill(-1);
     infos.forEach((info, k) => (this.byChannel[info.channel] = k));
     this.skippedSeen = new Float64Array(infos.length);
+    this.held = new Int32Array(infos.length);
+    this.maxHeld = Int32Array.from(infos, (i) => Math.max(1, pool.channels[i.channel]!.slotCount - 2));
     this.inputStage = infos.map((info) => {
       const stage = stages.find((s) => s.index === info.stage);
       if (!stage) throw new Error(`input '${info.name}': no stage ${info.stage} on this thread`);
@@ -50,6 +65,12 @@ export class StageInputs {
 
   info(channel: number): InputChannelInfo {
     return this.infos[this.byChannel[channel]!]!;
+  }
+
+  /** Slots of `channel` this thread holds, and the most it may. */
+  heldOf(channel: number): { held: number; max: number } {
+    const k = this.byChannel[channel]!;
+    return { held: this.held[k]!, max: this.maxHeld[k]! };
   }
 
   /** Commits waiting on any input (not yet taken). */
@@ -73,10 +94,16 @@ export class StageInputs {
       const info = this.infos[k]!;
       const stage = this.inputStage[k]!;
       for (;;) {
+        if (this.held[k]! >= this.maxHeld[k]!) {
+          this.onHeldLimit?.(info.channel);
+          // The rest waits in the pool, where a full drop-oldest channel can still drop it.
+          if (this.held[k]! >= this.maxHeld[k]!) break;
+        }
         const got = info.access === 'latest' ? reader.latest(d) : reader.next(d);
         if (info.access === 'latest') this.countSuperseded(k, stage);
         if (!got) break;
         const nowNs = process.hrtime.bigint();
+        this.held[k]!++;
         this.block.samples[this.thread]!.push(
           SAMPLE.handoff,
           stage.index,
@@ -110,7 +137,9 @@ export class StageInputs {
 
   /** Releases a frame's slot and reports it consumed. */
   finish(channel: number, slot: number): void {
-    this.readers[this.byChannel[channel]!]!.release(slot);
+    const k = this.byChannel[channel]!;
+    this.readers[k]!.release(slot);
+    this.held[k]!--;
     this.block.consume(channel);
   }
 
@@ -121,7 +150,9 @@ export class StageInputs {
 
   /** Releases a slot whose frame was already reported consumed. */
   releaseOnly(channel: number, slot: number): void {
-    this.readers[this.byChannel[channel]!]!.release(slot);
+    const k = this.byChannel[channel]!;
+    this.readers[k]!.release(slot);
+    this.held[k]!--;
   }
 
   private countSuperseded(k: number, stage: StageInfo): void {

@@ -369,6 +369,18 @@ export class TrackerThread {
     }
   }
 
+  /**
+   * `channel` has commits waiting but the tracker holds as many of its slots as it may: release
+   * the oldest frames of the reorder window (counted) until one of that channel's is free. A late
+   * frame older than what is released can then no longer be fused in order.
+   */
+  releaseHeldFor(channel: number): void {
+    for (let guard = 0; guard < this.ordered.capacity; guard++) {
+      const { held, max } = this.inputs.heldOf(channel);
+      if (held < max || !this.ordered.releaseOldest()) return;
+    }
+  }
+
   private releaseHeld(id: number): void {
     this.inputs.releaseOnly(this.held.channel[id]!, this.held.slot[id]!);
     this.held.drop(id);

@@ -46,6 +46,8 @@ async function main(): Promise<void> {
           },
         )
       : undefined;
+  // The reorder window gives slots back early when a channel runs short (see TrackerThread).
+  let onHeldLimit: (channel: number) => void = () => {};
   const inputs = new StageInputs(
     pool,
     block,
@@ -53,6 +55,7 @@ async function main(): Promise<void> {
     data.inputs,
     data.stages,
     admission && ((i, d, now) => admission.admitExternal(i, d, now)),
+    (channel) => onHeldLimit(channel),
   );
   const publisher = new OutputPublisher();
   const endpoint = await publisher.bind(data.publish);
@@ -93,6 +96,7 @@ async function main(): Promise<void> {
         'stage failed on a frame; it was released and the stage goes on',
       ),
   });
+  onHeldLimit = (channel) => thread.releaseHeldFor(channel);
   post({ type: 'ready', endpoint, priority });
   await thread.run();
   inputs.close();

@@ -116,28 +116,55 @@ export class OverloadGovernor {
   }
 }
 
-/** Expected run time of a stage, learned online (EWMA), optionally per unit of input size. */
+/**
+ * Expected run time of a stage, learned online as fixed + per-unit cost (units: points of a scan,
+ * objects of a list; 1 when size does not matter), by exponentially weighted least squares over
+ * its recent runs. A scan of one point says nothing about one of 260,000, so until runs of
+ * different sizes are seen it predicts the mean cost (scaled by size only near the sizes seen:
+ * shedding acts on evidence, not on extrapolation), and it claims nothing (0) before `minSamples`
+ * runs.
+ */
 export class StageCostModel {
-  private perUnitNs = 0;
+  private w = 0;
+  private sx = 0;
+  private sy = 0;
+  private sxx = 0;
+  private sxy = 0;
   private samples = 0;
 
-  constructor(private readonly alpha = 0.1) {}
+  constructor(
+    private readonly alpha = 0.1,
+    private readonly minSamples = 3,
+  ) {}
 
-  /** A run took `ns` for an input of `units` (points, detections; 1 when size does not matter). */
+  /** A run took `ns` for an input of `units`. */
   observe(ns: number, units = 1): void {
-    const u = Math.max(1, units);
-    const per = ns / u;
-    const a = this.samples < 4 ? 1 / (this.samples + 1) : this.alpha;
-    this.perUnitNs += a * (per - this.perUnitNs);
+    const x = Math.max(1, units);
+    const keep = 1 - this.alpha;
+    this.w = this.w * keep + 1;
+    this.sx = this.sx * keep + x;
+    this.sy = this.sy * keep + ns;
+    this.sxx = this.sxx * keep + x * x;
+    this.sxy = this.sxy * keep + x * ns;
     this.samples++;
   }
 
-  /** Expected ns for `units`; 0 until the first observation. */
+  /** Expected ns for `units`; 0 until trained. */
   expected(units = 1): number {
-    return this.samples === 0 ? 0 : this.perUnitNs * Math.max(1, units);
+    if (!this.trained) return 0;
+    const x = Math.max(1, units);
+    const mx = this.sx / this.w;
+    const my = this.sy / this.w;
+    const varX = this.sxx / this.w - mx * mx;
+    if (varX > 1e-9 * mx * mx + 1e-12) {
+      const b = Math.max(0, (this.sxy / this.w - mx * my) / varX);
+      const a = Math.max(0, my - b * mx);
+      return a + b * x;
+    }
+    return x <= 2 * mx ? (my / mx) * x : my;
   }
 
   get trained(): boolean {
-    return this.samples > 0;
+    return this.samples >= this.minSamples;
   }
 }

@@ -169,10 +169,26 @@ describe('TriggerCyclePolicy (baseline)', () => {
 });
 
 describe('StageCostModel', () => {
-  it('learns cost per unit of input and predicts a larger input proportionally', () => {
+  it('learns a fixed and a per-unit cost, and predicts a larger input from them', () => {
     const m = new StageCostModel();
     expect(m.expected(10)).toBe(0);
-    for (let i = 0; i < 20; i++) m.observe(5e6, 100_000);
-    expect(m.expected(200_000)).toBeCloseTo(1e7, -3);
+    // 1 ms fixed + 20 ns per point, from scans of varying size.
+    for (let i = 0; i < 40; i++) {
+      const n = 50_000 + (i % 5) * 20_000;
+      m.observe(1e6 + 20 * n, n);
+    }
+    expect(m.expected(260_000)).toBeCloseTo(1e6 + 20 * 260_000, -4);
+    expect(m.expected(1)).toBeCloseTo(1e6, -4);
+  });
+
+  it('claims nothing before three runs, and does not extrapolate far beyond the sizes it has seen', () => {
+    const m = new StageCostModel();
+    m.observe(3e6, 1);
+    m.observe(3e6, 1);
+    expect(m.expected(262_144)).toBe(0);
+    m.observe(3e6, 1);
+    expect(m.expected(1)).toBeCloseTo(3e6, -3);
+    // Three one-point scans say nothing of a 262,144-point one: the mean, not 262,144 x 3 ms.
+    expect(m.expected(262_144)).toBeCloseTo(3e6, -3);
   });
 });

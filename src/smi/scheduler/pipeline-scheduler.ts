@@ -238,11 +238,17 @@ export class PipelineScheduler {
     }
   }
 
-  /** Whether every committed message has been finished by its consumer and published. */
+  /**
+   * Whether every committed message has been finished by its consumer and published (or dropped
+   * for a newer one by its full channel).
+   */
   idle(): boolean {
     for (const c of this.graph.channels) {
       if (c.consumer < 0) continue;
-      if ((this.pool.commitCount(c.index) - this.block.consumedOf(c.index)) >>> 0 !== 0) return false;
+      // Dropped for a newer message by a full drop-oldest channel: one consumer, so one drop each.
+      const open =
+        this.pool.commitCount(c.index) - this.block.consumedOf(c.index) - this.pool.droppedOldest(c.index);
+      if (open >>> 0 !== 0) return false;
     }
     // Read after the counts: a thread marks itself busy before it consumes anything.
     for (let t = 0; t < this.graph.threads.count; t++) if (this.block.isBusy(t)) return false;
