@@ -11,7 +11,7 @@ import { DriveRecorder } from '../service/drive-recorder.js';
 import { driveMetadata, pipelineFromDrive } from '../io/drive-metadata.js';
 import { readDriveMetadata } from '../io/mcap-drive-reader.js';
 import { writeSimulatedDrive } from '../service/simulated-drive.js';
-import { WIRE_MESSAGE_ENCODING, encodeWireMessage } from '../io/mcap-wire-message.js';
+import { LEGACY_WIRE_ENCODING } from '../io/mcap-wire-message.js';
 import { decodeHeader, encodeHeader, sensorTopic } from '../wire/codec.js';
 import { makeSensorHeader } from '../wire/header-validator.js';
 import { egoRecord, radarTarget, sensorFrame } from '../test-support/frames.js';
@@ -225,8 +225,17 @@ describe('replay at max speed', () => {
   );
 });
 
+/** A message stored as drive format 1 did: u32 header length, header, payload. */
+function legacyWireMessage(header: Uint8Array, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + header.byteLength + payload.byteLength);
+  new DataView(out.buffer).setUint32(0, header.byteLength, true);
+  out.set(header, 4);
+  out.set(payload, 4 + header.byteLength);
+  return out;
+}
+
 describe('replay of unknown channels', () => {
-  it('lists each unknown channel once, skips it, and plays the rest', async () => {
+  it('plays a drive of format 1, lists each unknown channel once, skips it, and plays the rest', async () => {
     const path = join(dir, 'foreign.mcap');
     const spec = defaultPipelineSpec();
     const chunks: Buffer[] = [];
@@ -247,17 +256,17 @@ describe('replay of unknown channels', () => {
       await writer.addMetadata({ name, metadata: new Map(Object.entries(entries)) });
     const ch = async (topic: string, messageEncoding: string) =>
       writer.registerChannel({ topic, schemaId: 0, messageEncoding, metadata: new Map() });
-    const ego = await ch(sensorTopic('ego', 'ego'), WIRE_MESSAGE_ENCODING);
+    const ego = await ch(sensorTopic('ego', 'ego'), LEGACY_WIRE_ENCODING);
     const image = await ch('/camera/image', 'json');
-    const stranger = await ch(sensorTopic('radar', 'radar_back'), WIRE_MESSAGE_ENCODING);
+    const stranger = await ch(sensorTopic('radar', 'radar_back'), LEGACY_WIRE_ENCODING);
     for (let i = 0; i < 5; i++) {
       const t = BigInt(i) * 10_000_000n;
       const e = new Float64Array(egoRecord(20));
-      const egoMsg = encodeWireMessage(
+      const egoMsg = legacyWireMessage(
         encodeHeader(makeSensorHeader('ego', 'ego', i, t, 1)),
         new Uint8Array(e.buffer),
       );
-      const radarMsg = encodeWireMessage(
+      const radarMsg = legacyWireMessage(
         encodeHeader(makeSensorHeader('radar', 'radar_back', i, t, 0)),
         new Uint8Array(0),
       );

@@ -54,9 +54,16 @@ export interface RecordingSummary {
   dropped: number;
   /** Queued but not written when the drain deadline passed at stop. */
   unwritten: number;
+  /** Messages written on raw channels (what was recorded). */
   written: number;
+  /** What the file holds: every MCAP message and channel, raw and Foxglove views. */
+  fileMessages: number;
+  fileChannels: number;
+  rawChannels: number;
   bytes: number;
   chunks: number;
+  /** Largest uncompressed chunk, bytes. */
+  maxChunkBytes: number;
   /** Set when the writer failed (e.g. disk full); the file holds what was written before. */
   error?: string;
 }
@@ -267,8 +274,12 @@ export class DriveRecorder {
         ...totals,
         unwritten: stats.unwritten,
         written: stats.written,
+        fileMessages: stats.messages,
+        fileChannels: stats.channels,
+        rawChannels: stats.rawChannels,
         bytes: stats.bytes,
         chunks: stats.chunks,
+        maxChunkBytes: stats.maxChunkBytes,
         ...(this.failed ? { error: this.failed } : {}),
       };
       this.o.log.info({ ...result, channels: undefined }, 'recording stopped');
@@ -279,5 +290,14 @@ export class DriveRecorder {
 }
 
 function emptyStats(): RecorderWorkerStats {
-  return { written: 0, unwritten: 0, messages: 0, bytes: 0, chunks: 0 };
+  return {
+    written: 0,
+    unwritten: 0,
+    messages: 0,
+    channels: 0,
+    rawChannels: 0,
+    bytes: 0,
+    chunks: 0,
+    maxChunkBytes: 0,
+  };
 }

@@ -36,7 +36,16 @@ lowerThreadPriority();
 const port = parentPort!;
 const data = workerData as RecorderWorkerData;
 const ring = RecordRing.attach(data.sab);
-const stats: RecorderWorkerStats = { written: 0, unwritten: 0, messages: 0, bytes: 0, chunks: 0 };
+const stats: RecorderWorkerStats = {
+  written: 0,
+  unwritten: 0,
+  messages: 0,
+  channels: 0,
+  rawChannels: 0,
+  bytes: 0,
+  chunks: 0,
+  maxChunkBytes: 0,
+};
 let stop: RecorderControl | undefined;
 let stopAt = 0;
 
@@ -51,8 +60,11 @@ const post = (e: RecorderEvent): void => port.postMessage(e);
 
 function syncStats(writer: DriveWriter): void {
   stats.messages = writer.stats.messages;
+  stats.channels = writer.stats.channels;
+  stats.rawChannels = writer.stats.rawChannels;
   stats.bytes = writer.stats.bytes;
   stats.chunks = writer.stats.chunks;
+  stats.maxChunkBytes = writer.stats.maxChunkBytes;
 }
 
 async function record(): Promise<void> {
