@@ -40,7 +40,19 @@ export function pipelineDocument(spec: PipelineSpec): object {
       ingest: spec.ingest,
       fusion: spec.fusion,
       planning: spec.planning,
-      outputs: spec.outputs,
+      outputs: {
+        publish: spec.outputs.publish,
+        metrics: spec.outputs.metrics,
+        ...(spec.outputs.foxglove
+          ? {
+              foxglove: {
+                host: spec.outputs.foxglove.host,
+                port: spec.outputs.foxglove.port,
+                sendBufferMb: spec.outputs.foxglove.sendBufferBytes / 2 ** 20,
+              },
+            }
+          : {}),
+      },
       budget: spec.budget,
     },
   };

@@ -16,6 +16,7 @@ import {
   FOXGLOVE_SCHEMAS,
   calibrationTransforms,
   encodePointCloud,
+  float32View as floats,
   groundTruthScene,
   odometryTransform,
   tracksScene,
@@ -339,11 +340,4 @@ export class DriveWriter {
     this.closed = true;
     closeSync(this.fd);
   }
-}
-
-/** A float32 view of a payload, copying only when it is not 4-byte aligned. */
-function floats(payload: Uint8Array): Float32Array {
-  if (payload.byteOffset % 4 === 0)
-    return new Float32Array(payload.buffer, payload.byteOffset, payload.byteLength >> 2);
-  return new Float32Array(payload.slice().buffer);
 }

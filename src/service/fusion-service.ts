@@ -11,6 +11,7 @@ import { RateLimitedLog } from '../telemetry/reject-log-limiter.js';
 import { StatusLine } from '../telemetry/status-line.js';
 import type { Logger } from '../telemetry/logger.js';
 import { FusionCycleScheduler } from './fusion-cycle-scheduler.js';
+import { FoxgloveFeed } from './foxglove-feed.js';
 
 export type { IngestFn, ServiceSource } from '../sensors/source.js';
 
@@ -52,6 +53,8 @@ export class FusionService {
   metricsPort = -1;
   /** Endpoints the ZeroMQ sources bound or connected. */
   sourceEndpoints: string[] = [];
+  /** The Foxglove live view (spec.outputs.foxglove), best-effort; undefined when off. */
+  foxglove: FoxgloveFeed | undefined;
 
   private constructor(
     readonly spec: PipelineSpec,
@@ -115,13 +118,22 @@ export class FusionService {
         spec.outputs.metrics.port,
       );
     }
+    if (spec.outputs.foxglove) this.foxglove = await FoxgloveFeed.start(spec, this.metrics, log);
+    const fox = this.foxglove;
     const tap = options.inputTap;
     const onMessage: IngestFn = (parts, receivedNs, clockNs) => {
       const outcome = this.ingest.ingest(parts, receivedNs, clockNs);
       tap?.(parts, receivedNs, outcome);
+      fox?.onIngest(parts, outcome);
       return outcome;
     };
-    if (options.outputTap) this.publisher.tap = options.outputTap;
+    const outputTap = options.outputTap;
+    if (outputTap || fox) this.publisher.tap = (parts) => (outputTap?.(parts), fox?.onOutput(parts));
+    const truthTap = options.groundTruthTap;
+    const onTruth =
+      truthTap || fox
+        ? (parts: Uint8Array[], ns: bigint) => (truthTap?.(parts, ns), fox?.onTruth(parts))
+        : undefined;
     for (const src of spec.sources) {
       if (src.type === 'zmq') {
         const zmq = new ZmqSensorSource(src, onMessage, log);
@@ -136,7 +148,7 @@ export class FusionService {
             seed: src.seed,
             loop: src.loop,
             closedLoop: src.closedLoop,
-            groundTruth: options.groundTruthTap !== undefined,
+            groundTruth: onTruth !== undefined,
           },
           onMessage,
           log,
@@ -145,7 +157,7 @@ export class FusionService {
               this.ingest.resetSensorHistory();
               this.scheduler.resetTracker();
             },
-            onTruth: options.groundTruthTap,
+            onTruth,
           },
         );
         this.sources.push(sim);
@@ -178,6 +190,7 @@ export class FusionService {
         publish: this.publishEndpoint,
         metrics:
           this.metricsPort >= 0 ? `http://${spec.outputs.metrics.host}:${this.metricsPort}/metrics` : 'off',
+        foxglove: fox?.server.url ?? 'off',
         sensors: spec.sensors.length,
         poolBytes: this.pool.sab.byteLength,
         pool: this.pool.describe(),
@@ -235,6 +248,7 @@ export class FusionService {
       await this.scheduler.stop();
       this.pool.close(); // unlinks the segment name; drivers holding a mapping keep it until they close
       await this.publisher.close();
+      await this.foxglove?.close();
       await this.metricsServer.close();
       this.options.log.info(
         {

@@ -72,7 +72,12 @@ export interface PipelineSpec {
   ingest: { maxFutureMs: number; maxAgeMs: number };
   fusion: { triggers: string[]; maxTracks: number };
   planning: { cruiseSpeedMps: number };
-  outputs: { publish: string; metrics: { host: string; port: number; enabled: boolean } };
+  outputs: {
+    publish: string;
+    metrics: { host: string; port: number; enabled: boolean };
+    /** Foxglove live view (WebSocket server); undefined = off (the default). */
+    foxglove?: { host: string; port: number; sendBufferBytes: number };
+  };
   budget: { e2eMs: number };
   pool: PoolSpec;
 }
@@ -151,6 +156,14 @@ export const PIPELINE_SCHEMA: Schema = obj({
           metrics: opt(
             obj({ host: opt(str()), port: opt(int({ min: 0, max: 65535 })), enabled: opt(bool()) }),
           ),
+          foxglove: opt(
+            obj({
+              host: opt(str()),
+              port: opt(int({ min: 0, max: 65535 })),
+              enabled: opt(bool()),
+              sendBufferMb: opt(num({ min: 0.0625, max: 1024 })),
+            }),
+          ),
         }),
       ),
       budget: opt(obj({ e2eMs: opt(num({ min: 0, exclusiveMin: true })) })),
@@ -221,7 +234,11 @@ interface RawPipeline {
     ingest?: Partial<PipelineSpec['ingest']>;
     fusion?: Partial<PipelineSpec['fusion']>;
     planning?: Partial<PipelineSpec['planning']>;
-    outputs?: { publish?: string; metrics?: Partial<PipelineSpec['outputs']['metrics']> };
+    outputs?: {
+      publish?: string;
+      metrics?: Partial<PipelineSpec['outputs']['metrics']>;
+      foxglove?: { host?: string; port?: number; enabled?: boolean; sendBufferMb?: number };
+    };
     budget?: Partial<PipelineSpec['budget']>;
     pool?: Partial<PoolSpec>;
   };
@@ -279,6 +296,20 @@ function crossCheck(raw: RawPipeline, sensors: readonly SensorConfig[]): { path:
   return issues;
 }
 
+/** `spec.outputs.foxglove`: present (and not `enabled: false`) turns the live view on, loopback:8765 by default. */
+function foxgloveOutput(
+  f: { host?: string; port?: number; enabled?: boolean; sendBufferMb?: number } | undefined,
+) {
+  if (!f || f.enabled === false) return {};
+  return {
+    foxglove: {
+      host: f.host ?? '127.0.0.1',
+      port: f.port ?? 8765,
+      sendBufferBytes: Math.round((f.sendBufferMb ?? 16) * 2 ** 20),
+    },
+  };
+}
+
 /** Turns a validated document into a PipelineSpec with every default applied. */
 function toPipelineSpec(raw: RawPipeline, origin: string): PipelineSpec {
   const base = defaultPipelineSpec();
@@ -321,6 +352,7 @@ function toPipelineSpec(raw: RawPipeline, origin: string): PipelineSpec {
     outputs: {
       publish: raw.spec.outputs?.publish ?? base.outputs.publish,
       metrics: { ...base.outputs.metrics, ...raw.spec.outputs?.metrics },
+      ...foxgloveOutput(raw.spec.outputs?.foxglove),
     },
     budget: { ...base.budget, ...raw.spec.budget },
     pool: {

@@ -1,0 +1,156 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { FusionService } from './fusion-service.js';
+import { ReplaySource, type ReplaySpeed } from '../sensors/replay-source.js';
+import { pipelineFromDrive } from '../io/drive-metadata.js';
+import { readDriveMetadata } from '../io/mcap-drive-reader.js';
+import { FOXGLOVE_TOPICS } from '../io/drive-format.js';
+import { LIVE_TOPICS } from '../io/foxglove-live-server.js';
+import { decodeHeader } from '../wire/codec.js';
+import { fixtureDrive } from '../test-support/drives.js';
+import { FoxgloveViewer } from '../test-support/foxglove-viewer.js';
+import { waitFor } from '../test-support/output-collector.js';
+
+const log = pino({ level: process.env.TEST_LOG ?? 'silent' });
+const LIMIT = 4 * 2 ** 20;
+
+let cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.reverse()) await c();
+  cleanup = [];
+});
+
+interface Run {
+  outputs: Buffer[][];
+  service: FusionService;
+  coalesced: number;
+}
+
+/**
+ * Replays the cut-in fixture drive through a fresh service; with `viewers`, the Foxglove live view
+ * is on and `viewers` is called with its URL (to connect) before playback starts.
+ */
+async function replay(
+  speed: ReplaySpeed,
+  viewers?: (url: string, service: FusionService) => Promise<void>,
+): Promise<Run> {
+  const path = await fixtureDrive('cut-in');
+  const spec = pipelineFromDrive(await readDriveMetadata(path), path);
+  spec.sources = [];
+  spec.outputs.publish = 'tcp://127.0.0.1:*';
+  spec.outputs.metrics.enabled = false;
+  if (viewers) spec.outputs.foxglove = { host: '127.0.0.1', port: 0, sendBufferBytes: LIMIT };
+  const outputs: Buffer[][] = [];
+  const box: { service?: FusionService } = {};
+  const source = new ReplaySource({
+    path,
+    speed,
+    sensors: spec.sensors,
+    log,
+    whenIdle: () => box.service!.scheduler.whenIdle(),
+  });
+  const service = await FusionService.start(spec, {
+    log,
+    deterministic: speed === 'max',
+    extraSources: [(ingest) => source.bind(ingest)],
+    outputTap: (parts) => outputs.push(parts.map((p) => Buffer.from(p))),
+  });
+  box.service = service;
+  cleanup.push(() => service.stop());
+  if (viewers) await viewers(service.foxglove!.server.url, service);
+  await source.play();
+  await service.scheduler.whenIdle();
+  const coalesced = (await service.metrics.fusionCoalesced.get()).values[0]?.value ?? 0;
+  return { outputs, service, coalesced };
+}
+
+/** Outputs without the wall-clock field (publishedNs). */
+const comparable = (outputs: Buffer[][]) =>
+  outputs.map(([topic, header, payload]) => {
+    const { publishedNs: _p, ...h } = decodeHeader(header!) as Record<string, unknown>;
+    return { topic: topic!.toString(), h, payload: payload?.toString('hex') };
+  });
+
+function connect(url: string): FoxgloveViewer {
+  const v = new FoxgloveViewer(url);
+  cleanup.push(() => v.close());
+  return v;
+}
+
+describe('Foxglove live view of the service', () => {
+  it('a viewer that subscribes to everything and never reads changes nothing in the outputs; a reading one gets every plan and track list', async () => {
+    const without = await replay('max');
+    let stuck: FoxgloveViewer | undefined;
+    let reader: FoxgloveViewer | undefined;
+    const withViewers = await replay('max', async (url, service) => {
+      stuck = connect(url);
+      reader = connect(url);
+      await stuck.subscribeAll();
+      await reader.subscribeAll();
+      const server = service.foxglove!.server;
+      await waitFor(
+        () => server.wants(LIVE_TOPICS.planStatus) && server.viewers().length === 2,
+        5000,
+        'subscriptions',
+      );
+      await new Promise((r) => setTimeout(r, 100)); // both viewers' subscribe requests processed
+      stuck.stopReading();
+    });
+    // Same tracks and plans, in the same order, byte for byte.
+    expect(comparable(withViewers.outputs)).toEqual(comparable(without.outputs));
+    expect(withViewers.service.ingest.droppedCount).toBe(0);
+    const fox = withViewers.service.foxglove!;
+    const stats = fox.server.viewers();
+    const plans = without.outputs.filter((o) => o[0]!.toString() === 'out/plan').length;
+    const tracks = without.outputs.filter((o) => o[0]!.toString() === 'out/tracks').length;
+    expect(plans).toBeGreaterThan(40);
+    // The stuck viewer's queue stayed within its limit; what did not fit was dropped and counted.
+    for (const s of stats) expect(s.maxBufferedBytes).toBeLessThanOrEqual(LIMIT);
+    const stuckStats = stats.find((s) => s.dropped > 0)!;
+    expect(stuckStats.droppedByClass.pointCloud).toBeGreaterThan(0);
+    expect(fox.unreadable).toBe(0);
+    // The reading viewer decoded every plan and track list the service published, in order.
+    await waitFor(
+      () => reader!.of(LIVE_TOPICS.planStatus).length >= plans,
+      10_000,
+      'every plan at the reading viewer',
+    );
+    await waitFor(() => reader!.of(FOXGLOVE_TOPICS.tracks).length >= tracks, 10_000, 'every track list');
+    expect(reader!.errors).toEqual([]);
+    const seqs = reader!.of(LIVE_TOPICS.planStatus).map((m) => m.value.seq);
+    expect(seqs).toEqual([...Array(plans).keys()]);
+    expect(reader!.of(`${FOXGLOVE_TOPICS.lidarPrefix}lidar_top`).length).toBeGreaterThan(0);
+    expect(reader!.of(FOXGLOVE_TOPICS.odometry).length).toBeGreaterThan(100);
+    expect(reader!.of(LIVE_TOPICS.latency).length).toBe(plans);
+  });
+
+  it('live (speed 1): a stuck viewer makes no plan miss its e2e budget that would not without it, and costs no work once its budget is full', async () => {
+    const without = await replay(1);
+    const withViewer = await replay(1, async (url, service) => {
+      const v = connect(url);
+      await v.subscribeAll();
+      await waitFor(() => service.foxglove!.server.wantsPointCloud('lidar_top'), 5000, 'the subscriptions');
+      v.stopReading();
+    });
+    // Counts, not times: plans over the e2e budget (stamp of the trigger to plan published).
+    const budgetNs = BigInt(withViewer.service.spec.budget.e2eMs * 1e6);
+    const overBudget = (r: Run) =>
+      r.outputs.filter((o) => {
+        if (o[0]!.toString() !== 'out/plan') return false;
+        const h = decodeHeader(o[1]!) as { stampNs: bigint; publishedNs: bigint };
+        return h.publishedNs - h.stampNs > budgetNs;
+      }).length;
+    const plans = withViewer.outputs.filter((o) => o[0]!.toString() === 'out/plan').length;
+    expect(plans).toBeGreaterThan(30);
+    expect(overBudget(withViewer)).toBeLessThanOrEqual(overBudget(without));
+    expect(withViewer.service.ingest.droppedCount).toBe(0);
+    expect(withViewer.service.ingest.rejectedCount).toBe(without.service.ingest.rejectedCount);
+    const server = withViewer.service.foxglove!.server;
+    const viewer = server.viewers()[0]!;
+    expect(viewer.maxBufferedBytes).toBeLessThanOrEqual(LIMIT);
+    // Once the stuck viewer's point-cloud share was full, scans were no longer even encoded.
+    expect(server.counts.pointCloudsSkipped).toBeGreaterThan(server.counts.pointCloudsEncoded);
+    expect(viewer.droppedByClass.plan).toBe(0);
+    expect(viewer.statusSent).toBeGreaterThan(0);
+  });
+});
