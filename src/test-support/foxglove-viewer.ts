@@ -79,7 +79,7 @@ export class FoxgloveViewer {
       const schema = JSON.parse(c.schema) as JsonSchema;
       const text = new TextDecoder();
       return (data) => {
-        const v = JSON.parse(text.decode(data)) as Record<string, unknown>;
+        const v = JSON.parse(text.decode(data as DataView)) as Record<string, unknown>;
         const extra = undeclared(v, schema, c.schemaName);
         if (extra.length > 0) throw new Error(`fields not in the schema: ${extra.slice(0, 5).join(', ')}`);
         return v;
