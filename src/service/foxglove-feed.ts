@@ -30,11 +30,13 @@ function header(bytes: Uint8Array | undefined): Header | undefined {
   const h = decodeHeader(bytes) as Record<string, unknown> | null;
   if (typeof h !== 'object' || h === null) return undefined;
   const s = h.stampNs;
-  const stampNs = typeof s === 'bigint' ? s : typeof s === 'number' && Number.isSafeInteger(s) ? BigInt(s) : -1n;
+  const stampNs =
+    typeof s === 'bigint' ? s : typeof s === 'number' && Number.isSafeInteger(s) ? BigInt(s) : -1n;
   return stampNs >= 0n ? { ...h, stampNs } : undefined;
 }
 
-const num = (v: unknown, fallback: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
+const num = (v: unknown, fallback: number): number =>
+  typeof v === 'number' && Number.isFinite(v) ? v : fallback;
 
 export class FoxgloveFeed {
   /** Messages the feed could not read (a bad header on a tap); counted, never thrown. */
@@ -73,7 +75,11 @@ export class FoxgloveFeed {
     const t = parseSensorTopic(utf8.decode(parts[0]!));
     if (!t) return;
     const s = this.server;
-    if (t.kind === 'lidar' ? !s.wantsPointCloud(t.sensorId) : t.kind !== 'ego' || !s.wants(FOXGLOVE_TOPICS.odometry))
+    if (
+      t.kind === 'lidar'
+        ? !s.wantsPointCloud(t.sensorId)
+        : t.kind !== 'ego' || !s.wants(FOXGLOVE_TOPICS.odometry)
+    )
       return;
     const h = this.read(parts[1]);
     const payload = parts[2]!;
