@@ -8,6 +8,7 @@ import { SIMULATE_COMMAND, simulateCommand } from './simulate-command.js';
 import { RECORD_COMMAND, recordCommand } from './record-command.js';
 import { REPLAY_COMMAND, replayCommand } from './replay-command.js';
 import { IMPORT_COMMAND, importCommand } from './import-command.js';
+import { RIG_COMMAND, rigCommand } from './rig-command.js';
 
 const COMMANDS: readonly CommandSpec[] = [
   RUN_COMMAND,
@@ -16,6 +17,7 @@ const COMMANDS: readonly CommandSpec[] = [
   REPLAY_COMMAND,
   SIMULATE_COMMAND,
   IMPORT_COMMAND,
+  RIG_COMMAND,
 ];
 
 function version(): string {
@@ -69,6 +71,8 @@ async function main(argv: string[]): Promise<number> {
       return simulateCommand(parsed.flags, parsed.positionals);
     case 'import':
       return importCommand(parsed.flags, parsed.positionals);
+    case 'rig':
+      return rigCommand(parsed.flags);
     default:
       return 2;
   }
