@@ -45,6 +45,8 @@ interface PlanInput {
   count: number;
   ego: Float64Array;
   triggerNs: bigint;
+  /** seq of the out/tracks list these tracks were published as (the plan names it). */
+  tracksSeq: number;
 }
 
 type PlanListener = (targetAccel: number, decision: string) => void;
@@ -363,13 +365,14 @@ export class FusionCycleScheduler {
     this.metrics.handoffLatency.observe(Number(r.startNs - dispatchNs) / 1e9);
     this.releaseBatch(batch);
     const publishedNs = process.hrtime.bigint();
+    const tracksSeq = this.tracksSeq++;
     this.publisher.publish([
       Buffer.from(outputTopic('tracks')),
       Buffer.from(
         encodeHeader({
           v: WIRE_VERSION,
           kind: 'tracks',
-          seq: this.tracksSeq++,
+          seq: tracksSeq,
           stampNs: newest,
           frame: 'base_link',
           fields: TRACKS_LAYOUT.fields,
@@ -388,7 +391,7 @@ export class FusionCycleScheduler {
     this.status.cycles++;
     this.status.tracks = r.count;
     this.fusionBusy = false;
-    this.plan({ tracks: r.tracks, count: r.count, ego, triggerNs });
+    this.plan({ tracks: r.tracks, count: r.count, ego, triggerNs, tracksSeq });
     this.dispatch();
     this.notifyIdle();
   }
@@ -421,7 +424,7 @@ export class FusionCycleScheduler {
       cruiseSpeedMps: this.spec.planning.cruiseSpeedMps,
     };
     this.planningPool.run(task).then(
-      (r) => this.planDone(r, input.triggerNs),
+      (r) => this.planDone(r, input.triggerNs, input.tracksSeq),
       (err: unknown) => {
         this.metrics.stageErrors.inc({ stage: 'planning' });
         this.log.error({ err }, 'planning failed; the pipeline goes on');
@@ -430,7 +433,7 @@ export class FusionCycleScheduler {
     );
   }
 
-  private planDone(r: PlanTaskResult, triggerNs: bigint): void {
+  private planDone(r: PlanTaskResult, triggerNs: bigint, tracksSeq: number): void {
     const publishedNs = process.hrtime.bigint();
     this.publisher.publish([
       Buffer.from(outputTopic('plan')),
@@ -448,6 +451,7 @@ export class FusionCycleScheduler {
           leadId: r.leadId,
           targetAccel: r.targetAccel,
           ttc: r.ttc,
+          tracksSeq,
           publishedNs,
         } satisfies PlanHeader),
       ),

@@ -12,6 +12,7 @@ import { StatusLine } from '../telemetry/status-line.js';
 import type { Logger } from '../telemetry/logger.js';
 import { FusionCycleScheduler } from './fusion-cycle-scheduler.js';
 import { FoxgloveFeed } from './foxglove-feed.js';
+import { announceReady } from './readiness.js';
 
 export type { IngestFn, ServiceSource } from '../sensors/source.js';
 
@@ -55,6 +56,9 @@ export class FusionService {
   sourceEndpoints: string[] = [];
   /** The Foxglove live view (spec.outputs.foxglove), best-effort; undefined when off. */
   foxglove: FoxgloveFeed | undefined;
+  /** Resolves when every source is connected (log line 'smi-fusion ready', metric smi_ready 1). */
+  readonly ready: Promise<void>;
+  private markReady: () => void = () => {};
 
   private constructor(
     readonly spec: PipelineSpec,
@@ -87,6 +91,7 @@ export class FusionService {
     });
     this.ingest.onCommit((i) => this.scheduler.onCommit(i));
     this.metricsServer = new MetricsServer(this.metrics, () => this.refreshGauges());
+    this.ready = new Promise((resolve) => (this.markReady = resolve));
   }
 
   /** Builds and starts every part of the pipeline described by `spec`. */
@@ -206,6 +211,7 @@ export class FusionService {
         'waiting for external producers on the shared-memory pool',
       );
     }
+    void announceReady(this.sources, this.metrics, log, this.sourceEndpoints).then(this.markReady);
     if (this.poolFallback) {
       log.warn(
         { reason: this.poolFallback },
