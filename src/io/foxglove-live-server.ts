@@ -266,6 +266,12 @@ export class FoxgloveLiveServer {
   private lastCalibrationMs = -Infinity;
   private calibrationTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /**
+   * Cheap checks for the service's taps, updated on (un)subscribe: some viewer wants views made
+   * from sensor input (point clouds, odometry) / from outputs (tracks, plan, latency).
+   */
+  sensorViews = false;
+  outputViews = false;
   /** Point clouds encoded (a viewer had room), and offered with nobody able to take them. */
   readonly counts = { pointCloudsEncoded: 0, pointCloudsSkipped: 0, offered: 0 };
   url = '';
@@ -318,10 +324,12 @@ export class FoxgloveLiveServer {
       if (!ch) return;
       ch.subscribed = true;
       if (ch.topic === FOXGLOVE_TOPICS.calibration) this.lastCalibrationMs = -Infinity;
+      this.updateViews();
     });
     this.server.on('unsubscribe', (id) => {
       const ch = this.byId.get(id);
       if (ch) ch.subscribed = false;
+      this.updateViews();
     });
     this.server.on('error', (err) => o.log.warn({ err }, 'foxglove live view: bad message from a viewer'));
     this.wss.on('connection', (ws, req) =>
@@ -384,6 +392,14 @@ export class FoxgloveLiveServer {
     ws.on('close', () => this.viewerSockets.delete(v));
     this.server.handleConnection(v, name);
     this.o.log.info({ viewer: name }, 'foxglove live view: viewer connected');
+  }
+
+  private updateViews(): void {
+    const w = (t: string) => this.wants(t);
+    this.sensorViews =
+      w(FOXGLOVE_TOPICS.odometry) || [...this.lidarIds].some((id) => this.wantsPointCloud(id));
+    this.outputViews =
+      w(FOXGLOVE_TOPICS.tracks) || w(LIVE_TOPICS.plan) || w(LIVE_TOPICS.planStatus) || w(LIVE_TOPICS.latency);
   }
 
   /** Per-viewer counts (sent, dropped by class, largest queue seen). */

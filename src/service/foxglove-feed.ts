@@ -71,7 +71,7 @@ export class FoxgloveFeed {
 
   /** ServiceOptions.inputTap's shape: lidar scans and odometry that ingest committed. */
   readonly onIngest = (parts: readonly Uint8Array[], outcome: IngestOutcome): void => {
-    if (outcome !== 'committed' || parts.length !== 3) return;
+    if (outcome !== 'committed' || parts.length !== 3 || !this.server.sensorViews) return;
     const t = parseSensorTopic(utf8.decode(parts[0]!));
     if (!t) return;
     const s = this.server;
@@ -94,6 +94,7 @@ export class FoxgloveFeed {
 
   /** ServiceOptions.outputTap's shape: `out/tracks` and `out/plan` as published. */
   readonly onOutput = (parts: readonly Uint8Array[]): void => {
+    if (!this.server.outputViews) return;
     const topic = utf8.decode(parts[0]!);
     const s = this.server;
     const tracks = topic === 'out/tracks';
