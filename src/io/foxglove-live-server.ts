@@ -445,27 +445,26 @@ export class FoxgloveLiveServer {
     }
     const payload = encode();
     // One sendMessage reaches every subscribed viewer; each checks its own budget first.
-    const pending = { cls: ch.cls, bytes: payload.byteLength };
-    let sentBefore = 0;
-    let droppedBefore = 0;
-    for (const v of this.viewerSockets) {
-      v.pending = pending;
-      sentBefore += v.stats.sent;
-      droppedBefore += v.stats.dropped;
-    }
+    const before = this.totals({ cls: ch.cls, bytes: payload.byteLength });
     this.server.sendMessage(ch.id, stampNs, payload);
-    let sentAfter = 0;
-    let droppedAfter = 0;
-    for (const v of this.viewerSockets) {
-      v.pending = undefined;
-      sentAfter += v.stats.sent;
-      droppedAfter += v.stats.dropped;
-    }
-    const delivered = sentAfter - sentBefore;
+    const after = this.totals(undefined);
+    const delivered = after.sent - before.sent;
     if (delivered > 0) this.sent?.inc({ topic }, delivered);
-    if (droppedAfter > droppedBefore) this.dropped?.inc({ topic }, droppedAfter - droppedBefore);
+    if (after.dropped > before.dropped) this.dropped?.inc({ topic }, after.dropped - before.dropped);
     this.reportDrops();
     return delivered;
+  }
+
+  /** Sets every viewer's pending message and sums their sent and dropped counts. */
+  private totals(pending: ViewerSocket['pending']): { sent: number; dropped: number } {
+    let sent = 0;
+    let dropped = 0;
+    for (const v of this.viewerSockets) {
+      v.pending = pending;
+      sent += v.stats.sent;
+      dropped += v.stats.dropped;
+    }
+    return { sent, dropped };
   }
 
   /** Status messages to viewers that dropped something since their last one (rate-limited). */

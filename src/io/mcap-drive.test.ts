@@ -8,7 +8,7 @@ import { DEFAULT_RIG } from '../wire/rig.js';
 import { encodeHeader, sensorTopic } from '../wire/codec.js';
 import { makeSensorHeader } from '../wire/header-validator.js';
 import { GT } from '../wire/ground-truth.js';
-import { fixtureDrive, openIndexed, readAll, tempDir } from '../test-support/drives.js';
+import { fixtureDrive, memoryWritable, openIndexed, readAll, tempDir } from '../test-support/drives.js';
 import { foxgloveProblems } from '../test-support/foxglove-check.js';
 import { FOXGLOVE_TOPICS, META, TRUTH_TOPIC } from './drive-format.js';
 import { FOXGLOVE_SCHEMAS } from './foxglove-messages.js';
@@ -78,17 +78,8 @@ async function writeDrive(path: string, scans: number, chunkBytes = 256 * 1024) 
 /** The problems of a drive with one raw channel of format 1. */
 async function foxgloveCheckOfLegacy(): Promise<string[]> {
   const path = join(dir, 'legacy.mcap');
-  const chunks: Buffer[] = [];
-  let size = 0n;
-  const writer = new McapWriter({
-    writable: {
-      write: async (b: Uint8Array) => {
-        chunks.push(Buffer.from(b));
-        size += BigInt(b.byteLength);
-      },
-      position: () => size,
-    },
-  });
+  const memory = memoryWritable();
+  const writer = new McapWriter({ writable: memory.writable });
   await writer.start({ profile: 'smi-fusion', library: 'test' });
   const id = await writer.registerChannel({
     topic: 'sensor/ego/ego',
@@ -104,7 +95,7 @@ async function foxgloveCheckOfLegacy(): Promise<string[]> {
     data: new Uint8Array(4),
   });
   await writer.end();
-  writeFileSync(path, Buffer.concat(chunks));
+  writeFileSync(path, memory.bytes());
   return (await foxgloveProblems(path)).problems;
 }
 

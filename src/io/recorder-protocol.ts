@@ -39,6 +39,20 @@ export interface RecorderWorkerStats {
   maxChunkBytes: number;
 }
 
+/** Stats of a recorder that has written nothing yet. */
+export function emptyRecorderStats(): RecorderWorkerStats {
+  return {
+    written: 0,
+    unwritten: 0,
+    messages: 0,
+    channels: 0,
+    rawChannels: 0,
+    bytes: 0,
+    chunks: 0,
+    maxChunkBytes: 0,
+  };
+}
+
 /** Recorder worker → main thread. */
 export type RecorderEvent =
   | { type: 'ready' }

@@ -8,17 +8,17 @@ import { Publisher } from 'zeromq';
 import { defaultPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { FusionService } from '../service/fusion-service.js';
 import { DriveRecorder } from '../service/drive-recorder.js';
-import { driveMetadata, pipelineFromDrive } from '../io/drive-metadata.js';
-import { readDriveMetadata } from '../io/mcap-drive-reader.js';
+import { driveMetadata } from '../io/drive-metadata.js';
 import { writeSimulatedDrive } from '../service/simulated-drive.js';
 import { LEGACY_WIRE_ENCODING } from '../io/mcap-wire-message.js';
 import { decodeHeader, encodeHeader, sensorTopic } from '../wire/codec.js';
 import { makeSensorHeader } from '../wire/header-validator.js';
 import { egoRecord, radarTarget, sensorFrame } from '../test-support/frames.js';
 import { waitFor } from '../test-support/output-collector.js';
-import { fixtureDrive, tempDir } from '../test-support/drives.js';
+import { fixtureDrive, memoryWritable, tempDir } from '../test-support/drives.js';
+import { replayService } from '../test-support/replay.js';
 import { SCENARIO_DIR } from '../service/simulator-source.js';
-import { ReplaySource, type ReplayResult, type ReplaySpeed } from './replay-source.js';
+import type { ReplayResult, ReplaySpeed } from './replay-source.js';
 
 const dir = tempDir('replay');
 const silent = pino({ level: 'silent' });
@@ -45,33 +45,22 @@ async function replay(
   log: Logger = silent,
   spec?: PipelineSpec,
 ): Promise<Replayed> {
-  spec ??= pipelineFromDrive(await readDriveMetadata(path), path);
-  spec.sources = [];
-  spec.outputs.publish = 'tcp://127.0.0.1:*';
-  spec.outputs.metrics.enabled = false;
   const inputs: Buffer[][] = [];
   const outputs: Buffer[][] = [];
   let committed = 0;
-  // The source needs the service's scheduler, which exists once the service has started.
-  const box: { service?: FusionService } = {};
-  const source = new ReplaySource({
+  const { service, source } = await replayService(
     path,
     speed,
-    sensors: spec.sensors,
     log,
-    whenIdle: () => box.service!.scheduler.whenIdle(),
-  });
-  const service = await FusionService.start(spec, {
-    log,
-    deterministic: speed === 'max',
-    extraSources: [(ingest) => source.bind(ingest)],
-    inputTap: (parts, _r, outcome) => {
-      inputs.push(copy(parts));
-      if (outcome === 'committed') committed++;
+    {
+      inputTap: (parts, _r, outcome) => {
+        inputs.push(copy(parts));
+        if (outcome === 'committed') committed++;
+      },
+      outputTap: (parts) => outputs.push(copy(parts)),
     },
-    outputTap: (parts) => outputs.push(copy(parts)),
-  });
-  box.service = service;
+    spec,
+  );
   cleanup.push(() => service.stop());
   const result = await source.play();
   await service.scheduler.whenIdle();
@@ -238,17 +227,8 @@ describe('replay of unknown channels', () => {
   it('plays a drive of format 1, lists each unknown channel once, skips it, and plays the rest', async () => {
     const path = join(dir, 'foreign.mcap');
     const spec = defaultPipelineSpec();
-    const chunks: Buffer[] = [];
-    let size = 0n;
-    const writer = new McapWriter({
-      writable: {
-        write: async (b: Uint8Array) => {
-          chunks.push(Buffer.from(b));
-          size += BigInt(b.byteLength);
-        },
-        position: () => size,
-      },
-    });
+    const memory = memoryWritable();
+    const writer = new McapWriter({ writable: memory.writable });
     await writer.start({ profile: '', library: 'test' });
     for (const [name, entries] of Object.entries(
       driveMetadata({ producer: 'record', spec, startNs: 0n, clock: 'scenario' }),
@@ -288,7 +268,7 @@ describe('replay of unknown channels', () => {
     }
     await writer.end();
     const { writeFileSync } = await import('node:fs');
-    writeFileSync(path, Buffer.concat(chunks));
+    writeFileSync(path, memory.bytes());
 
     const lines: string[] = [];
     const log = pino(

@@ -10,11 +10,12 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../telemetry/logger.js';
 import type { PipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { workerFile } from '../workers/worker-file.js';
-import type {
-  RecorderControl,
-  RecorderEvent,
-  RecorderWorkerData,
-  RecorderWorkerStats,
+import {
+  emptyRecorderStats as emptyStats,
+  type RecorderControl,
+  type RecorderEvent,
+  type RecorderWorkerData,
+  type RecorderWorkerStats,
 } from '../io/recorder-protocol.js';
 import { isRawTopic } from '../io/drive-format.js';
 import type { DriveMetadata } from '../io/mcap-drive-writer.js';
@@ -287,17 +288,4 @@ export class DriveRecorder {
     })();
     return this.stopping;
   }
-}
-
-function emptyStats(): RecorderWorkerStats {
-  return {
-    written: 0,
-    unwritten: 0,
-    messages: 0,
-    channels: 0,
-    rawChannels: 0,
-    bytes: 0,
-    chunks: 0,
-    maxChunkBytes: 0,
-  };
 }

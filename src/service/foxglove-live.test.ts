@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { FusionService } from './fusion-service.js';
-import { ReplaySource, type ReplaySpeed } from '../sensors/replay-source.js';
-import { pipelineFromDrive } from '../io/drive-metadata.js';
-import { readDriveMetadata } from '../io/mcap-drive-reader.js';
+import type { ReplaySpeed } from '../sensors/replay-source.js';
+import { replayService } from '../test-support/replay.js';
 import { FOXGLOVE_TOPICS } from '../io/drive-format.js';
 import { LIVE_TOPICS } from '../io/foxglove-live-server.js';
 import { decodeHeader } from '../wire/codec.js';
@@ -35,27 +34,17 @@ async function replay(
   viewers?: (url: string, service: FusionService) => Promise<void>,
 ): Promise<Run> {
   const path = await fixtureDrive('cut-in');
-  const spec = pipelineFromDrive(await readDriveMetadata(path), path);
-  spec.sources = [];
-  spec.outputs.publish = 'tcp://127.0.0.1:*';
-  spec.outputs.metrics.enabled = false;
-  if (viewers) spec.outputs.foxglove = { host: '127.0.0.1', port: 0, sendBufferBytes: LIMIT };
   const outputs: Buffer[][] = [];
-  const box: { service?: FusionService } = {};
-  const source = new ReplaySource({
+  const { service, source } = await replayService(
     path,
     speed,
-    sensors: spec.sensors,
     log,
-    whenIdle: () => box.service!.scheduler.whenIdle(),
-  });
-  const service = await FusionService.start(spec, {
-    log,
-    deterministic: speed === 'max',
-    extraSources: [(ingest) => source.bind(ingest)],
-    outputTap: (parts) => outputs.push(parts.map((p) => Buffer.from(p))),
-  });
-  box.service = service;
+    { outputTap: (parts) => outputs.push(parts.map((p) => Buffer.from(p))) },
+    undefined,
+    (spec) => {
+      if (viewers) spec.outputs.foxglove = { host: '127.0.0.1', port: 0, sendBufferBytes: LIMIT };
+    },
+  );
   cleanup.push(() => service.stop());
   if (viewers) await viewers(service.foxglove!.server.url, service);
   await source.play();
@@ -124,33 +113,26 @@ describe('Foxglove live view of the service', () => {
     expect(reader!.of(LIVE_TOPICS.latency).length).toBe(plans);
   });
 
-  it('live (speed 1): a stuck viewer makes no plan miss its e2e budget that would not without it, and costs no work once its budget is full', async () => {
-    const without = await replay(1);
+  it('live (speed 1): a stuck viewer costs a bounded amount of work, whatever the length of the drive', async () => {
+    // Timing comparisons between two paced runs are dominated by other load on this shared
+    // 2-core machine (without a viewer: 18 to 57 plans, 0 to 223 pool drops in three runs), so the
+    // comparison with no viewer is the deterministic test above; here the stuck viewer's cost.
     const withViewer = await replay(1, async (url, service) => {
       const v = connect(url);
       await v.subscribeAll();
       await waitFor(() => service.foxglove!.server.wantsPointCloud('lidar_top'), 5000, 'the subscriptions');
       v.stopReading();
     });
-    // Counts, not times: plans over the e2e budget (stamp of the trigger to plan published).
-    const budgetNs = BigInt(withViewer.service.spec.budget.e2eMs * 1e6);
-    const overBudget = (r: Run) =>
-      r.outputs.filter((o) => {
-        if (o[0]!.toString() !== 'out/plan') return false;
-        const h = decodeHeader(o[1]!) as { stampNs: bigint; publishedNs: bigint };
-        return h.publishedNs - h.stampNs > budgetNs;
-      }).length;
-    const plans = withViewer.outputs.filter((o) => o[0]!.toString() === 'out/plan').length;
-    expect(plans).toBeGreaterThan(30);
-    expect(overBudget(withViewer)).toBeLessThanOrEqual(overBudget(without));
-    expect(withViewer.service.ingest.droppedCount).toBe(0);
-    expect(withViewer.service.ingest.rejectedCount).toBe(without.service.ingest.rejectedCount);
     const server = withViewer.service.foxglove!.server;
     const viewer = server.viewers()[0]!;
     expect(viewer.maxBufferedBytes).toBeLessThanOrEqual(LIMIT);
-    // Once the stuck viewer's point-cloud share was full, scans were no longer even encoded.
-    expect(server.counts.pointCloudsSkipped).toBeGreaterThan(server.counts.pointCloudsEncoded);
+    // Scans (about 1 MB each here) are encoded only while the viewer's point-cloud share has room:
+    // a handful, then never again; every later one is skipped without being touched.
+    expect(server.counts.pointCloudsEncoded).toBeLessThanOrEqual(6);
+    expect(server.counts.pointCloudsSkipped).toBeGreaterThanOrEqual(20 - 6);
     expect(viewer.droppedByClass.plan).toBe(0);
+    expect(viewer.droppedByClass.pointCloud).toBe(server.counts.pointCloudsSkipped);
     expect(viewer.statusSent).toBeGreaterThan(0);
+    expect(withViewer.service.foxglove!.unreadable).toBe(0);
   });
 });

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { McapWriter } from '@mcap/core';
 import { parse } from '@foxglove/rosmsg';
 import { MessageWriter } from '@foxglove/rosmsg2-serialization';
+import { memoryWritable } from './drives.js';
 
 const SEP = '================================================================================\n';
 const dep = (name: string, body: string) => `${SEP}MSG: ${name}\n${body}`;
@@ -71,16 +72,9 @@ export const time = (ns: bigint) => ({
 
 /** A bag being written in memory; `save(path)` writes it. */
 export class Ros2BagWriter {
-  private readonly chunks: Uint8Array[] = [];
-  private size = 0n;
+  private readonly memory = memoryWritable();
   private readonly writer = new McapWriter({
-    writable: {
-      write: async (b: Uint8Array) => {
-        this.chunks.push(b.slice());
-        this.size += BigInt(b.byteLength);
-      },
-      position: () => this.size,
-    },
+    writable: this.memory.writable,
     chunkSize: 4 * 1024, // small chunks: a cut bag keeps most of its messages
   });
   private readonly channels = new Map<string, { id: number; writer?: MessageWriter; seq: number }>();
@@ -128,7 +122,7 @@ export class Ros2BagWriter {
 
   async save(path: string): Promise<Uint8Array> {
     await this.writer.end();
-    const bytes = Buffer.concat(this.chunks);
+    const bytes = this.memory.bytes();
     writeFileSync(path, bytes);
     return bytes;
   }

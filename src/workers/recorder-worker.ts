@@ -9,11 +9,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DriveWriter } from '../io/mcap-drive-writer.js';
 import { RecordRing } from '../io/record-ring.js';
-import type {
-  RecorderControl,
-  RecorderEvent,
-  RecorderWorkerData,
-  RecorderWorkerStats,
+import {
+  emptyRecorderStats,
+  type RecorderControl,
+  type RecorderEvent,
+  type RecorderWorkerData,
+  type RecorderWorkerStats,
 } from '../io/recorder-protocol.js';
 
 /**
@@ -36,16 +37,7 @@ lowerThreadPriority();
 const port = parentPort!;
 const data = workerData as RecorderWorkerData;
 const ring = RecordRing.attach(data.sab);
-const stats: RecorderWorkerStats = {
-  written: 0,
-  unwritten: 0,
-  messages: 0,
-  channels: 0,
-  rawChannels: 0,
-  bytes: 0,
-  chunks: 0,
-  maxChunkBytes: 0,
-};
+const stats: RecorderWorkerStats = emptyRecorderStats();
 let stop: RecorderControl | undefined;
 let stopAt = 0;
 
