@@ -70,6 +70,12 @@ export const STATUS_PERIOD_MS = 2000;
 export const HARD_LIMIT_FACTOR = 4;
 /** Calibration transforms are repeated this often so a viewer that joins late has the tree. */
 const CALIBRATION_PERIOD_MS = 1000;
+/**
+ * High-rate views are thinned to at most one message per this many ns of stamp (25 Hz): odometry
+ * (100 Hz) and ground truth (at every odometry message) cost the service's thread a JSON encode
+ * each, and a viewer needs neither faster (Foxglove interpolates transforms).
+ */
+export const THIN_PERIOD_NS = 40_000_000n;
 
 export interface FoxgloveLiveOptions {
   host: string;
@@ -394,6 +400,16 @@ export class FoxgloveLiveServer {
     this.o.log.info({ viewer: name }, 'foxglove live view: viewer connected');
   }
 
+  private readonly lastThinned = new Map<string, bigint>();
+
+  /** True when `topic`'s last message is THIN_PERIOD_NS of stamp ago (or the stamp went back: a loop). */
+  private due(topic: string, stampNs: bigint): boolean {
+    const last = this.lastThinned.get(topic);
+    if (last !== undefined && stampNs >= last && stampNs - last < THIN_PERIOD_NS) return false;
+    this.lastThinned.set(topic, stampNs);
+    return true;
+  }
+
   private updateViews(): void {
     const w = (t: string) => this.wants(t);
     this.sensorViews =
@@ -522,15 +538,17 @@ export class FoxgloveLiveServer {
     );
   }
 
-  /** Ground truth: `count` records of the TRUTH layout (drive-format.ts) in base_link. */
+  /** Ground truth: `count` records of the TRUTH layout (drive-format.ts) in base_link (thinned to THIN_PERIOD_NS). */
   offerGroundTruth(stampNs: bigint, truth: Float32Array, count: number): void {
+    if (!this.due(FOXGLOVE_TOPICS.groundTruth, stampNs)) return;
     this.publish(FOXGLOVE_TOPICS.groundTruth, stampNs, 400 + count * 600, () =>
       groundTruthScene(stampNs, truth, count),
     );
   }
 
-  /** odom → base_link from an ego odometry record. */
+  /** odom → base_link from an ego odometry record (thinned to THIN_PERIOD_NS). */
   offerOdometry(stampNs: bigint, x: number, y: number, yaw: number): void {
+    if (!this.due(FOXGLOVE_TOPICS.odometry, stampNs)) return;
     this.publish(FOXGLOVE_TOPICS.odometry, stampNs, 300, () => odometryTransform(stampNs, x, y, yaw));
   }
 
