@@ -41,21 +41,30 @@ async function grownPast(path: string, bytes: number, child: ChildProcess): Prom
   }
 }
 
+/**
+ * Collects the child's output from now on; the returned function waits for its exit, at most
+ * 20 s from when it is called (after the signal: how long the recording took to grow depends on
+ * the machine's load, how long the stop takes must not).
+ */
 function exited(
   child: ChildProcess,
-): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+): () => Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));
   child.stderr!.on('data', (d) => (stderr += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('child did not exit within 20 s')), 20_000);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      // Let the pipes drain.
-      setImmediate(() => resolve({ code, signal, stdout, stderr }));
+  const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return () =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('child did not exit within 20 s')), 20_000);
+      void exit.then(({ code, signal }) => {
+        clearTimeout(timer);
+        // Let the pipes drain.
+        setImmediate(() => resolve({ code, signal, stdout, stderr }));
+      });
     });
-  });
 }
 
 describe('smi-fusion simulate / replay', () => {
@@ -125,7 +134,7 @@ describe('smi-fusion record', () => {
     const done = exited(child);
     await grownPast(out, 12 * 1024 * 1024, child);
     child.kill('SIGTERM');
-    const { code, stdout } = await done;
+    const { code, stdout } = await done();
     expect(code).toBe(0);
     const line =
       /sigterm\.mcap: (\d+) messages on 21 channels \((\d+) recorded on 16 raw channels, (\d+) Foxglove views on 5\), .* MB in (\d+) chunks \(largest ([\d.]+) MiB uncompressed\); 0 dropped/.exec(
@@ -166,7 +175,7 @@ describe('smi-fusion record', () => {
     const done = exited(child);
     await grownPast(out, 20 * 1024 * 1024, child);
     child.kill('SIGKILL');
-    expect((await done).signal).toBe('SIGKILL');
+    expect((await done()).signal).toBe('SIGKILL');
     await expect(openIndexed(out)).rejects.toThrow();
     const { records, result } = await readAll(out);
     expect(result.complete).toBe(false);
