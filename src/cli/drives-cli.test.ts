@@ -4,6 +4,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openIndexed, readAll, tempDir } from '../test-support/drives.js';
+import { foxgloveProblems } from '../test-support/foxglove-check.js';
 import { TRUTH_TOPIC } from '../io/drive-format.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -40,21 +41,30 @@ async function grownPast(path: string, bytes: number, child: ChildProcess): Prom
   }
 }
 
+/**
+ * Collects the child's output from now on; the returned function waits for its exit, at most
+ * 20 s from when it is called (after the signal: how long the recording took to grow depends on
+ * the machine's load, how long the stop takes must not).
+ */
 function exited(
   child: ChildProcess,
-): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+): () => Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));
   child.stderr!.on('data', (d) => (stderr += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('child did not exit within 20 s')), 20_000);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      // Let the pipes drain.
-      setImmediate(() => resolve({ code, signal, stdout, stderr }));
+  const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return () =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('child did not exit within 20 s')), 20_000);
+      void exit.then(({ code, signal }) => {
+        clearTimeout(timer);
+        // Let the pipes drain.
+        setImmediate(() => resolve({ code, signal, stdout, stderr }));
+      });
     });
-  });
 }
 
 describe('smi-fusion simulate / replay', () => {
@@ -124,10 +134,23 @@ describe('smi-fusion record', () => {
     const done = exited(child);
     await grownPast(out, 12 * 1024 * 1024, child);
     child.kill('SIGTERM');
-    const { code, stdout } = await done;
-    expect(code).toBe(0);
-    expect(stdout).toMatch(/sigterm\.mcap: \d+ messages on 16 channels, .* MB in \d+ chunks; 0 dropped/);
+    const { code, stdout, stderr } = await done();
+    expect(code, `${stdout}\n${stderr}`).toBe(0);
+    const line =
+      /sigterm\.mcap: (\d+) messages on 21 channels \((\d+) recorded on 16 raw channels, (\d+) Foxglove views on 5\), .* MB in (\d+) chunks \(largest ([\d.]+) MiB uncompressed\); \d+ dropped/.exec(
+        stdout,
+      );
+    expect(line, stdout).not.toBeNull();
     const indexed = await openIndexed(out);
+    // The line counts what the file holds.
+    expect(BigInt(line![1]!)).toBe(indexed.statistics!.messageCount);
+    expect(Number(line![2]) + Number(line![3])).toBe(Number(line![1]));
+    expect(indexed.channelsById.size).toBe(21);
+    expect(BigInt(line![4]!)).toBe(BigInt(indexed.chunkIndexes.length));
+    const largest = Math.max(...indexed.chunkIndexes.map((c) => Number(c.uncompressedSize)));
+    expect(Number(line![5])).toBeCloseTo(largest / 2 ** 20, 2);
+    // A chunk closes at the first message past 8 MiB: at most 8 MiB plus one lidar scan (1.84 MB).
+    expect(largest).toBeLessThanOrEqual(8 * 2 ** 20 + 64 * 1800 * 16 + 1024);
     const topics = [...indexed.channelsById.values()].map((c) => c.topic);
     expect(topics).toEqual(
       expect.arrayContaining([
@@ -140,6 +163,10 @@ describe('smi-fusion record', () => {
     );
     const { result } = await readAll(out);
     expect(result.complete).toBe(true);
+    // Every channel of a recording, outputs included, opens in Foxglove without a problem.
+    const foxglove = await foxgloveProblems(out);
+    expect(foxglove.problems).toEqual([]);
+    expect(foxglove.decoded.size).toBe(21);
   });
 
   it('leaves a drive readable up to its last complete chunk when killed with SIGKILL', async () => {
@@ -148,7 +175,7 @@ describe('smi-fusion record', () => {
     const done = exited(child);
     await grownPast(out, 20 * 1024 * 1024, child);
     child.kill('SIGKILL');
-    expect((await done).signal).toBe('SIGKILL');
+    expect((await done()).signal).toBe('SIGKILL');
     await expect(openIndexed(out)).rejects.toThrow();
     const { records, result } = await readAll(out);
     expect(result.complete).toBe(false);

@@ -41,10 +41,14 @@ export const RECORD_COMMAND: CommandSpec = {
 /** Stops the command even if a part hangs; the drive stays readable up to its last chunk. */
 const HARD_DEADLINE_MS = 6000;
 
+/** What the file holds (every channel), what was recorded (raw channels), and what was lost. */
 function summaryLine(s: RecordingSummary): string {
   const lost = s.dropped + s.unwritten;
+  const views = s.fileMessages - s.written;
   return (
-    `${s.path}: ${s.written} messages on ${Object.keys(s.channels).length} channels, ${(s.bytes / 1e6).toFixed(1)} MB in ${s.chunks} chunks; ` +
+    `${s.path}: ${s.fileMessages} messages on ${s.fileChannels} channels ` +
+    `(${s.written} recorded on ${s.rawChannels} raw channels, ${views} Foxglove views on ${s.fileChannels - s.rawChannels}), ` +
+    `${(s.bytes / 1e6).toFixed(1)} MB in ${s.chunks} chunks (largest ${(s.maxChunkBytes / 2 ** 20).toFixed(2)} MiB uncompressed); ` +
     `${lost} dropped${lost ? ` (${s.dropped} queue full or unrecordable, ${s.unwritten} unwritten at stop)` : ''}` +
     (s.error ? `; recording failed: ${s.error}` : '')
   );

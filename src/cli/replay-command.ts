@@ -17,6 +17,7 @@ const SHARED_RUN_FLAGS = [
   'metrics-host',
   'metrics-port',
   'no-metrics',
+  'foxglove',
   'status-interval',
   'log-level',
 ];
@@ -93,6 +94,8 @@ export async function replayCommand(flags: FlagValues, positionals: readonly str
     return err instanceof FileValidationError ? 2 : 1;
   }
   spec.sources = [];
+  // A drive recorded with the live view on does not open it again unless asked (--foxglove).
+  delete spec.outputs.foxglove;
   const flagError = applyRunFlags(spec, flags, true, 'replay');
   if (flagError) {
     process.stderr.write(`${flagError}\n`);

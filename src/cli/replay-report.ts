@@ -12,7 +12,7 @@ import type { IngestOutcome } from '../sensors/ingest-stage.js';
 import type { DriveMessage } from '../io/mcap-drive-reader.js';
 import type { ReplayResult } from '../sensors/replay-source.js';
 import { TRUTH_TOPIC } from '../io/drive-format.js';
-import { decodeWireMessage } from '../io/mcap-wire-message.js';
+import { decodeWireMessage, wireChannelFormat } from '../io/mcap-wire-message.js';
 
 interface Outcomes {
   committed: number;
@@ -93,7 +93,9 @@ export class ReplayReport {
   readonly onRecorded = (m: DriveMessage): void => {
     if (m.channel.topic !== TRUTH_TOPIC || this.truth.length >= MAX_SAMPLES) return;
     try {
-      const { payload } = decodeWireMessage(m.data);
+      const format = wireChannelFormat(m.channel.messageEncoding, m.channel.schemaName);
+      if (!format) return;
+      const { payload } = decodeWireMessage(m.data, format);
       if (!payload) return;
       this.truth.push({ stampNs: m.publishTimeNs, values: new Float32Array(payload.slice().buffer) });
     } catch {

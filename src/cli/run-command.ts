@@ -45,6 +45,14 @@ export const RUN_COMMAND: CommandSpec = {
     },
     { name: 'no-metrics', type: 'boolean', doc: 'do not serve /metrics' },
     {
+      name: 'foxglove',
+      type: 'int',
+      min: 0,
+      max: 65535,
+      valueName: 'PORT',
+      doc: 'serve the Foxglove live view (WebSocket) on this port, 0 = any (host: spec.outputs.foxglove.host, default 127.0.0.1)',
+    },
+    {
       name: 'status-interval',
       type: 'number',
       min: 0,

@@ -39,5 +39,12 @@ export function applyRunFlags(
   if (flags['metrics-host'] !== undefined) spec.outputs.metrics.host = String(flags['metrics-host']);
   if (flags['metrics-port'] !== undefined) spec.outputs.metrics.port = Number(flags['metrics-port']);
   if (flags['no-metrics']) spec.outputs.metrics.enabled = false;
+  if (flags.foxglove !== undefined) {
+    spec.outputs.foxglove = {
+      host: spec.outputs.foxglove?.host ?? '127.0.0.1',
+      port: Number(flags.foxglove),
+      sendBufferBytes: spec.outputs.foxglove?.sendBufferBytes ?? 16 * 2 ** 20,
+    };
+  }
   return undefined;
 }

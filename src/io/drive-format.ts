@@ -2,16 +2,19 @@
  * The layout of a recorded drive (an MCAP file): which channels, metadata records and message
  * encodings it holds. README "Drives" documents the same table for people.
  *
- * Raw channels (message encoding WIRE_MESSAGE_ENCODING, no schema) carry wire-format messages
- * byte for byte: `sensor/<kind>/<id>` (what the service received), `out/tracks` and `out/plan`
- * (what it published, with --outputs), and `truth/actors` (simulator ground truth). Foxglove
- * channels under `/foxglove/` repeat some of them in Foxglove's schemas for viewing only; replay
- * never reads them.
+ * Raw channels (CDR `smi_fusion_msgs/msg/WireMessage`, mcap-wire-message.ts) carry wire-format
+ * messages byte for byte: `sensor/<kind>/<id>` (what the service received), `out/tracks` and
+ * `out/plan` (what it published, with --outputs), and `truth/actors` (simulator ground truth).
+ * Foxglove channels under `/foxglove/` repeat some of them in Foxglove's schemas for viewing only;
+ * replay never reads them. Every channel has a message encoding Foxglove and Lichtblick decode
+ * (cdr with a ros2msg schema, or json with a jsonschema), so a drive opens with no problems.
+ *
+ * Format 1 (raw channels in the private encoding `smi-fusion-wire/1`) is still read by replay.
  */
 import { GT } from '../wire/ground-truth.js';
 
 /** Version of this layout, in the `smi-fusion/drive` metadata record. */
-export const DRIVE_FORMAT_VERSION = '1';
+export const DRIVE_FORMAT_VERSION = '2';
 
 /** MCAP header profile of drives. */
 export const DRIVE_PROFILE = 'smi-fusion';
@@ -22,10 +25,12 @@ export const META = {
   drive: 'smi-fusion/drive',
   /** `spec`: the resolved pipeline spec as JSON. */
   pipeline: 'smi-fusion/pipeline',
-  /** one entry per sensor id: JSON {kind, rateHz, mount: {x, y, z, yaw}, fovDeg, rangeM}. */
+  /** one entry per sensor id: JSON {kind, rateHz, mount: {x, y, z, yaw (rad), yawDeg}, fovDeg, rangeM}. */
   calibration: 'smi-fusion/calibration',
   /** scenario name, file, seed (drives made by the simulator). */
   scenario: 'smi-fusion/scenario',
+  /** source bag, mapping and conversion counts (drives made by `import ros2`). */
+  import: 'smi-fusion/import',
   /** written at the end: messages offered / recorded / dropped per channel. */
   summary: 'smi-fusion/recording-summary',
 } as const;

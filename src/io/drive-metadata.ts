@@ -26,7 +26,8 @@ export function pipelineDocument(spec: PipelineSpec): object {
     kind: 'Pipeline',
     metadata: { name: spec.name },
     spec: {
-      sources: spec.sources,
+      // A drive made without sources (an import) records none: replay supplies its own.
+      ...(spec.sources.length > 0 ? { sources: spec.sources } : {}),
       sensors: spec.sensors.map((s) => ({
         id: s.id,
         kind: s.kind,
@@ -39,7 +40,19 @@ export function pipelineDocument(spec: PipelineSpec): object {
       ingest: spec.ingest,
       fusion: spec.fusion,
       planning: spec.planning,
-      outputs: spec.outputs,
+      outputs: {
+        publish: spec.outputs.publish,
+        metrics: spec.outputs.metrics,
+        ...(spec.outputs.foxglove
+          ? {
+              foxglove: {
+                host: spec.outputs.foxglove.host,
+                port: spec.outputs.foxglove.port,
+                sendBufferMb: spec.outputs.foxglove.sendBufferBytes / 2 ** 20,
+              },
+            }
+          : {}),
+      },
       stages: spec.stages,
       scheduler: spec.scheduler,
     },
@@ -48,12 +61,15 @@ export function pipelineDocument(spec: PipelineSpec): object {
 
 export interface DriveOrigin {
   /** What made the drive. */
-  producer: 'record' | 'simulate';
+  producer: 'record' | 'simulate' | 'import';
   spec: PipelineSpec;
   /** Time base of the drive's stamps: the first stamp to expect, ns. */
   startNs: bigint;
-  /** `host-monotonic` (recorded) or `scenario` (ns from the scenario start). */
-  clock: 'host-monotonic' | 'scenario';
+  /**
+   * `host-monotonic` (recorded), `scenario` (ns from the scenario start) or `bag` (the stamps of
+   * an imported bag: its header stamps, on whatever clock its drivers used).
+   */
+  clock: 'host-monotonic' | 'scenario' | 'bag';
   /** Extra records (e.g. the scenario). */
   extra?: DriveMetadata;
 }
@@ -65,7 +81,8 @@ export function driveMetadata(origin: DriveOrigin): DriveMetadata {
     calibration[s.id] = JSON.stringify({
       kind: s.kind,
       rateHz: s.rateHz,
-      mount: s.mount,
+      // yaw in radians (as the code uses it) and yawDeg (as pipeline specs write it)
+      mount: { ...s.mount, yawDeg: (s.mount.yaw * 180) / Math.PI },
       fovDeg: s.fovDeg,
       rangeM: s.rangeM,
     });

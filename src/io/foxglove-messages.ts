@@ -7,7 +7,7 @@
 import { FrameTransform, FrameTransforms, SceneUpdate } from '@foxglove/schemas/jsonschema.js';
 import { foxgloveMessageSchemas, generateRosMsgMergedSchema } from '@foxglove/schemas/internal.js';
 import type { SensorConfig } from '../wire/rig.js';
-import { LIDAR_LAYOUT, TRACK } from '../wire/layouts.js';
+import { LIDAR_LAYOUT, PLAN_POINT, TRACK } from '../wire/layouts.js';
 import { GT } from '../wire/ground-truth.js';
 
 /** An MCAP schema plus the message encoding of channels that use it. */
@@ -19,6 +19,12 @@ export interface FoxgloveSchema {
 }
 
 const text = new TextEncoder();
+
+/** A time as Foxglove's JSON schemas spell it. */
+const TIME_SCHEMA = {
+  type: 'object',
+  properties: { sec: { type: 'integer', minimum: 0 }, nsec: { type: 'integer', minimum: 0 } },
+};
 
 function jsonSchema(name: string, schema: object): FoxgloveSchema {
   return { name, encoding: 'jsonschema', data: text.encode(JSON.stringify(schema)), messageEncoding: 'json' };
@@ -35,6 +41,34 @@ export const FOXGLOVE_SCHEMAS = {
   frameTransform: jsonSchema('foxglove.FrameTransform', FrameTransform),
   frameTransforms: jsonSchema('foxglove.FrameTransforms', FrameTransforms),
   sceneUpdate: jsonSchema('foxglove.SceneUpdate', SceneUpdate),
+  planStatus: jsonSchema('smi_fusion.PlanStatus', {
+    title: 'smi_fusion.PlanStatus',
+    description: "The header fields of a plan published on out/plan (README, 'Outputs')",
+    type: 'object',
+    properties: {
+      timestamp: TIME_SCHEMA,
+      seq: { type: 'integer' },
+      decision: { type: 'string', description: 'cruise, follow, brake or aeb' },
+      lead_id: { type: 'integer', description: 'track id of the lead, -1 for none' },
+      target_accel: { type: 'number', description: 'commanded acceleration, m/s²' },
+      ttc: { type: 'number', description: 'time to collision with the lead, s (see Outputs)' },
+      trajectory_points: { type: 'integer' },
+    },
+  }),
+  stageLatency: jsonSchema('smi_fusion.StageLatency', {
+    title: 'smi_fusion.StageLatency',
+    description:
+      "Per-stage latencies (README, 'Latencies'), ms: fusion and e2e of the message just published, ingest, handoff and sync as means over the last second",
+    type: 'object',
+    properties: {
+      timestamp: TIME_SCHEMA,
+      ingest_ms: { type: 'number' },
+      handoff_ms: { type: 'number' },
+      sync_ms: { type: 'number' },
+      fusion_ms: { type: 'number' },
+      e2e_ms: { type: 'number' },
+    },
+  }),
 } satisfies Record<string, FoxgloveSchema>;
 
 /** foxglove.PackedElementField type of float32. */
@@ -170,8 +204,20 @@ interface Box {
   label: string;
 }
 
+/** Extra primitives of a scene entity beyond its boxes. */
+interface ScenePrimitives {
+  lines?: object[];
+  texts?: object[];
+}
+
 /** A foxglove.SceneUpdate (JSON) replacing entity `entityId` with one cube and label per box. */
-function sceneUpdate(stampNs: bigint, entityId: string, boxes: Box[], alpha: number): Uint8Array {
+function sceneUpdate(
+  stampNs: bigint,
+  entityId: string,
+  boxes: Box[],
+  alpha: number,
+  extra: ScenePrimitives = {},
+): Uint8Array {
   const stamp = timeOf(stampNs);
   const color = (c: number) => ({ ...(CLASS_COLOR[c] ?? CLASS_COLOR[0]!), a: alpha });
   const entity = {
@@ -189,16 +235,19 @@ function sceneUpdate(stampNs: bigint, entityId: string, boxes: Box[], alpha: num
     })),
     spheres: [],
     cylinders: [],
-    lines: [],
+    lines: extra.lines ?? [],
     triangles: [],
-    texts: boxes.map((b) => ({
-      pose: { position: { x: b.x, y: b.y, z: b.z + b.height / 2 + 0.3 }, orientation: yawQuaternion(0) },
-      billboard: true,
-      font_size: 14,
-      scale_invariant: true,
-      color: { r: 1, g: 1, b: 1, a: 1 },
-      text: b.label,
-    })),
+    texts: [
+      ...(extra.texts ?? []),
+      ...boxes.map((b) => ({
+        pose: { position: { x: b.x, y: b.y, z: b.z + b.height / 2 + 0.3 }, orientation: yawQuaternion(0) },
+        billboard: true,
+        font_size: 14,
+        scale_invariant: true,
+        color: { r: 1, g: 1, b: 1, a: 1 },
+        text: b.label,
+      })),
+    ],
     models: [],
   };
   return text.encode(JSON.stringify({ deletions: [], entities: [entity] }));
@@ -244,4 +293,106 @@ export function groundTruthScene(stampNs: bigint, truth: Float32Array, count: nu
     });
   }
   return sceneUpdate(stampNs, 'ground_truth', boxes, 0.25);
+}
+
+/** Line colours per plan decision (cruise, follow, brake, aeb). */
+const DECISION_COLOR: Record<string, { r: number; g: number; b: number }> = {
+  cruise: { r: 0.3, g: 0.9, b: 0.3 },
+  follow: { r: 0.3, g: 0.7, b: 1.0 },
+  brake: { r: 1.0, g: 0.7, b: 0.1 },
+  aeb: { r: 1.0, g: 0.1, b: 0.1 },
+};
+
+/** What a plan header says, as the plan views need it. */
+export interface PlanSummary {
+  seq: number;
+  decision: string;
+  leadId: number;
+  targetAccel: number;
+  ttc: number;
+}
+
+/**
+ * foxglove.SceneUpdate (JSON) of a plan: its trajectory (PLAN layout t, x, y, v in base_link) as a
+ * line strip on the ground, coloured by decision, and a label with decision, lead and TTC.
+ */
+export function planScene(
+  stampNs: bigint,
+  plan: PlanSummary,
+  trajectory: Float32Array,
+  count: number,
+): Uint8Array {
+  const points: { x: number; y: number; z: number }[] = [];
+  for (let i = 0; i < count; i++) {
+    points.push({
+      x: trajectory[i * PLAN_POINT.stride + PLAN_POINT.x]!,
+      y: trajectory[i * PLAN_POINT.stride + PLAN_POINT.y]!,
+      z: 0.05,
+    });
+  }
+  const color = { ...(DECISION_COLOR[plan.decision] ?? DECISION_COLOR.cruise!), a: 1 };
+  const identity = { position: { x: 0, y: 0, z: 0 }, orientation: yawQuaternion(0) };
+  const label = `${plan.decision}${plan.leadId >= 0 ? ` lead #${plan.leadId}` : ''} a=${plan.targetAccel.toFixed(2)}${plan.ttc >= 0 ? ` ttc ${plan.ttc.toFixed(1)} s` : ''}`;
+  return sceneUpdate(stampNs, 'plan', [], 1, {
+    lines: [
+      {
+        type: 0,
+        pose: identity,
+        thickness: 0.3,
+        scale_invariant: false,
+        points,
+        color,
+        colors: [],
+        indices: [],
+      },
+    ],
+    texts: [
+      {
+        pose: { position: { x: 0, y: 0, z: 2.5 }, orientation: yawQuaternion(0) },
+        billboard: true,
+        font_size: 16,
+        scale_invariant: true,
+        color,
+        text: label,
+      },
+    ],
+  });
+}
+
+/** smi_fusion.PlanStatus (JSON): the plan header's fields, for Foxglove's Plot and Raw Messages panels. */
+export function planStatus(stampNs: bigint, plan: PlanSummary, points: number): Uint8Array {
+  return text.encode(
+    JSON.stringify({
+      timestamp: timeOf(stampNs),
+      seq: plan.seq,
+      decision: plan.decision,
+      lead_id: plan.leadId,
+      target_accel: plan.targetAccel,
+      ttc: plan.ttc,
+      trajectory_points: points,
+    }),
+  );
+}
+
+/** Per-stage latencies in ms; a stage without a figure is left out. */
+export interface StageLatencies {
+  ingest?: number;
+  handoff?: number;
+  sync?: number;
+  fusion?: number;
+  e2e?: number;
+}
+
+/** smi_fusion.StageLatency (JSON). */
+export function stageLatency(stampNs: bigint, l: StageLatencies): Uint8Array {
+  const out: Record<string, unknown> = { timestamp: timeOf(stampNs) };
+  for (const [k, v] of Object.entries(l)) if (v !== undefined && Number.isFinite(v)) out[`${k}_ms`] = v;
+  return text.encode(JSON.stringify(out));
+}
+
+/** A float32 view of a payload, copying only when it is not 4-byte aligned. */
+export function float32View(payload: Uint8Array): Float32Array {
+  if (payload.byteOffset % 4 === 0)
+    return new Float32Array(payload.buffer, payload.byteOffset, payload.byteLength >> 2);
+  return new Float32Array(payload.slice().buffer);
 }

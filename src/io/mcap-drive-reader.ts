@@ -12,9 +12,18 @@ export interface DriveChannel {
   id: number;
   topic: string;
   messageEncoding: string;
-  /** Schema name, or '' for schemaless (raw wire) channels. */
+  /** Schema name, or '' for schemaless channels. */
   schemaName: string;
+  /** The schema record (e.g. a ROS 2 message definition), when the channel has one. */
+  schema?: DriveSchema;
   metadata: ReadonlyMap<string, string>;
+}
+
+/** A schema record of a drive (or of any MCAP file, e.g. a ROS 2 bag). */
+export interface DriveSchema {
+  name: string;
+  encoding: string;
+  data: Uint8Array;
 }
 
 /** One message, with its channel. `data` is valid until the next record is read. */
@@ -60,7 +69,7 @@ export class DriveReader {
       throw new Error(`drive ${this.path}: cannot open: ${(err as Error).message}`);
     }
     const channels = new Map<number, DriveChannel>();
-    const schemas = new Map<number, string>();
+    const schemas = new Map<number, DriveSchema>();
     const reader = new McapStreamReader({ decompressHandlers, validateCrcs: true });
     let appended = 0;
     let eof = false;
@@ -115,21 +124,27 @@ export class DriveReader {
   private toDriveRecord(
     record: TypedMcapRecord,
     channels: Map<number, DriveChannel>,
-    schemas: Map<number, string>,
+    schemas: Map<number, DriveSchema>,
   ): DriveRecord | string | undefined {
     switch (record.type) {
       case 'Schema':
-        schemas.set(record.id, record.name);
+        // Kept: the record's data is a view that the stream reader may reuse.
+        schemas.set(record.id, { name: record.name, encoding: record.encoding, data: record.data.slice() });
         return undefined;
-      case 'Channel':
+      case 'Channel': {
+        // Channels repeat in every chunk; keep the first declaration of an id.
+        if (channels.has(record.id)) return undefined;
+        const schema = record.schemaId === 0 ? undefined : schemas.get(record.schemaId);
         channels.set(record.id, {
           id: record.id,
           topic: record.topic,
           messageEncoding: record.messageEncoding,
-          schemaName: record.schemaId === 0 ? '' : (schemas.get(record.schemaId) ?? `#${record.schemaId}`),
+          schemaName: record.schemaId === 0 ? '' : (schema?.name ?? `#${record.schemaId}`),
+          ...(schema ? { schema } : {}),
           metadata: record.metadata,
         });
         return undefined;
+      }
       case 'Metadata':
         return { type: 'metadata', name: record.name, entries: Object.fromEntries(record.metadata) };
       case 'Message': {

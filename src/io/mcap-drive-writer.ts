@@ -16,20 +16,23 @@ import {
   FOXGLOVE_SCHEMAS,
   calibrationTransforms,
   encodePointCloud,
+  float32View as floats,
   groundTruthScene,
   odometryTransform,
   tracksScene,
   type FoxgloveSchema,
 } from './foxglove-messages.js';
-import { WIRE_MESSAGE_ENCODING, decodeWireMessage } from './mcap-wire-message.js';
+import { WIRE_MESSAGE_ENCODING, WIRE_SCHEMA, decodeWireMessage } from './mcap-wire-message.js';
 import { chunkCompressor, loadZstd, type ChunkCompression } from './zstd-codec.js';
 
 export interface DriveWriterOptions {
   /** Chunk compression (default zstd). */
   compression?: ChunkCompression;
   /**
-   * Uncompressed chunk size, bytes (default 8 MiB). Larger chunks let zstd match a point cloud
-   * against the raw scan it repeats; smaller ones lose less to a SIGKILL.
+   * Uncompressed chunk size threshold, bytes (default 8 MiB): a chunk is closed by the first
+   * message that takes it past this (@mcap/core's rule), so it holds at most this plus that last
+   * message. Larger chunks let zstd match a point cloud against the raw scan it repeats; smaller
+   * ones lose less to a SIGKILL.
    */
   chunkBytes?: number;
   /** Also write the Foxglove channels (default true). */
@@ -45,24 +48,50 @@ export type DriveMetadata = Record<string, Record<string, string>>;
 
 /** Totals of what a writer wrote. */
 export interface DriveWriterStats {
+  /** MCAP messages on every channel (raw and Foxglove). */
   messages: number;
   rawMessages: number;
+  /** Channels declared: raw ones and Foxglove ones. */
+  channels: number;
+  rawChannels: number;
   /** File bytes written so far. */
   bytes: number;
   chunks: number;
+  /** Largest uncompressed chunk written, bytes (chunk records as they reached the file). */
+  maxChunkBytes: number;
 }
+
+/** The schema of raw channels, in the shape of the Foxglove ones. */
+const RAW_SCHEMA: FoxgloveSchema = {
+  name: WIRE_SCHEMA.name,
+  encoding: WIRE_SCHEMA.encoding,
+  data: new TextEncoder().encode(WIRE_SCHEMA.text),
+  messageEncoding: WIRE_MESSAGE_ENCODING,
+};
+
+/** MCAP Chunk record opcode, and where its uncompressed size sits (after opcode, length, start, end). */
+const CHUNK_OPCODE = 0x06;
+const CHUNK_UNCOMPRESSED_SIZE_AT = 1 + 8 + 8 + 8;
 
 const CALIBRATION_PERIOD_NS = 1_000_000_000n;
 
 /** IWritable over a file descriptor with synchronous writes. */
 class FileWritable implements IWritable {
   private offset = 0;
+  maxChunkBytes = 0;
   constructor(
     private readonly fd: number,
     private readonly path: string,
   ) {}
 
   async write(buffer: Uint8Array): Promise<void> {
+    // @mcap/core hands each finished chunk record over in one write: note its uncompressed size.
+    if (buffer.byteLength > CHUNK_UNCOMPRESSED_SIZE_AT + 8 && buffer[0] === CHUNK_OPCODE) {
+      const size = Number(
+        new DataView(buffer.buffer, buffer.byteOffset + CHUNK_UNCOMPRESSED_SIZE_AT, 8).getBigUint64(0, true),
+      );
+      if (size > this.maxChunkBytes) this.maxChunkBytes = size;
+    }
     let done = 0;
     while (done < buffer.byteLength) {
       try {
@@ -94,7 +123,15 @@ export class DriveWriter {
   private lastCalibrationNs = -1n;
   private busy = false;
   private closed = false;
-  readonly stats: DriveWriterStats = { messages: 0, rawMessages: 0, bytes: 0, chunks: 0 };
+  readonly stats: DriveWriterStats = {
+    messages: 0,
+    rawMessages: 0,
+    channels: 0,
+    rawChannels: 0,
+    bytes: 0,
+    chunks: 0,
+    maxChunkBytes: 0,
+  };
 
   private constructor(
     readonly path: string,
@@ -151,31 +188,31 @@ export class DriveWriter {
       this.busy = false;
       this.stats.bytes = this.file.bytes;
       this.stats.chunks = this.writer.statistics?.chunkCount ?? 0;
+      this.stats.maxChunkBytes = this.file.maxChunkBytes;
     }
   }
 
-  private async channel(topic: string, schema: FoxgloveSchema | undefined, meta: Record<string, string>) {
+  private async channel(topic: string, schema: FoxgloveSchema, meta: Record<string, string>) {
     let ch = this.channels.get(topic);
     if (ch) return ch;
-    let schemaId = 0;
-    if (schema) {
-      schemaId = this.schemaIds.get(schema) ?? (await this.writer.registerSchema(schema));
-      this.schemaIds.set(schema, schemaId);
-    }
+    const schemaId = this.schemaIds.get(schema) ?? (await this.writer.registerSchema(schema));
+    this.schemaIds.set(schema, schemaId);
     const id = await this.writer.registerChannel({
       topic,
       schemaId,
-      messageEncoding: schema ? schema.messageEncoding : WIRE_MESSAGE_ENCODING,
+      messageEncoding: schema.messageEncoding,
       metadata: new Map(Object.entries(meta)),
     });
     ch = { id, seq: 0 };
     this.channels.set(topic, ch);
+    this.stats.channels++;
+    if (schema === RAW_SCHEMA) this.stats.rawChannels++;
     return ch;
   }
 
   private async add(
     topic: string,
-    schema: FoxgloveSchema | undefined,
+    schema: FoxgloveSchema,
     data: Uint8Array,
     logTimeNs: bigint,
     publishTimeNs: bigint,
@@ -203,7 +240,7 @@ export class DriveWriter {
       const header = this.tryHeader(data);
       const stampNs = header?.stampNs ?? logTimeNs;
       const kind = typeof header?.kind === 'string' ? header.kind : 'unknown';
-      await this.add(topic, undefined, data, logTimeNs, stampNs, { kind });
+      await this.add(topic, RAW_SCHEMA, data, logTimeNs, stampNs, { kind });
       this.stats.rawMessages++;
       if (!this.foxglove) return;
       if (this.lastCalibrationNs < 0n || logTimeNs - this.lastCalibrationNs >= CALIBRATION_PERIOD_NS) {
@@ -303,11 +340,4 @@ export class DriveWriter {
     this.closed = true;
     closeSync(this.fd);
   }
-}
-
-/** A float32 view of a payload, copying only when it is not 4-byte aligned. */
-function floats(payload: Uint8Array): Float32Array {
-  if (payload.byteOffset % 4 === 0)
-    return new Float32Array(payload.buffer, payload.byteOffset, payload.byteLength >> 2);
-  return new Float32Array(payload.slice().buffer);
 }

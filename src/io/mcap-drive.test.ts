@@ -1,17 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { McapWriter } from '@mcap/core';
 import { parse } from '@foxglove/rosmsg';
 import { MessageReader } from '@foxglove/rosmsg2-serialization';
 import { DEFAULT_RIG } from '../wire/rig.js';
 import { encodeHeader, sensorTopic } from '../wire/codec.js';
 import { makeSensorHeader } from '../wire/header-validator.js';
 import { GT } from '../wire/ground-truth.js';
-import { openIndexed, readAll, tempDir } from '../test-support/drives.js';
+import { fixtureDrive, memoryWritable, openIndexed, readAll, tempDir } from '../test-support/drives.js';
+import { foxgloveProblems } from '../test-support/foxglove-check.js';
 import { FOXGLOVE_TOPICS, META, TRUTH_TOPIC } from './drive-format.js';
 import { FOXGLOVE_SCHEMAS } from './foxglove-messages.js';
 import { DriveWriter } from './mcap-drive-writer.js';
-import { decodeWireMessage, encodeWireMessage } from './mcap-wire-message.js';
+import {
+  LEGACY_WIRE_ENCODING,
+  WIRE_SCHEMA,
+  decodeWireMessage,
+  encodeWireMessage,
+} from './mcap-wire-message.js';
 import { RecordRing } from './record-ring.js';
 import type { DriveMessage } from './mcap-drive-reader.js';
 
@@ -68,6 +75,30 @@ async function writeDrive(path: string, scans: number, chunkBytes = 256 * 1024) 
   return { sent, stats };
 }
 
+/** The problems of a drive with one raw channel of format 1. */
+async function foxgloveCheckOfLegacy(): Promise<string[]> {
+  const path = join(dir, 'legacy.mcap');
+  const memory = memoryWritable();
+  const writer = new McapWriter({ writable: memory.writable });
+  await writer.start({ profile: 'smi-fusion', library: 'test' });
+  const id = await writer.registerChannel({
+    topic: 'sensor/ego/ego',
+    schemaId: 0,
+    messageEncoding: LEGACY_WIRE_ENCODING,
+    metadata: new Map(),
+  });
+  await writer.addMessage({
+    channelId: id,
+    sequence: 0,
+    logTime: 1n,
+    publishTime: 1n,
+    data: new Uint8Array(4),
+  });
+  await writer.end();
+  writeFileSync(path, memory.bytes());
+  return (await foxgloveProblems(path)).problems;
+}
+
 const raw = (records: Awaited<ReturnType<typeof readAll>>['records']): DriveMessage[] =>
   records.flatMap((r) =>
     r.type === 'message' && !r.message.channel.topic.startsWith('/foxglove/') ? [r.message] : [],
@@ -82,7 +113,36 @@ describe('stored wire messages', () => {
     expect([...back.payload!]).toEqual([1, 2, 3, 4]);
     const noPayload = decodeWireMessage(encodeWireMessage(header, undefined));
     expect(noPayload.payload).toBeUndefined();
-    expect(() => decodeWireMessage(new Uint8Array([200, 0, 0, 0, 1]))).toThrow(/says 200 header bytes/);
+    const empty = decodeWireMessage(encodeWireMessage(header, new Uint8Array(0)));
+    expect(empty.payload?.byteLength).toBe(0);
+    expect(() => decodeWireMessage(new Uint8Array([0, 1, 0, 0, 200, 0, 0, 0, 1, 0, 0, 0, 0]))).toThrow(
+      /says 200 header bytes/,
+    );
+    expect(() => decodeWireMessage(new Uint8Array(16))).toThrow(/CDR little-endian header/);
+    // Format 1 (read only): u32 header length, bit 31 = no payload frame.
+    const legacy = new Uint8Array([2, 0, 0, 0, 0x81, 0xa0, 9, 9]);
+    expect([...decodeWireMessage(legacy, 1).payload!]).toEqual([9, 9]);
+    expect(() => decodeWireMessage(new Uint8Array([200, 0, 0, 0, 1]), 1)).toThrow(/says 200 header bytes/);
+  });
+
+  it('is a CDR smi_fusion_msgs/msg/WireMessage that the ROS 2 reader Foxglove uses decodes to the same frames', () => {
+    const reader = new MessageReader(parse(WIRE_SCHEMA.text, { ros2: true }));
+    for (const headerBytes of [1, 2, 3, 4, 5, 60]) {
+      const header = new Uint8Array(headerBytes).map((_, i) => i + 1);
+      for (const payload of [undefined, new Uint8Array(0), new Uint8Array([7, 8, 9, 10, 11])]) {
+        const stored = encodeWireMessage(header, payload);
+        const msg = reader.readMessage<{ header: Uint8Array; has_payload: boolean; payload: Uint8Array }>(
+          stored,
+        );
+        expect([...msg.header]).toEqual([...header]);
+        expect(msg.has_payload).toBe(payload !== undefined);
+        expect([...msg.payload]).toEqual([...(payload ?? [])]);
+        expect(reader.lastReadHadTrailingBytes()).toBe(false);
+        // The payload starts 4-byte aligned in the message.
+        const frames = decodeWireMessage(stored);
+        if (payload) expect(frames.payload!.byteOffset % 4).toBe(0);
+      }
+    }
   });
 });
 
@@ -191,6 +251,21 @@ describe('DriveWriter and DriveReader', () => {
     const update = JSON.parse(new TextDecoder().decode(scene.message.data));
     expect(update.entities[0].cubes).toHaveLength(2);
     expect(update.entities[0].frame_id).toBe('base_link');
+  });
+
+  it('writes fixture drives whose every channel and message Foxglove decodes (no problems)', async () => {
+    const path = await fixtureDrive('cut-in');
+    const { problems, decoded } = await foxgloveProblems(path);
+    expect(problems).toEqual([]);
+    // 13 sensors and the ground truth on raw channels, 4 Foxglove views.
+    expect(decoded.size).toBe(18);
+    expect(decoded.get('sensor/lidar/lidar_top')).toBe(20);
+    expect(decoded.get(`${FOXGLOVE_TOPICS.lidarPrefix}lidar_top`)).toBe(20);
+    // A format-1 channel is what Foxglove listed as a problem.
+    const legacy = await foxgloveCheckOfLegacy();
+    expect(legacy).toEqual([
+      "sensor/ego/ego: message encoding 'smi-fusion-wire/1' with schema encoding '' is not supported",
+    ]);
   });
 
   it('refuses a call that overlaps the previous one instead of corrupting the file', async () => {

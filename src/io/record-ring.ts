@@ -9,7 +9,7 @@
  *   i64 logTimeNs                                                   u32 dataBytes  u32 reserved
  *   topic bytes (UTF-8) | data bytes (the stored wire message, mcap-wire-message.ts) | padding
  */
-import { WIRE_PREFIX_BYTES } from './mcap-wire-message.js';
+import { wireMessageBytes, writeWireMessage } from './mcap-wire-message.js';
 
 const CTL_WRITE = 0;
 const CTL_READ = 1;
@@ -19,7 +19,6 @@ const CTL_INTS = 4;
 const CTL_BYTES = CTL_INTS * 4;
 const RECORD_HEAD = 24;
 const WRAP = 0xffffffff;
-const NO_PAYLOAD = 0x8000_0000;
 
 /** Atomics.waitAsync (Node 20 has it; the ES2023 lib typings do not). */
 interface AtomicsWaitAsync {
@@ -98,7 +97,7 @@ export class RecordRing {
       t = utf8.encode(topic);
       if (this.topicCache.size < 1024) this.topicCache.set(topic, t);
     }
-    const dataBytes = WIRE_PREFIX_BYTES + header.byteLength + (payload?.byteLength ?? 0);
+    const dataBytes = wireMessageBytes(header, payload);
     const need = align8(RECORD_HEAD + t.byteLength + dataBytes);
     if (need > this.maxRecordBytes) return false;
     const cap = this.capacity;
@@ -124,13 +123,7 @@ export class RecordRing {
     let o = w + RECORD_HEAD;
     this.bytes.set(t, o);
     o += t.byteLength;
-    new DataView(this.sab, CTL_BYTES + o, 4).setUint32(
-      0,
-      (header.byteLength | (payload ? 0 : NO_PAYLOAD)) >>> 0,
-      true,
-    );
-    this.bytes.set(header, o + WIRE_PREFIX_BYTES);
-    if (payload) this.bytes.set(payload, o + WIRE_PREFIX_BYTES + header.byteLength);
+    writeWireMessage(this.bytes, o, header, payload);
     const next = w + need;
     Atomics.store(this.ctl, CTL_WRITE, next === cap ? 0 : next);
     Atomics.add(this.ctl, CTL_SIGNAL, 1);

@@ -24,13 +24,33 @@ export type RecorderControl = {
 };
 
 export interface RecorderWorkerStats {
-  /** Records written to the file. */
+  /** Records written to the file (raw channels). */
   written: number;
   /** Records still queued when the drain deadline passed (not written). */
   unwritten: number;
+  /** MCAP messages in the file: the raw ones plus the Foxglove views derived from them. */
   messages: number;
+  /** Channels in the file, and how many of them are raw. */
+  channels: number;
+  rawChannels: number;
   bytes: number;
   chunks: number;
+  /** Largest uncompressed chunk, bytes. */
+  maxChunkBytes: number;
+}
+
+/** Stats of a recorder that has written nothing yet. */
+export function emptyRecorderStats(): RecorderWorkerStats {
+  return {
+    written: 0,
+    unwritten: 0,
+    messages: 0,
+    channels: 0,
+    rawChannels: 0,
+    bytes: 0,
+    chunks: 0,
+    maxChunkBytes: 0,
+  };
 }
 
 /** Recorder worker → main thread. */

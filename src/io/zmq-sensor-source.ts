@@ -11,6 +11,9 @@ export class ZmqSensorSource {
   private loop: Promise<void> | undefined;
   /** Endpoints actually bound or connected (a `:*` port is resolved after bind). */
   readonly endpoints: string[] = [];
+  /** Endpoints the SUB socket has connected to (connect mode), from the socket's events. */
+  private readonly connected = new Set<string>();
+  private onConnected: (() => void) | undefined;
 
   constructor(
     private readonly spec: { endpoints: readonly string[]; bind: boolean },
@@ -22,6 +25,14 @@ export class ZmqSensorSource {
   }
 
   async start(): Promise<void> {
+    if (!this.spec.bind) {
+      // A connect completes asynchronously (and again after a driver restarts): follow it.
+      this.socket.events.on('handshake', ({ address }) => {
+        if (!this.connected.has(address)) this.log.info({ endpoint: address }, 'zmq source connected');
+        this.connected.add(address);
+        if (this.connected.size >= this.spec.endpoints.length) this.onConnected?.();
+      });
+    }
     for (const ep of this.spec.endpoints) {
       try {
         if (this.spec.bind) {
@@ -44,6 +55,19 @@ export class ZmqSensorSource {
       'zmq source listening',
     );
     this.loop = this.receiveLoop();
+  }
+
+  /**
+   * Resolves when the socket can receive: at once when it binds (drivers connect to it), else
+   * once it has connected (ZMTP handshake done) to every endpoint. Its subscription then still
+   * travels to each driver's PUB socket, which drops what it sends before that arrives (README,
+   * "Readiness").
+   */
+  ready(): Promise<void> {
+    if (this.spec.bind || this.connected.size >= this.spec.endpoints.length) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.onConnected = resolve;
+    });
   }
 
   private async receiveLoop(): Promise<void> {

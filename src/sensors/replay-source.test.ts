@@ -8,17 +8,17 @@ import { Publisher } from 'zeromq';
 import { defaultPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { FusionService } from '../service/fusion-service.js';
 import { DriveRecorder } from '../service/drive-recorder.js';
-import { driveMetadata, pipelineFromDrive } from '../io/drive-metadata.js';
-import { readDriveMetadata } from '../io/mcap-drive-reader.js';
+import { driveMetadata } from '../io/drive-metadata.js';
 import { writeSimulatedDrive } from '../service/simulated-drive.js';
-import { WIRE_MESSAGE_ENCODING, encodeWireMessage } from '../io/mcap-wire-message.js';
+import { LEGACY_WIRE_ENCODING } from '../io/mcap-wire-message.js';
 import { decodeHeader, encodeHeader, sensorTopic } from '../wire/codec.js';
 import { makeSensorHeader } from '../wire/header-validator.js';
 import { egoRecord, radarTarget, sensorFrame } from '../test-support/frames.js';
 import { waitFor } from '../test-support/output-collector.js';
-import { fixtureDrive, tempDir } from '../test-support/drives.js';
+import { fixtureDrive, memoryWritable, tempDir } from '../test-support/drives.js';
+import { replayService } from '../test-support/replay.js';
 import { SCENARIO_DIR } from '../service/simulator-source.js';
-import { ReplaySource, type ReplayResult, type ReplaySpeed } from './replay-source.js';
+import type { ReplayResult, ReplaySpeed } from './replay-source.js';
 
 const dir = tempDir('replay');
 const silent = pino({ level: 'silent' });
@@ -45,33 +45,22 @@ async function replay(
   log: Logger = silent,
   spec?: PipelineSpec,
 ): Promise<Replayed> {
-  spec ??= pipelineFromDrive(await readDriveMetadata(path), path);
-  spec.sources = [];
-  spec.outputs.publish = 'tcp://127.0.0.1:*';
-  spec.outputs.metrics.enabled = false;
   const inputs: Buffer[][] = [];
   const outputs: Buffer[][] = [];
   let committed = 0;
-  // The source needs the service's scheduler, which exists once the service has started.
-  const box: { service?: FusionService } = {};
-  const source = new ReplaySource({
+  const { service, source } = await replayService(
     path,
     speed,
-    sensors: spec.sensors,
     log,
-    whenIdle: () => box.service!.scheduler.whenIdle(),
-  });
-  const service = await FusionService.start(spec, {
-    log,
-    deterministic: speed === 'max',
-    extraSources: [(ingest) => source.bind(ingest)],
-    inputTap: (parts, _r, outcome) => {
-      inputs.push(copy(parts));
-      if (outcome === 'committed') committed++;
+    {
+      inputTap: (parts, _r, outcome) => {
+        inputs.push(copy(parts));
+        if (outcome === 'committed') committed++;
+      },
+      outputTap: (parts) => outputs.push(copy(parts)),
     },
-    outputTap: (parts) => outputs.push(copy(parts)),
-  });
-  box.service = service;
+    spec,
+  );
   cleanup.push(() => service.stop());
   const result = await source.play();
   await service.scheduler.whenIdle();
@@ -226,21 +215,21 @@ describe('replay at max speed', () => {
   );
 });
 
+/** A message stored as drive format 1 did: u32 header length, header, payload. */
+function legacyWireMessage(header: Uint8Array, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + header.byteLength + payload.byteLength);
+  new DataView(out.buffer).setUint32(0, header.byteLength, true);
+  out.set(header, 4);
+  out.set(payload, 4 + header.byteLength);
+  return out;
+}
+
 describe('replay of unknown channels', () => {
-  it('lists each unknown channel once, skips it, and plays the rest', async () => {
+  it('plays a drive of format 1, lists each unknown channel once, skips it, and plays the rest', async () => {
     const path = join(dir, 'foreign.mcap');
     const spec = defaultPipelineSpec();
-    const chunks: Buffer[] = [];
-    let size = 0n;
-    const writer = new McapWriter({
-      writable: {
-        write: async (b: Uint8Array) => {
-          chunks.push(Buffer.from(b));
-          size += BigInt(b.byteLength);
-        },
-        position: () => size,
-      },
-    });
+    const memory = memoryWritable();
+    const writer = new McapWriter({ writable: memory.writable });
     await writer.start({ profile: '', library: 'test' });
     for (const [name, entries] of Object.entries(
       driveMetadata({ producer: 'record', spec, startNs: 0n, clock: 'scenario' }),
@@ -248,17 +237,17 @@ describe('replay of unknown channels', () => {
       await writer.addMetadata({ name, metadata: new Map(Object.entries(entries)) });
     const ch = async (topic: string, messageEncoding: string) =>
       writer.registerChannel({ topic, schemaId: 0, messageEncoding, metadata: new Map() });
-    const ego = await ch(sensorTopic('ego', 'ego'), WIRE_MESSAGE_ENCODING);
+    const ego = await ch(sensorTopic('ego', 'ego'), LEGACY_WIRE_ENCODING);
     const image = await ch('/camera/image', 'json');
-    const stranger = await ch(sensorTopic('radar', 'radar_back'), WIRE_MESSAGE_ENCODING);
+    const stranger = await ch(sensorTopic('radar', 'radar_back'), LEGACY_WIRE_ENCODING);
     for (let i = 0; i < 5; i++) {
       const t = BigInt(i) * 10_000_000n;
       const e = new Float64Array(egoRecord(20));
-      const egoMsg = encodeWireMessage(
+      const egoMsg = legacyWireMessage(
         encodeHeader(makeSensorHeader('ego', 'ego', i, t, 1)),
         new Uint8Array(e.buffer),
       );
-      const radarMsg = encodeWireMessage(
+      const radarMsg = legacyWireMessage(
         encodeHeader(makeSensorHeader('radar', 'radar_back', i, t, 0)),
         new Uint8Array(0),
       );
@@ -280,7 +269,7 @@ describe('replay of unknown channels', () => {
     }
     await writer.end();
     const { writeFileSync } = await import('node:fs');
-    writeFileSync(path, Buffer.concat(chunks));
+    writeFileSync(path, memory.bytes());
 
     const lines: string[] = [];
     const log = pino(

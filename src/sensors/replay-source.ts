@@ -22,7 +22,7 @@ import type { SensorConfig } from '../wire/rig.js';
 import { decodeHeader, encodeHeader, parseSensorTopic } from '../wire/codec.js';
 import { DriveReader, type DriveMessage, type DriveReadResult } from '../io/mcap-drive-reader.js';
 import { META, isRawTopic } from '../io/drive-format.js';
-import { WIRE_MESSAGE_ENCODING, decodeWireMessage } from '../io/mcap-wire-message.js';
+import { decodeWireMessage, wireChannelFormat } from '../io/mcap-wire-message.js';
 
 export type ReplaySpeed = number | 'max';
 
@@ -174,13 +174,13 @@ export class ReplaySource implements ServiceSource {
         toNs = o.toS === undefined ? -1n : result.driveStartNs + BigInt(Math.round(o.toS * 1e9));
       }
       const topic = m.channel.topic;
-      const input = this.classify(m, result, first);
-      if (!input) continue;
+      const format = this.classify(m, result, first);
+      if (!format) continue;
       if (m.logTimeNs < fromNs) continue;
       if (toNs >= 0n && m.logTimeNs >= toNs) break;
       let frames;
       try {
-        frames = decodeWireMessage(m.data);
+        frames = decodeWireMessage(m.data, format);
       } catch (err) {
         this.skipOnce(result, topic, `malformed stored message: ${(err as Error).message}`);
         continue;
@@ -233,29 +233,33 @@ export class ReplaySource implements ServiceSource {
     result.read = reader.result ?? { complete: true, fileBytes: 0 };
   }
 
-  /** True for messages to hand to ingest; lists every other channel once. */
-  private classify(m: DriveMessage, result: ReplayResult, first: boolean): boolean {
+  /**
+   * For messages to hand to ingest, the drive format their channel stores them in; undefined for
+   * every other channel (listed once).
+   */
+  private classify(m: DriveMessage, result: ReplayResult, first: boolean): 1 | 2 | undefined {
     const topic = m.channel.topic;
-    if (topic.startsWith('/foxglove/')) return false; // views of raw channels, for people
-    if (m.channel.messageEncoding !== WIRE_MESSAGE_ENCODING || !isRawTopic(topic)) {
+    if (topic.startsWith('/foxglove/')) return undefined; // views of raw channels, for people
+    const format = wireChannelFormat(m.channel.messageEncoding, m.channel.schemaName);
+    if (!format || !isRawTopic(topic)) {
       if (first)
         this.skipOnce(
           result,
           topic,
-          `not a channel smi-fusion replays (encoding '${m.channel.messageEncoding}')`,
+          `not a channel smi-fusion replays (encoding '${m.channel.messageEncoding}', schema '${m.channel.schemaName}')`,
         );
-      return false;
+      return undefined;
     }
     if (!topic.startsWith('sensor/')) {
       this.o.onRecorded?.(m);
-      return false;
+      return undefined;
     }
     const parsed = parseSensorTopic(topic);
     if (!parsed || !this.sensorIds.has(`${parsed.kind}/${parsed.sensorId}`)) {
       if (first) this.skipOnce(result, topic, 'no such sensor in the pipeline');
-      return false;
+      return undefined;
     }
-    return true;
+    return format;
   }
 
   private skipOnce(result: ReplayResult, topic: string, why: string): void {

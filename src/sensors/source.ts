@@ -10,4 +10,9 @@ export type IngestFn = (parts: Uint8Array[], receivedNs: bigint, clockNs?: bigin
 export interface ServiceSource {
   start(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Resolves once the source can receive (e.g. a ZeroMQ SUB socket connected to each of its
+   * endpoints); absent = ready as soon as `start` resolved. The service is ready when all are.
+   */
+  ready?(): Promise<void>;
 }

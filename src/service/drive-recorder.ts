@@ -10,11 +10,12 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../telemetry/logger.js';
 import type { PipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { workerFile } from '../workers/worker-file.js';
-import type {
-  RecorderControl,
-  RecorderEvent,
-  RecorderWorkerData,
-  RecorderWorkerStats,
+import {
+  emptyRecorderStats as emptyStats,
+  type RecorderControl,
+  type RecorderEvent,
+  type RecorderWorkerData,
+  type RecorderWorkerStats,
 } from '../io/recorder-protocol.js';
 import { isRawTopic } from '../io/drive-format.js';
 import type { DriveMetadata } from '../io/mcap-drive-writer.js';
@@ -54,9 +55,16 @@ export interface RecordingSummary {
   dropped: number;
   /** Queued but not written when the drain deadline passed at stop. */
   unwritten: number;
+  /** Messages written on raw channels (what was recorded). */
   written: number;
+  /** What the file holds: every MCAP message and channel, raw and Foxglove views. */
+  fileMessages: number;
+  fileChannels: number;
+  rawChannels: number;
   bytes: number;
   chunks: number;
+  /** Largest uncompressed chunk, bytes. */
+  maxChunkBytes: number;
   /** Set when the writer failed (e.g. disk full); the file holds what was written before. */
   error?: string;
 }
@@ -285,8 +293,12 @@ export class DriveRecorder {
         ...totals,
         unwritten: stats.unwritten,
         written: stats.written,
+        fileMessages: stats.messages,
+        fileChannels: stats.channels,
+        rawChannels: stats.rawChannels,
         bytes: stats.bytes,
         chunks: stats.chunks,
+        maxChunkBytes: stats.maxChunkBytes,
         ...(this.failed ? { error: this.failed } : {}),
       };
       this.o.log.info({ ...result, channels: undefined }, 'recording stopped');
@@ -294,8 +306,4 @@ export class DriveRecorder {
     })();
     return this.stopping;
   }
-}
-
-function emptyStats(): RecorderWorkerStats {
-  return { written: 0, unwritten: 0, messages: 0, bytes: 0, chunks: 0 };
 }

@@ -16,6 +16,9 @@ import { buildStageGraph, poolGeometry, type StageGraph } from '../smi/scheduler
 import { CLASS_NICE, setThreadNice } from '../workers/thread-priority.js';
 import { STAGE_COUNTER } from '../workers/scheduler-block.js';
 import { OVERLOAD } from '../smi/policy/admission.js';
+import { emptyDescriptor, type ChannelReader } from '../pool/slot-pool.js';
+import { FoxgloveFeed } from './foxglove-feed.js';
+import { announceReady } from './readiness.js';
 
 export type { IngestFn, ServiceSource } from '../sensors/source.js';
 
@@ -42,6 +45,8 @@ export interface ServiceOptions {
 }
 
 const LIDAR_TOPIC = Buffer.from('sensor/lidar/');
+/** Under light overload the recorder sheds only payloads at least this big (the copies that cost). */
+const SHED_RECORDING_BYTES = 64 * 1024;
 
 /**
  * The onboard service: sources → ingest → pool → stage threads (lidar extraction; the tracker,
@@ -71,6 +76,12 @@ export class FusionService {
   metricsPort = -1;
   /** Endpoints the ZeroMQ sources bound or connected. */
   sourceEndpoints: string[] = [];
+  /** The Foxglove live view (spec.outputs.foxglove), best-effort; undefined when off. */
+  foxglove: FoxgloveFeed | undefined;
+  /** Resolves when every source is connected (log line 'smi-fusion ready', metric smi_ready 1). */
+  readonly ready: Promise<void>;
+  private markReady: () => void = () => {};
+  private viewTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly spec: PipelineSpec,
@@ -119,13 +130,14 @@ export class FusionService {
           this.lidarOnThread && zmqSources.length > 0
             ? { endpoints: zmqSources.flatMap((s) => s.endpoints), bind: false }
             : undefined,
-        postOutputs: options.outputTap !== undefined,
+        postOutputs: options.outputTap !== undefined || spec.outputs.foxglove !== undefined,
         postPlans: spec.sources.some((s) => s.type === 'simulator' && s.closedLoop),
         logLevel: log.level,
       },
     );
     this.ingest.onCommit((i) => this.scheduler.onCommit(i));
     this.metricsServer = new MetricsServer(this.metrics, () => this.refreshGauges());
+    this.ready = new Promise((resolve) => (this.markReady = resolve));
   }
 
   /** Builds and starts every part of the pipeline described by `spec`. */
@@ -161,13 +173,17 @@ export class FusionService {
       );
     }
     await this.scheduler.start();
+    if (spec.outputs.foxglove) this.foxglove = await FoxgloveFeed.start(spec, this.metrics, log);
+    const fox = this.foxglove;
     this.publishEndpoint = this.scheduler.publishEndpoint;
     this.sourceEndpoints.push(...this.scheduler.lidarZmqEndpoints);
     const shedTap = this.bestEffortShedder();
-    if (options.outputTap) {
+    if (options.outputTap || fox) {
       const tap = options.outputTap;
       this.scheduler.onOutputs((parts) => {
-        if (!shedTap(parts)) tap(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
+        if (tap && !shedTap(parts)) tap(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
+        // The live view is best-effort too: it gives way under overload.
+        if (fox && this.scheduler.block.overload < OVERLOAD.shedBestEffort) fox.onOutput(parts);
       });
     }
     this.lidarPort = this.scheduler.lidarFramePort();
@@ -178,11 +194,13 @@ export class FusionService {
         }
       : undefined;
     const rawTruthTap = options.groundTruthTap;
-    const truthTap: ServiceOptions['groundTruthTap'] = rawTruthTap
-      ? (parts, receivedNs) => {
-          if (!shedTap(parts)) rawTruthTap(parts, receivedNs);
-        }
-      : undefined;
+    const truthTap: ServiceOptions['groundTruthTap'] =
+      rawTruthTap || fox
+        ? (parts, receivedNs) => {
+            if (rawTruthTap && !shedTap(parts)) rawTruthTap(parts, receivedNs);
+            if (fox && this.scheduler.block.overload < OVERLOAD.shedBestEffort) fox.onTruth(parts);
+          }
+        : undefined;
     const port = this.lidarPort;
     const onMessage: IngestFn = (parts, receivedNs, clockNs) => {
       if (port && isLidarTopic(parts[0])) {
@@ -196,6 +214,7 @@ export class FusionService {
       }
       const outcome = this.ingest.ingest(parts, receivedNs, clockNs);
       inputTap?.(parts, receivedNs, outcome);
+      if (fox && this.scheduler.block.overload < OVERLOAD.shedBestEffort) fox.onIngest(parts, outcome);
       return outcome;
     };
     for (const src of spec.sources) {
@@ -203,7 +222,7 @@ export class FusionService {
         for (const zmq of this.zmqSockets(src, onMessage)) {
           this.sources.push(zmq);
           await zmq.start();
-          this.sourceEndpoints.push(...zmq.endpoints);
+          for (const e of zmq.endpoints) if (!this.sourceEndpoints.includes(e)) this.sourceEndpoints.push(e);
         }
       } else {
         const sim = new SimulatorSource(
@@ -213,7 +232,7 @@ export class FusionService {
             seed: src.seed,
             loop: src.loop,
             closedLoop: src.closedLoop,
-            groundTruth: options.groundTruthTap !== undefined,
+            groundTruth: truthTap !== undefined,
             // One simulator per lidar port: a second one sends its lidar through this thread.
             lidarPort: this.takeLidarPort(),
           },
@@ -272,6 +291,7 @@ export class FusionService {
           ...threads.filter((t) => t.name !== 'main').map((t) => `${t.name}: ${t.priority}`),
         ],
         lidarIngest: this.lidarOnThread ? 'lidar thread' : `main thread (${this.lidarOnMainReason})`,
+        foxglove: fox?.server.url ?? 'off',
         poolBytes: this.pool.sab.byteLength,
         pool: this.pool.describe(),
       },
@@ -285,6 +305,8 @@ export class FusionService {
         'waiting for external producers on the shared-memory pool',
       );
     }
+    if (fox && this.lidarOnThread) this.viewLidarFromPool(fox);
+    void announceReady(this.sources, this.metrics, log, this.sourceEndpoints).then(this.markReady);
     if (this.poolFallback) {
       log.warn(
         { reason: this.poolFallback },
@@ -303,11 +325,50 @@ export class FusionService {
     if (!shed || !stage) return () => false;
     const block = this.scheduler.block;
     return (parts) => {
-      if (block.overload < OVERLOAD.shedBestEffort) return false;
+      // What competes with critical ingest on this thread is the copy of big payloads (scans):
+      // those are shed first; everything is shed once normal work is shed too.
+      const level = block.overload;
+      if (level < OVERLOAD.shedBestEffort) return false;
+      if (level < OVERLOAD.shedNormal && (parts[2]?.byteLength ?? 0) < SHED_RECORDING_BYTES) return false;
       block.count(stage.index, STAGE_COUNTER.shedOverload);
       shed(parts);
       return true;
     };
+  }
+
+  /**
+   * Lidar scans are ingested on the lidar thread, so the live view takes them from the pool: the
+   * newest scan of each lidar, read in place through a reader of its own (latest access: the
+   * pipeline never waits for it), each scan once, only when a viewer wants it and the pipeline is
+   * not overloaded (the server encodes it only when the viewer has room).
+   */
+  private viewLidarFromPool(fox: FoxgloveFeed): void {
+    const readers: { sensor: number; reader: ChannelReader }[] = [];
+    this.spec.sensors.forEach((s, i) => {
+      if (s.kind !== 'lidar') return;
+      try {
+        readers.push({ sensor: i, reader: this.pool.reader(i, 'latest') });
+      } catch (err) {
+        this.options.log.warn({ err, sensor: s.id }, 'live view: no reader entry left on the lidar channel');
+      }
+    });
+    const d = emptyDescriptor();
+    const hz = Math.max(...this.spec.sensors.filter((s) => s.kind === 'lidar').map((s) => s.rateHz), 1);
+    this.viewTimer = setInterval(() => {
+      if (this.scheduler.block.overload >= OVERLOAD.shedBestEffort) return;
+      for (const { sensor, reader } of readers) {
+        const id = this.spec.sensors[sensor]!.id;
+        if (!fox.server.wantsPointCloud(id) || !reader.latest(d)) continue;
+        const view = new Float32Array(this.pool.sab, this.pool.slotOffset(sensor, d.slot), d.length >> 2);
+        try {
+          fox.server.offerPointCloud(id, d.stampNs, view, d.length >> 4);
+        } finally {
+          reader.release(d.slot);
+        }
+      }
+      // Twice the lidar's rate: every scan is seen, none twice (latest access).
+    }, 500 / hz);
+    this.viewTimer.unref();
   }
 
   /** The lidar port for the first simulator; later ones get none. */
@@ -388,11 +449,13 @@ export class FusionService {
   stop(): Promise<void> {
     this.stopped ??= (async () => {
       if (this.statusTimer) clearInterval(this.statusTimer);
+      if (this.viewTimer) clearInterval(this.viewTimer);
       await Promise.all(this.sources.map((s) => s.stop()));
       this.ingest.close();
       this.lidarPort?.close();
       await this.scheduler.stop();
       this.pool.close(); // unlinks the segment name; drivers holding a mapping keep it until they close
+      await this.foxglove?.close();
       await this.metricsServer.close();
       const status = this.scheduler.telemetry.planStatus();
       this.options.log.info(

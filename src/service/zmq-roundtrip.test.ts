@@ -106,6 +106,16 @@ describe('ZeroMQ round trip', () => {
     expect(plan.header.leadId).toBe(ids[0]);
     expect(typeof plan.header.stampNs).toBe('bigint');
     expect(plan.payload.length).toBe(Number(plan.header.count) * 4);
+    // Each plan names the track list it was computed from; its lead is in that list.
+    for (const p of out.of('out/plan')) {
+      const from = tracks.find((t) => t.header.seq === p.header.tracksSeq);
+      expect(from, `tracks #${String(p.header.tracksSeq)}`).toBeDefined();
+      const ids = Array.from(
+        { length: Number(from!.header.count) },
+        (_, k) => from!.payload[k * TRACK.stride + TRACK.id],
+      );
+      if (Number(p.header.leadId) >= 0) expect(ids).toContain(p.header.leadId);
+    }
     const text = await metricsText(service.metricsPort);
     expect(text).toMatch(/smi_ingest_received_total\{sensor="radar_front",kind="radar"\} 40/);
     expect(text).toMatch(/smi_e2e_latency_seconds_count\{trigger="radar"\} [1-9]\d*/);

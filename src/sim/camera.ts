@@ -13,6 +13,26 @@ import type { World } from './world.js';
 export const IMAGE_WIDTH = 1920;
 export const IMAGE_HEIGHT = 1080;
 
+/**
+ * Pinhole intrinsics of a simulated camera from its horizontal field of view: square pixels, the
+ * principal point at the image centre, u to the right and v down from the top-left corner.
+ */
+export function cameraIntrinsics(fovDeg: number): {
+  width: number;
+  height: number;
+  focalPx: number;
+  cx: number;
+  cy: number;
+} {
+  return {
+    width: IMAGE_WIDTH,
+    height: IMAGE_HEIGHT,
+    focalPx: IMAGE_WIDTH / 2 / Math.tan((fovDeg * Math.PI) / 360),
+    cx: IMAGE_WIDTH / 2,
+    cy: IMAGE_HEIGHT / 2,
+  };
+}
+
 export interface CameraParams {
   /** Pixel noise of box edges, 1σ: fixed part (px) plus a fraction of the box size. */
   pixelSigma: number;
@@ -75,7 +95,7 @@ export class CameraModel {
   ) {
     this.records = new Float32Array(params.maxObjects * CAMERA.stride);
     this.bytes = new Uint8Array(this.records.buffer);
-    this.focal = IMAGE_WIDTH / 2 / Math.tan((config.fovDeg * Math.PI) / 360);
+    this.focal = cameraIntrinsics(config.fovDeg).focalPx;
   }
 
   /** Produces one object list of the world at its current time; returns the number of objects. */

@@ -16,4 +16,5 @@ export {
 export type * from './scenario-types.js';
 export { ACTOR_CLASSES, ACTOR_CLASS_INFO, EGO_BOX, type ActorClass } from './actor-classes.js';
 export { Prng } from './prng.js';
-export { IMAGE_WIDTH, IMAGE_HEIGHT } from './camera.js';
+export { IMAGE_WIDTH, IMAGE_HEIGHT, cameraIntrinsics } from './camera.js';
+export { DEFAULT_LIDAR } from './lidar.js';

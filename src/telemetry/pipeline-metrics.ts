@@ -235,6 +235,12 @@ export class PipelineMetrics {
     collect: this.collect,
   });
 
+  readonly ready = new Gauge({
+    name: 'smi_ready',
+    help: 'Ready: 1 once every source is connected (README, "Readiness"), else 0',
+    registers: [this.registry],
+  });
+
   readonly stageErrors = new Counter({
     name: 'smi_stage_errors_total',
     help: 'Errors raised by a pipeline stage (the pipeline goes on)',

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { McapIndexedReader } from '@mcap/core';
+import { McapIndexedReader, type IWritable } from '@mcap/core';
 import { FIXTURE_DRIVES, fixtureDrivePath, makeFixtureDrive } from '../service/fixture-drives.js';
 import { DriveReader, type DriveReadResult, type DriveRecord } from '../io/mcap-drive-reader.js';
 import { decompressHandlers, loadZstd } from '../io/zstd-codec.js';
@@ -49,4 +49,20 @@ export async function readAll(path: string): Promise<{ records: DriveRecord[]; r
     );
   }
   return { records, result: reader.result! };
+}
+
+/** An in-memory IWritable for @mcap/core's McapWriter; `bytes()` is what was written so far. */
+export function memoryWritable(): { writable: IWritable; bytes(): Buffer } {
+  const chunks: Buffer[] = [];
+  let size = 0n;
+  return {
+    writable: {
+      write: async (b: Uint8Array) => {
+        chunks.push(Buffer.from(b));
+        size += BigInt(b.byteLength);
+      },
+      position: () => size,
+    },
+    bytes: () => Buffer.concat(chunks),
+  };
 }

@@ -53,5 +53,7 @@ export interface PlanHeader {
   targetAccel: number;
   /** Time to collision with the lead, s; -1 when not closing. */
   ttc: number;
+  /** `seq` of the out/tracks list this plan was computed from. */
+  tracksSeq: number;
   publishedNs: bigint;
 }

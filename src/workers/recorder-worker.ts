@@ -8,11 +8,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DriveWriter } from '../io/mcap-drive-writer.js';
 import { RecordRing } from '../io/record-ring.js';
 import { CLASS_NICE, setThreadNice } from './thread-priority.js';
-import type {
-  RecorderControl,
-  RecorderEvent,
-  RecorderWorkerData,
-  RecorderWorkerStats,
+import {
+  emptyRecorderStats,
+  type RecorderControl,
+  type RecorderEvent,
+  type RecorderWorkerData,
+  type RecorderWorkerStats,
 } from '../io/recorder-protocol.js';
 
 // Recording is best-effort work (DESIGN: priorities): compression never competes with ingest
@@ -22,7 +23,7 @@ setThreadNice(CLASS_NICE[3]!);
 const port = parentPort!;
 const data = workerData as RecorderWorkerData;
 const ring = RecordRing.attach(data.sab);
-const stats: RecorderWorkerStats = { written: 0, unwritten: 0, messages: 0, bytes: 0, chunks: 0 };
+const stats: RecorderWorkerStats = emptyRecorderStats();
 let stop: RecorderControl | undefined;
 let stopAt = 0;
 
@@ -37,8 +38,11 @@ const post = (e: RecorderEvent): void => port.postMessage(e);
 
 function syncStats(writer: DriveWriter): void {
   stats.messages = writer.stats.messages;
+  stats.channels = writer.stats.channels;
+  stats.rawChannels = writer.stats.rawChannels;
   stats.bytes = writer.stats.bytes;
   stats.chunks = writer.stats.chunks;
+  stats.maxChunkBytes = writer.stats.maxChunkBytes;
 }
 
 async function record(): Promise<void> {

@@ -402,7 +402,8 @@ export class TrackerThread {
       this.deps.onStageError(this.plannerStage.name, err);
     }
     const planEndNs = process.hrtime.bigint();
-    const tracksParts = tracksMessage(this.tracksSeq++, outStamp, planEndNs, this.tracks, count);
+    const tracksSeq = this.tracksSeq++;
+    const tracksParts = tracksMessage(tracksSeq, outStamp, planEndNs, this.tracks, count);
     this.deps.publisher.publish(tracksParts);
     const trigger = this.unpublishedStamp[this.unpublished - 1]!;
     const planParts = planned
@@ -415,6 +416,7 @@ export class TrackerThread {
             leadId: this.plan.leadId,
             targetAccel: this.plan.targetAccel,
             ttc: this.plan.ttc,
+            tracksSeq,
           },
           this.trajectory,
           this.plan.pointCount,

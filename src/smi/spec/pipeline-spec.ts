@@ -102,7 +102,12 @@ export interface PipelineSpec {
   ingest: { maxFutureMs: number; maxAgeMs: number };
   fusion: { maxTracks: number };
   planning: { cruiseSpeedMps: number };
-  outputs: { publish: string; metrics: { host: string; port: number; enabled: boolean } };
+  outputs: {
+    publish: string;
+    metrics: { host: string; port: number; enabled: boolean };
+    /** Foxglove live view (WebSocket server); undefined = off (the default). */
+    foxglove?: { host: string; port: number; sendBufferBytes: number };
+  };
   stages: StageSpec[];
   scheduler: SchedulerSpec;
   pool: PoolSpec;
@@ -208,6 +213,14 @@ export const PIPELINE_SCHEMA: Schema = obj({
           metrics: opt(
             obj({ host: opt(str()), port: opt(int({ min: 0, max: 65535 })), enabled: opt(bool()) }),
           ),
+          foxglove: opt(
+            obj({
+              host: opt(str()),
+              port: opt(int({ min: 0, max: 65535 })),
+              enabled: opt(bool()),
+              sendBufferMb: opt(num({ min: 0.0625, max: 1024 })),
+            }),
+          ),
         }),
       ),
       // budget: accepted only to say where it went (crossCheck).
@@ -250,6 +263,32 @@ export function defaultPipelineSpec(): PipelineSpec {
     scheduler,
     pool: { segment: '/smi-fusion-onboard-sim', implementation: 'auto' },
     warnings: [],
+  };
+}
+
+/**
+ * `spec` with another rig: channels (by kind and rate, then `channelOverrides` by kind or id),
+ * derived channels, default stages and the baseline's triggers all follow the new sensors. For
+ * code that builds a pipeline from something other than a spec file (e.g. `import ros2`).
+ */
+export function withRig(
+  spec: PipelineSpec,
+  sensors: SensorConfig[],
+  channelOverrides: Record<string, Partial<ChannelSpec>> = {},
+): PipelineSpec {
+  const scheduler = {
+    ...spec.scheduler,
+    triggerCycles: { ...spec.scheduler.triggerCycles, triggers: defaultTriggers(sensors) },
+  };
+  const derivedChannels = derivedChannelsFor(sensors, scheduler);
+  const names = channelNames({ sensors, derivedChannels });
+  return {
+    ...spec,
+    sensors,
+    channels: channelsFor(sensors, derivedChannels, channelOverrides),
+    derivedChannels,
+    stages: resolveStages(undefined, sensors, names, scheduler.mode).stages,
+    scheduler,
   };
 }
 
@@ -304,7 +343,11 @@ interface RawPipeline {
     ingest?: Partial<PipelineSpec['ingest']>;
     fusion?: Partial<PipelineSpec['fusion']> & { triggers?: string[] };
     planning?: Partial<PipelineSpec['planning']>;
-    outputs?: { publish?: string; metrics?: Partial<PipelineSpec['outputs']['metrics']> };
+    outputs?: {
+      publish?: string;
+      metrics?: Partial<PipelineSpec['outputs']['metrics']>;
+      foxglove?: { host?: string; port?: number; enabled?: boolean; sendBufferMb?: number };
+    };
     budget?: { e2eMs?: number };
     stages?: RawStage[];
     scheduler?: RawScheduler;
@@ -391,6 +434,20 @@ function crossCheck(raw: RawPipeline, sensors: readonly SensorConfig[]): { path:
   return issues;
 }
 
+/** `spec.outputs.foxglove`: present (and not `enabled: false`) turns the live view on, loopback:8765 by default. */
+function foxgloveOutput(
+  f: { host?: string; port?: number; enabled?: boolean; sendBufferMb?: number } | undefined,
+) {
+  if (!f || f.enabled === false) return {};
+  return {
+    foxglove: {
+      host: f.host ?? '127.0.0.1',
+      port: f.port ?? 8765,
+      sendBufferBytes: Math.round((f.sendBufferMb ?? 16) * 2 ** 20),
+    },
+  };
+}
+
 /** Turns a validated document into a PipelineSpec with every default applied. */
 function toPipelineSpec(raw: RawPipeline, origin: string): PipelineSpec {
   const base = defaultPipelineSpec();
@@ -439,6 +496,7 @@ function toPipelineSpec(raw: RawPipeline, origin: string): PipelineSpec {
     outputs: {
       publish: raw.spec.outputs?.publish ?? base.outputs.publish,
       metrics: { ...base.outputs.metrics, ...raw.spec.outputs?.metrics },
+      ...foxgloveOutput(raw.spec.outputs?.foxglove),
     },
     stages,
     scheduler,
