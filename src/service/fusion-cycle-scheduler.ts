@@ -7,7 +7,8 @@ import type { PipelineMetrics } from '../telemetry/pipeline-metrics.js';
 import type { Logger } from '../telemetry/logger.js';
 import { LatencyHistogram } from '../telemetry/latency-histogram.js';
 import { encodeHeader, outputTopic } from '../wire/codec.js';
-import { EGO, PLAN_LAYOUT, TRACKS_LAYOUT } from '../wire/layouts.js';
+import { EGO, TRACKS_LAYOUT } from '../wire/layouts.js';
+import { planOutput } from '../planning/plan-output.js';
 import { WIRE_VERSION, type PlanHeader, type TracksHeader } from '../wire/header.js';
 import { workerFile } from '../workers/worker-file.js';
 import {
@@ -42,6 +43,7 @@ export interface SchedulerOptions {
 
 interface PlanInput {
   tracks: Float32Array;
+  quality: Float32Array;
   count: number;
   ego: Float64Array;
   triggerNs: bigint;
@@ -388,7 +390,7 @@ export class FusionCycleScheduler {
     this.status.cycles++;
     this.status.tracks = r.count;
     this.fusionBusy = false;
-    this.plan({ tracks: r.tracks, count: r.count, ego, triggerNs });
+    this.plan({ tracks: r.tracks, quality: r.quality, count: r.count, ego, triggerNs });
     this.dispatch();
     this.notifyIdle();
   }
@@ -416,9 +418,11 @@ export class FusionCycleScheduler {
     this.planBusy = true;
     const task: PlanTask = {
       tracks: input.tracks,
+      quality: input.quality,
       count: input.count,
       ego: input.ego,
-      cruiseSpeedMps: this.spec.planning.cruiseSpeedMps,
+      stampNs: input.triggerNs,
+      planning: this.spec.planning,
     };
     this.planningPool.run(task).then(
       (r) => this.planDone(r, input.triggerNs),
@@ -430,7 +434,9 @@ export class FusionCycleScheduler {
     );
   }
 
-  private planDone(r: PlanTaskResult, triggerNs: bigint): void {
+  private planDone(task: PlanTaskResult, triggerNs: bigint): void {
+    const r = task.result;
+    const out = planOutput(r, task.trajectory);
     const publishedNs = process.hrtime.bigint();
     this.publisher.publish([
       Buffer.from(outputTopic('plan')),
@@ -440,18 +446,11 @@ export class FusionCycleScheduler {
           kind: 'plan',
           seq: this.planSeq++,
           stampNs: triggerNs,
-          frame: 'base_link',
-          fields: PLAN_LAYOUT.fields,
-          stride: PLAN_LAYOUT.stride,
-          count: r.pointCount,
-          decision: r.decision,
-          leadId: r.leadId,
-          targetAccel: r.targetAccel,
-          ttc: r.ttc,
+          ...out.header,
           publishedNs,
         } satisfies PlanHeader),
       ),
-      Buffer.from(r.trajectory.buffer, r.trajectory.byteOffset, r.pointCount * PLAN_LAYOUT.stride),
+      Buffer.from(out.payload.buffer, out.payload.byteOffset, out.payload.byteLength),
     ]);
     const e2eNs = Number(publishedNs - triggerNs);
     this.metrics.published.inc({ topic: 'out/plan' });

@@ -1,4 +1,5 @@
-import type { PlanDecision } from '../wire/layouts.js';
+import type { PlanResult } from '../planning/planner.js';
+import type { PlanningSpec } from '../smi/spec/pipeline-spec.js';
 import type { SensorConfig } from '../wire/rig.js';
 
 /** Fields per batch entry in `FusionTask.batch`. */
@@ -32,26 +33,29 @@ export interface FusionResult {
   count: number;
   /** TRACKS_LAYOUT records, `count` of them. */
   tracks: Float32Array;
+  /** TRACK_QUALITY records, one per track, for the planner. */
+  quality: Float32Array;
   outOfSequence: number;
   measurementsUsed: number;
 }
 
 export interface PlanTask {
   tracks: Float32Array;
+  /** TRACK_QUALITY records, one per track. */
+  quality: Float32Array;
   count: number;
   /** EGO_LAYOUT record. */
   ego: Float64Array;
-  cruiseSpeedMps: number;
+  /** Stamp of the plan (the triggering measurement's), ns. */
+  stampNs: bigint;
+  /** The planner's configuration (spec.planning); the worker rebuilds its planner when it changes. */
+  planning: PlanningSpec;
 }
 
 export interface PlanTaskResult {
   startNs: bigint;
   endNs: bigint;
-  decision: PlanDecision;
-  leadId: number;
-  targetAccel: number;
-  ttc: number;
-  /** PLAN_LAYOUT points, `pointCount` of them. */
+  result: PlanResult;
+  /** PLAN_LAYOUT points, `result.pointCount` of them. */
   trajectory: Float32Array;
-  pointCount: number;
 }

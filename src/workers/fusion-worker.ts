@@ -3,9 +3,10 @@
  * the tracker's state lives here across cycles; each task names measurements by slot and the
  * worker reads them in place from the shared segment.
  */
+import { fuseMeasurement } from '../fusion/measurement-dispatch.js';
 import { MultiSensorTracker } from '../fusion/multi-sensor-tracker.js';
 import { SlotPool } from '../pool/slot-pool.js';
-import { TRACK } from '../wire/layouts.js';
+import { TRACK, TRACK_QUALITY } from '../wire/layouts.js';
 import { BATCH, type FusionResult, type FusionTask } from './fusion-task.js';
 
 let tracker: MultiSensorTracker | undefined;
@@ -14,6 +15,7 @@ let boundSab: SharedArrayBuffer | undefined;
 let f32Slots: Float32Array[][] = [];
 let f64Slots: Float64Array[][] = [];
 let out = new Float32Array(0);
+let quality = new Float32Array(0);
 
 function bind(sab: SharedArrayBuffer): void {
   const pool = SlotPool.attach(sab);
@@ -40,6 +42,7 @@ export default function runFusionCycle(task: FusionTask): FusionResult {
     tracker = new MultiSensorTracker(task.sensors, { maxTracks: task.maxTracks });
     configId = task.configId;
     out = new Float32Array(task.maxTracks * TRACK.stride);
+    quality = new Float32Array(task.maxTracks * TRACK_QUALITY.stride);
   } else if (task.reset) {
     tracker.reset();
   }
@@ -49,23 +52,17 @@ export default function runFusionCycle(task: FusionTask): FusionResult {
     const sensor = b[i * BATCH.stride + BATCH.sensor]!;
     const slot = b[i * BATCH.stride + BATCH.slot]!;
     const bytes = b[i * BATCH.stride + BATCH.length]!;
-    const stamp = task.stamps[i]!;
-    switch (task.sensors[sensor]!.kind) {
-      case 'ego':
-        tracker.ingestEgo(f64Slots[sensor]![slot]!, stamp);
-        break;
-      case 'lidar':
-        tracker.ingestLidar(sensor, f32Slots[sensor]![slot]!, bytes / 16, stamp);
-        break;
-      case 'radar':
-        tracker.ingestRadar(sensor, f32Slots[sensor]![slot]!, bytes / 16, stamp);
-        break;
-      case 'camera':
-        tracker.ingestCamera(sensor, f32Slots[sensor]![slot]!, bytes / 32, stamp);
-        break;
-    }
+    fuseMeasurement(
+      tracker,
+      task.sensors[sensor]!.kind,
+      sensor,
+      f32Slots[sensor]![slot]!,
+      f64Slots[sensor]![slot]!,
+      bytes,
+      task.stamps[i]!,
+    );
   }
-  const count = tracker.writeTracks(task.outputStampNs, out);
+  const count = tracker.writeTracks(task.outputStampNs, out, quality);
   const tracks = out.slice(0, count * TRACK.stride);
   // Results are a few KB: structured clone costs less than a transfer list would save.
   return {
@@ -73,6 +70,7 @@ export default function runFusionCycle(task: FusionTask): FusionResult {
     endNs: process.hrtime.bigint(),
     count,
     tracks,
+    quality: quality.slice(0, count * TRACK_QUALITY.stride),
     outOfSequence: tracker.stats.outOfSequenceDropped,
     measurementsUsed: tracker.stats.measurementsUsed,
   };
