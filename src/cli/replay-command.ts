@@ -17,6 +17,7 @@ const SHARED_RUN_FLAGS = [
   'metrics-host',
   'metrics-port',
   'no-metrics',
+  'aeb-only',
   'status-interval',
   'log-level',
 ];

@@ -45,6 +45,11 @@ export const RUN_COMMAND: CommandSpec = {
     },
     { name: 'no-metrics', type: 'boolean', doc: 'do not serve /metrics' },
     {
+      name: 'aeb-only',
+      type: 'boolean',
+      doc: 'ACC off: the planner only brakes for AEB (spec.planning.accEnabled false)',
+    },
+    {
       name: 'status-interval',
       type: 'number',
       min: 0,

@@ -39,5 +39,6 @@ export function applyRunFlags(
   if (flags['metrics-host'] !== undefined) spec.outputs.metrics.host = String(flags['metrics-host']);
   if (flags['metrics-port'] !== undefined) spec.outputs.metrics.port = Number(flags['metrics-port']);
   if (flags['no-metrics']) spec.outputs.metrics.enabled = false;
+  if (flags['aeb-only']) spec.planning.accEnabled = false;
   return undefined;
 }

@@ -8,9 +8,9 @@ import type { PlannerConfig } from './planner-config.js';
  * Following law, on the gap error e = gap - (standstill gap + time gap · vLead) (the gap to
  * have once at the lead's speed) and the closing speed v - vLead:
  * a = kRel (allowed(e) - closing) + the lead's braking, where the closing speed allowed is
- * kGap/kRel · e near the desired gap (the classic linear law kGap e + kRel (vLead - v)) and at
- * most sqrt(2 aApproach e) far from it: the speed from which braking at aApproach ends at the
- * desired gap; plus a feed-forward of the deceleration that the approach needs. So the ego keeps
+ * kGap/kRel · e near the desired gap (the classic linear law kGap e + kRel (vLead - v)), at
+ * most sqrt(2 aApproach e) far from it (the speed from which braking at aApproach ends at the
+ * desired gap), and an opening speed of at most accOpeningSpeedMps when too close; plus a feed-forward of the deceleration that the approach needs. So the ego keeps
  * its speed while a slow or stopped lead is far, closes in at about accApproachDecel, and
  * settles (comes to a stop behind a stopped lead) in a few seconds, instead of braking gently
  * from afar and crawling the last metres.
@@ -42,6 +42,9 @@ export class AccController {
       if (e > 0) {
         const approach = Math.sqrt(2 * c.accApproachDecel * e);
         if (approach < allowed) allowed = approach;
+      } else if (allowed < -c.accOpeningSpeedMps) {
+        // Too close: fall back at a moderate relative speed rather than brake hard for it.
+        allowed = -c.accOpeningSpeedMps;
       }
       a = c.relativeSpeedGain * (allowed - (speed - vLead));
     } else {
@@ -49,10 +52,11 @@ export class AccController {
     }
     const braking = leadAccel < -c.leadDecelDeadband ? leadAccel : 0;
     a += braking;
-    // Feed-forward of the approach: the constant deceleration that ends at the desired gap at the
-    // lead's speed (behind where a braking lead stops), faded in below accApproachDecel so that
-    // braking starts early and gently instead of waiting for the tracking law to fall behind.
-    const need = requiredDecel(e, speed, vLead, braking);
+    // Feed-forward of the approach: the constant deceleration that reaches the lead's speed (or
+    // stops behind where a braking lead stops) at the standstill gap, faded in below
+    // accApproachDecel so that braking starts early and gently instead of waiting for the
+    // tracking law to fall behind.
+    const need = requiredDecel(gap - c.standstillGapM, speed, vLead, braking);
     if (need > 0) {
       const r = need / c.accApproachDecel;
       const approach = r >= 1 ? -need : -need * r * r;

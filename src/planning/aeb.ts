@@ -66,6 +66,8 @@ export interface AebTarget {
   ttc: number;
   /** Deceleration needed to avoid it, m/s². */
   needDecel: number;
+  /** In the collision corridor now (a TTC of Infinity then means: no longer closing). */
+  inCorridor: boolean;
 }
 
 /**
@@ -74,8 +76,9 @@ export interface AebTarget {
  * forward when the deceleration needed to avoid the object exceeds what the stage before can
  * give. Once braking, it keeps its stage while the same object is still closing, down to
  * standstill (no release in the middle of an intervention), and through a loss of that object
- * of up to `aebHoldS` (a missed detection, a track restarted under a new id). It releases when
- * the object is still tracked but no longer closing (the ego has matched its speed).
+ * of up to `aebHoldS` (a missed detection, a track restarted under a new id, a crossing that
+ * the prediction loses for a moment). It releases when the object is in the corridor but no
+ * longer closing (the ego has matched its speed).
  */
 export class Aeb {
   /** Stage of the last update. */
@@ -127,7 +130,10 @@ export class Aeb {
       need = threat.needDecel;
     }
     if (active && braking) {
-      if (held.id >= 0 && egoSpeed !== undefined) {
+      // The intervention's object still counts while it is on a collision course or in the
+      // corridor; one predicted to cross that no longer is (lateral estimates are noisy) is
+      // held on to like a lost one.
+      if (held.id >= 0 && egoSpeed !== undefined && (held.ttc < Infinity || held.inCorridor)) {
         this.lastSeenS = tS;
         let s2 = this.stageFor(held.ttc, held.needDecel, 0);
         let c2 = this.lastCause;

@@ -37,12 +37,15 @@ export class Threat {
   ttc = Infinity;
   /** Deceleration the ego needs to avoid it, m/s². */
   needDecel = 0;
+  /** Whether it is in the ego's collision corridor now (not only predicted to enter it). */
+  inCorridor = false;
 
   clear(): void {
     this.index = -1;
     this.id = -1;
     this.ttc = Infinity;
     this.needDecel = 0;
+    this.inCorridor = false;
   }
 }
 
@@ -215,7 +218,8 @@ export class LeadSelector {
         continue;
       let ttc = Infinity;
       let need = 0;
-      if (Math.abs(d) < corridorHalf + halfAcrossSeen) {
+      const inCorridor = Math.abs(d) < corridorHalf + halfAcrossSeen;
+      if (inCorridor) {
         if (egoSpeed - vAlong >= c.minClosingSpeedMps || aAlong < 0) {
           ttc = timeToCollision(gap, egoSpeed, vAlong, aAlong);
           need = requiredDecel(gap, egoSpeed, vAlong, aAlong);
@@ -237,12 +241,14 @@ export class LeadSelector {
         threat.id = id;
         threat.ttc = ttc;
         threat.needDecel = need;
+        threat.inCorridor = inCorridor;
       }
       if (id === heldId && heldId >= 0) {
         held.index = i;
         held.id = id;
         held.ttc = ttc;
         held.needDecel = need;
+        held.inCorridor = inCorridor;
       }
     }
   }
@@ -265,19 +271,11 @@ export class LeadSelector {
     return vAcross * vAcross > k * k * variance;
   }
 
-  // Motion of the object under prediction, set by predictedCollision (no closure per call).
-  private ps = 0;
-  private pd = 0;
-  private pvAlong = 0;
-  private pvAcross = 0;
-  private pHalfAlong = 0;
-  private pHalfAcross = 0;
-  private pEgoSpeed = 0;
-
   /**
-   * First time the object, moving at constant velocity in path coordinates, overlaps the ego
-   * holding its speed; Infinity if not within the collision horizon. Stepped, then refined by
-   * bisection inside the step where the overlap begins.
+   * First time the object, moving at constant velocity in path coordinates, is at the ego's
+   * front (where braking can avoid it) inside the collision corridor, the ego holding its speed;
+   * Infinity if not within the collision horizon. Both conditions hold on one interval of time
+   * each (the motions are linear), so this is their intersection, exactly.
    */
   private predictedCollision(
     s: number,
@@ -288,42 +286,23 @@ export class LeadSelector {
     halfAcross: number,
     egoSpeed: number,
   ): number {
-    this.ps = s;
-    this.pd = d;
-    this.pvAlong = vAlong;
-    this.pvAcross = vAcross;
-    this.pHalfAlong = halfAlong;
-    this.pHalfAcross = halfAcross;
-    this.pEgoSpeed = egoSpeed;
-    const step = this.cfg.predictionStepS;
-    const horizon = this.cfg.collisionHorizonS + step * 0.5;
-    let prev = 0;
-    for (let t = step; t <= horizon; t += step) {
-      if (this.overlapsAt(t)) {
-        let lo = prev;
-        let hi = t;
-        for (let k = 0; k < 6; k++) {
-          const mid = 0.5 * (lo + hi);
-          if (this.overlapsAt(mid)) hi = mid;
-          else lo = mid;
-        }
-        return hi;
-      }
-      prev = t;
-    }
-    return Infinity;
-  }
-
-  /** Whether the predicted object is at the ego's front at time t (where braking can avoid it). */
-  private overlapsAt(t: number): boolean {
     const c = this.cfg;
-    const so = this.ps + this.pvAlong * t;
-    const dObj = this.pd + this.pvAcross * t;
-    const se = this.pEgoSpeed * t;
-    return (
-      Math.abs(dObj) < c.egoHalfWidthM + c.corridorMarginM + this.pHalfAcross &&
-      so - this.pHalfAlong < se + c.egoFrontM &&
-      so + this.pHalfAlong > se + c.egoFrontM - FRONT_ZONE_M
-    );
+    // Across: |d + vAcross t| < corridor half width + the object's half extent.
+    const w = c.egoHalfWidthM + c.corridorMarginM + halfAcross;
+    const [a0, a1] = linearWithin(d, vAcross, -w, w);
+    // Along: the object's footprint overlaps the ego's front zone [front - zone, front]:
+    // -halfAlong - zone < r(t) < halfAlong, r = s - front + (vAlong - egoSpeed) t.
+    const [b0, b1] = linearWithin(s - c.egoFrontM, vAlong - egoSpeed, -halfAlong - FRONT_ZONE_M, halfAlong);
+    const t0 = Math.max(a0, b0, 0);
+    const t1 = Math.min(a1, b1, c.collisionHorizonS);
+    return t0 < t1 ? t0 : Infinity;
   }
+}
+
+/** The times at which x0 + v t lies strictly between lo and hi: an interval [t0, t1] (empty if t0 >= t1). */
+function linearWithin(x0: number, v: number, lo: number, hi: number): [number, number] {
+  if (v === 0) return x0 > lo && x0 < hi ? [-Infinity, Infinity] : [Infinity, -Infinity];
+  const ta = (lo - x0) / v;
+  const tb = (hi - x0) / v;
+  return ta < tb ? [ta, tb] : [tb, ta];
 }

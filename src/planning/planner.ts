@@ -92,7 +92,7 @@ export class Planner {
   private readonly lead = new Lead();
   private readonly threat = new Threat();
   private readonly held = new Threat();
-  private readonly noTarget: AebTarget = { id: -1, ttc: Infinity, needDecel: 0 };
+  private readonly noTarget: AebTarget = { id: -1, ttc: Infinity, needDecel: 0, inCorridor: false };
   private epochNs: bigint | undefined;
   private lastStampNs = 0n;
   /** Last plausible odometry: speed, yaw rate, acceleration and its time (s). */

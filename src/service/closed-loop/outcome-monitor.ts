@@ -257,8 +257,7 @@ export class OutcomeMonitor {
       0.5 *
       (Math.abs(Math.sin(yaw)) * this.gt[g + GT.length]! + Math.abs(Math.cos(yaw)) * this.gt[g + GT.width]!);
     const y = this.gt[g + GT.y]!;
-    const overlap =
-      Math.min(EGO_BOX.halfWidth, y + halfY) - Math.max(-EGO_BOX.halfWidth, y - halfY);
+    const overlap = Math.min(EGO_BOX.halfWidth, y + halfY) - Math.max(-EGO_BOX.halfWidth, y - halfY);
     o.impactSpeedKmh = v * 3.6;
     o.impactRelativeSpeedKmh = (v - this.gt[g + GT.vx]!) * 3.6;
     o.impactOverlap = Math.max(0, Math.min(1, overlap / (2 * EGO_BOX.halfWidth)));

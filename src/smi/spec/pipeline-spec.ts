@@ -126,6 +126,13 @@ export const PLANNING_PARAMS = {
     doc: 'ACC closes in on a slower lead braking at about this: far from the desired gap it allows at most the closing speed from which braking at this ends at the gap',
   },
 
+  accOpeningSpeedMps: {
+    default: 1.5,
+    min: 0.1,
+    max: 10,
+    unit: 'm/s',
+    doc: 'closer than the desired gap, ACC falls back at no more than this relative speed (no hard braking for a gap that is short but not closing)',
+  },
   accJerkMax: {
     default: 2.5,
     min: 0.5,
@@ -212,13 +219,7 @@ export const PLANNING_PARAMS = {
     unit: 's',
     doc: 'objects moving into the corridor are predicted (constant velocity) this far ahead',
   },
-  predictionStepS: {
-    default: 0.1,
-    min: 0.01,
-    max: 1,
-    unit: 's',
-    doc: 'step of that prediction (refined by bisection)',
-  },
+
   minExistence: { default: 0.5, min: 0, max: 1, doc: 'tracks below this existence probability are ignored' },
   trustMinAgeS: {
     default: 0.5,
