@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { FileValidationError } from '../schema/yaml-file.js';
 import { loadScenarioFile } from '../sim/index.js';
 import { protocolGrid } from '../sim/protocol-grid.js';
-import { defaultPipelineSpec, loadPipelineSpec, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
+import type { PipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { resolveScenarioFile } from '../service/simulator-source.js';
 import {
   FALSE_ACTIVATION_SCENARIOS,
@@ -16,6 +16,7 @@ import {
 } from '../service/closed-loop/sweep.js';
 import { formatReport, type ReportFormat } from './closed-loop-report.js';
 import type { FlagValues } from './flags.js';
+import { specFromPipelineFlag } from './run-flags.js';
 
 /** Flags that only make sense with --closed-loop. */
 export const CLOSED_LOOP_FLAGS = [
@@ -59,13 +60,8 @@ export async function closedLoopCommand(flags: FlagValues, positionals: readonly
     process.stderr.write(`${prefix}: --only needs --sweep\n`);
     return 2;
   }
-  let spec: PipelineSpec;
-  try {
-    spec = flags.pipeline !== undefined ? loadPipelineSpec(String(flags.pipeline)) : defaultPipelineSpec();
-  } catch (err) {
-    process.stderr.write(`${prefix}: --pipeline: invalid spec\n${(err as Error).message}\n`);
-    return 2;
-  }
+  const spec = specFromPipelineFlag(flags, 'simulate');
+  if (spec === undefined) return 2;
   const format = (flags.format as ReportFormat | undefined) ?? 'table';
   const delayS = (flags['delay-ms'] !== undefined ? Number(flags['delay-ms']) : spec.budget.e2eMs) / 1000;
   const setSpeed = flags['set-speed'] !== undefined ? Number(flags['set-speed']) : undefined;

@@ -1,10 +1,9 @@
-import { defaultPipelineSpec, loadPipelineSpec, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { FileValidationError } from '../schema/yaml-file.js';
 import { resolveScenarioFile } from '../service/simulator-source.js';
 import { writeSimulatedDrive } from '../service/simulated-drive.js';
 import { CHUNK_COMPRESSIONS, type ChunkCompression } from '../io/zstd-codec.js';
 import type { CommandSpec, FlagValues } from './flags.js';
-import { SEED_FLAG } from './run-flags.js';
+import { SEED_FLAG, specFromPipelineFlag } from './run-flags.js';
 import { REPORT_FORMATS } from './closed-loop-report.js';
 import { CLOSED_LOOP_FLAGS, closedLoopCommand } from './closed-loop-command.js';
 
@@ -137,13 +136,8 @@ export async function simulateCommand(flags: FlagValues, positionals: readonly s
     process.stderr.write(`${prefix}: ${(err as Error).message}\n`);
     return 2;
   }
-  let spec: PipelineSpec;
-  try {
-    spec = flags.pipeline !== undefined ? loadPipelineSpec(String(flags.pipeline)) : defaultPipelineSpec();
-  } catch (err) {
-    process.stderr.write(`${prefix}: --pipeline: invalid spec\n${(err as Error).message}\n`);
-    return 2;
-  }
+  const spec = specFromPipelineFlag(flags, 'simulate');
+  if (spec === undefined) return 2;
   spec.sources = [
     {
       type: 'simulator',
