@@ -44,9 +44,13 @@ function resolveCase(name: string, spec: PipelineSpec): SweepCase {
 
 export async function closedLoopCommand(flags: FlagValues, positionals: readonly string[]): Promise<number> {
   const sweep = flags.sweep === true;
-  if (flags.out !== undefined) {
-    process.stderr.write(`${prefix}: --closed-loop writes no drive; use --report FILE for the report\n`);
-    return 2;
+  for (const f of ['out', 'compression', 'no-foxglove']) {
+    if (flags[f] !== undefined) {
+      process.stderr.write(
+        `${prefix}: --closed-loop writes no drive (--${f}); use --report FILE for the report\n`,
+      );
+      return 2;
+    }
   }
   if (sweep && positionals.length > 0) {
     process.stderr.write(`${prefix}: --sweep runs the whole grid; choose cases with --only, not SCENARIO\n`);
