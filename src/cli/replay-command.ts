@@ -18,6 +18,7 @@ const SHARED_RUN_FLAGS = [
   'metrics-port',
   'no-metrics',
   'foxglove',
+  'aeb-only',
   'status-interval',
   'log-level',
 ];

@@ -53,6 +53,11 @@ export const RUN_COMMAND: CommandSpec = {
       doc: 'serve the Foxglove live view (WebSocket) on this port, 0 = any (host: spec.outputs.foxglove.host, default 127.0.0.1)',
     },
     {
+      name: 'aeb-only',
+      type: 'boolean',
+      doc: 'ACC off: the planner only brakes for AEB (spec.planning.accEnabled false)',
+    },
+    {
       name: 'status-interval',
       type: 'number',
       min: 0,

@@ -1,4 +1,4 @@
-import type { PipelineSpec } from '../smi/spec/pipeline-spec.js';
+import { defaultPipelineSpec, loadPipelineSpec, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { resolveScenarioFile } from '../service/simulator-source.js';
 import type { FlagSpec, FlagValues } from './flags.js';
 
@@ -46,5 +46,16 @@ export function applyRunFlags(
       sendBufferBytes: spec.outputs.foxglove?.sendBufferBytes ?? 16 * 2 ** 20,
     };
   }
+  if (flags['aeb-only']) spec.planning.accEnabled = false;
   return undefined;
+}
+
+/** The spec `--pipeline` names (or the built-in one); undefined after saying why it is invalid. */
+export function specFromPipelineFlag(flags: FlagValues, command: string): PipelineSpec | undefined {
+  try {
+    return flags.pipeline !== undefined ? loadPipelineSpec(String(flags.pipeline)) : defaultPipelineSpec();
+  } catch (err) {
+    process.stderr.write(`smi-fusion ${command}: --pipeline: invalid spec\n${(err as Error).message}\n`);
+    return undefined;
+  }
 }

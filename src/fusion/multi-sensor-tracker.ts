@@ -1,4 +1,4 @@
-import { CAMERA, EGO, LIDAR, RADAR, TRACK, type SensorKind } from '../wire/layouts.js';
+import { CAMERA, EGO, LIDAR, RADAR, TRACK, TRACK_QUALITY, type SensorKind } from '../wire/layouts.js';
 import type { SensorConfig } from '../wire/rig.js';
 import { GatedAssignment } from './association.js';
 import { CameraMeasurements } from './camera-measurement.js';
@@ -16,7 +16,7 @@ import {
   type TrackerConfig,
   type TrackerStats,
 } from './tracker-config.js';
-import { S, TrackStatus, TrackTable } from './track-table.js';
+import { COV_SIZE, S, TrackStatus, TrackTable } from './track-table.js';
 
 export type { TrackerConfig, TrackerStats } from './tracker-config.js';
 
@@ -157,12 +157,16 @@ export class MultiSensorTracker {
   /**
    * Predicts confirmed tracks (existence at least publishMinExistence) to stampNs and writes them
    * as TRACKS_LAYOUT records (base_link at stampNs, velocities over ground in base_link axes)
-   * into out, in track-table order.
-   * Returns the record count, at most out.length / 12.
+   * into out, in track-table order, and, when `quality` is given, one TRACK_QUALITY record per
+   * track into it (age at stampNs; covariance at the track's last update, in base_link axes).
+   * Returns the record count, at most out.length / 12 (and quality.length / 7).
    */
-  writeTracks(stampNs: bigint, out: Float32Array): number {
+  writeTracks(stampNs: bigint, out: Float32Array, quality?: Float32Array): number {
     const tS = this.toSeconds(stampNs);
-    const cap = Math.floor(out.length / TRACK.stride);
+    const cap = Math.min(
+      Math.floor(out.length / TRACK.stride),
+      quality ? Math.floor(quality.length / TRACK_QUALITY.stride) : Infinity,
+    );
     const t = this.table;
     if (t.size === 0 || cap === 0) return 0;
     const ego = this.egoPose;
@@ -191,6 +195,7 @@ export class MultiSensorTracker {
       out[o + TRACK.width] = t.width[slot]!;
       out[o + TRACK.yaw] = wrapAngle(t.yaw[slot]! - ego.yaw);
       out[o + TRACK.existence] = t.existence[slot]!;
+      if (quality) writeQuality(t, slot, tS, c, s, quality, n * TRACK_QUALITY.stride);
       n++;
     }
     return n;
@@ -547,5 +552,37 @@ export class MultiSensorTracker {
     }
     st.activeTracks = active;
     st.confirmedTracks = confirmed;
+  }
+}
+
+/**
+ * One TRACK_QUALITY record for `slot` at `o`: its age at tS, its position and velocity
+ * covariance blocks rotated from odom into base_link (cos c, sin s of the ego's yaw): R P Rᵀ,
+ * and the extents the lidar has seen.
+ */
+function writeQuality(
+  t: TrackTable,
+  slot: number,
+  tS: number,
+  c: number,
+  s: number,
+  out: Float32Array,
+  o: number,
+): void {
+  const P = t.cov;
+  const b = slot * COV_SIZE;
+  const n = S.dim;
+  out[o + TRACK_QUALITY.age] = tS - t.createdS[slot]!;
+  out[o + TRACK_QUALITY.seenLength] = t.seenLength[slot]!;
+  out[o + TRACK_QUALITY.seenWidth] = t.seenWidth[slot]!;
+  for (let k = 0; k < 2; k++) {
+    const i = k === 0 ? S.x : S.vx;
+    const xx = P[b + i * n + i]!;
+    const xy = P[b + i * n + i + 1]!;
+    const yy = P[b + (i + 1) * n + i + 1]!;
+    const f = o + (k === 0 ? TRACK_QUALITY.pxx : TRACK_QUALITY.vxx);
+    out[f] = c * c * xx + 2 * c * s * xy + s * s * yy;
+    out[f + 1] = (c * c - s * s) * xy + c * s * (yy - xx);
+    out[f + 2] = s * s * xx - 2 * c * s * xy + c * c * yy;
   }
 }

@@ -1,70 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { EGO, ObjectClass, PLAN_POINT, TRACK, type PlanDecision } from '../wire/layouts.js';
+import { EGO, PLAN_POINT, type PlanDecision } from '../wire/layouts.js';
 import { requiredDecel, timeToCollision } from './aeb.js';
-import { Planner, type PlanResult } from './planner.js';
+import { Planner, createPlanResult } from './planner.js';
+import {
+  CAR,
+  FRONT,
+  PED,
+  carAtGap,
+  ego,
+  plan,
+  planOnce,
+  qualities,
+  trajectory,
+  tracks,
+  type TrackSpec,
+} from './planner.test-helpers.js';
 import { writeTrajectory } from './trajectory.js';
-
-interface TrackSpec {
-  id: number;
-  classId?: number;
-  x: number;
-  y: number;
-  vx?: number;
-  vy?: number;
-  ax?: number;
-  length?: number;
-  width?: number;
-  yaw?: number;
-  existence?: number;
-}
-
-const CAR = { classId: ObjectClass.car, length: 4.6, width: 1.85 };
-const PED = { classId: ObjectClass.pedestrian, length: 0.5, width: 0.5 };
-/** Ego geometry as configured: front bumper 3.7 m ahead of base_link. */
-const FRONT = 3.7;
-
-function tracks(specs: readonly TrackSpec[]): Float32Array {
-  const out = new Float32Array(Math.max(1, specs.length) * TRACK.stride);
-  specs.forEach((t, i) => {
-    const o = i * TRACK.stride;
-    out[o + TRACK.id] = t.id;
-    out[o + TRACK.classId] = t.classId ?? ObjectClass.car;
-    out[o + TRACK.x] = t.x;
-    out[o + TRACK.y] = t.y;
-    out[o + TRACK.vx] = t.vx ?? 0;
-    out[o + TRACK.vy] = t.vy ?? 0;
-    out[o + TRACK.ax] = t.ax ?? 0;
-    out[o + TRACK.ay] = 0;
-    out[o + TRACK.length] = t.length ?? 4.6;
-    out[o + TRACK.width] = t.width ?? 1.85;
-    out[o + TRACK.yaw] = t.yaw ?? 0;
-    out[o + TRACK.existence] = t.existence ?? 1;
-  });
-  return out;
-}
-
-function ego(speed: number, yawRate = 0, accel = 0): Float64Array {
-  const e = new Float64Array(EGO.stride);
-  e[EGO.speed] = speed;
-  e[EGO.yawRate] = yawRate;
-  e[EGO.accel] = accel;
-  return e;
-}
-
-function newResult(): PlanResult {
-  return { decision: 'cruise', leadId: -1, targetAccel: 0, ttc: -1, pointCount: 0 };
-}
-
-const trajectory = new Float32Array(64 * PLAN_POINT.stride);
-
-function planOnce(planner: Planner, specs: readonly TrackSpec[], egoSpeed: number, yawRate = 0): PlanResult {
-  const out = newResult();
-  planner.plan(tracks(specs), specs.length, ego(egoSpeed, yawRate), out, trajectory);
-  return out;
-}
-
-/** Centre x of a car whose rear is `gap` m ahead of the ego's front bumper. */
-const carAtGap = (gap: number, length = 4.6): number => FRONT + gap + length / 2;
 
 interface Actor {
   id: number;
@@ -102,9 +53,10 @@ function closedLoop(
   let v = egoSpeed;
   const log: LoopLog[] = [];
   let minClearance = Infinity;
-  const out = newResult();
+  const out = createPlanResult();
   const egoRec = new Float64Array(EGO.stride);
-  for (let t = 0; t <= durationS + 1e-9; t += dt) {
+  for (let step = 0; step * dt <= durationS + 1e-9; step++) {
+    const t = step * dt;
     const specs = actors.map((a) => ({
       ...a.spec,
       id: a.id,
@@ -115,7 +67,7 @@ function closedLoop(
       ax: a.ax ?? 0,
     }));
     egoRec[EGO.speed] = v;
-    planner.plan(tracks(specs), specs.length, egoRec, out, trajectory);
+    plan(planner, specs, egoRec, t, out);
     const a0 = actors[0]!;
     const halfLen = (a0.spec.length ?? 4.6) / 2;
     const halfWid = (a0.spec.width ?? 1.85) / 2;
@@ -129,7 +81,7 @@ function closedLoop(
       decision: out.decision,
       accel: out.targetAccel,
       ttc: out.ttc,
-      stage: out.aebStage ?? 0,
+      stage: out.aebStage,
       gap: along,
       speed: v,
     });
@@ -197,7 +149,7 @@ describe('Planner', () => {
     const out = planOnce(planner, [{ id: 7, ...CAR, x: carAtGap(40), y: 0.2, vx: 20 }], 20);
     expect(out.decision).toBe('follow');
     expect(out.leadId).toBe(7);
-    expect(out.leadGap).toBeCloseTo(40, 4);
+    expect(out.gap).toBeCloseTo(40, 4);
     expect(Math.abs(out.targetAccel)).toBeLessThan(0.01);
     expect(out.ttc).toBe(-1);
     expect(out.aebStage).toBe(0);
@@ -264,7 +216,11 @@ describe('Planner', () => {
     // Partial braking comes when avoiding needs more than 4 m/s² (13.89² / (2 · 24 m)), at TTC
     // 1.73 s, a little before the 1.6 s TTC threshold.
     const firstAeb = run.log.find((l) => l.decision === 'aeb')!;
-    expect(firstAeb.accel).toBe(-4);
+    expect(firstAeb.stage).toBe(2);
+    // The brake builds up at the AEB jerk limit: -4 m/s² within 4 / 30 s.
+    const atPartial = run.log.find((l) => l.accel === -4)!;
+    expect(atPartial.t - firstAeb.t).toBeLessThan(4 / 30 + 0.011);
+    expect(atPartial.t - firstAeb.t).toBeGreaterThan(4 / 30 - 0.011);
     expect(firstAeb.ttc).toBeGreaterThan(1.6);
     expect(firstAeb.ttc).toBeLessThan(1.75);
     expect(firstAeb.t).toBeGreaterThan(firstWarn.t);
@@ -318,6 +274,32 @@ describe('Planner', () => {
     expect(run.minClearance).toBeGreaterThan(0);
   });
 
+  it('brakes for a crossing pedestrian without dropping out and back in (aeb, brake, aeb)', () => {
+    // CPNA-25-like at 20-60 km/h: walking at 5 km/h from 4 m right of the path into 25 % of
+    // the ego's width; AEB alone.
+    for (const kmh of [20, 30, 40, 50, 60]) {
+      const v = kmh / 3.6;
+      const walk = 5 / 3.6;
+      const toImpact = 4 - 0.95 + 0.25 * 1.9;
+      const tMeet = toImpact / walk;
+      const run = closedLoop(
+        new Planner({ accEnabled: false }),
+        v,
+        [{ id: 9, spec: PED, x: FRONT + v * tMeet + 0.25, y: -4, vx: 0, vy: walk }],
+        tMeet + 2,
+      );
+      const first = run.log.findIndex((l) => l.decision === 'aeb');
+      expect(first, `${kmh} km/h`).toBeGreaterThan(0);
+      // Once AEB lets go (standstill, or the pedestrian has walked clear) it does not come back.
+      const released = run.log.findIndex((l, i) => i > first && l.decision !== 'aeb');
+      if (released > 0) {
+        const again = run.log.findIndex((l, i) => i > released && l.decision === 'aeb');
+        expect(again, `${kmh} km/h: AEB off at ${run.log[released]!.t} s, on again`).toBe(-1);
+      }
+      expect(run.minClearance, `${kmh} km/h`).toBeGreaterThan(0);
+    }
+  });
+
   it('ignores leads out of the path: adjacent lane, pedestrians walking along, and on a bend', () => {
     const planner = new Planner();
     const adjacent = planOnce(planner, [{ id: 2, ...CAR, x: carAtGap(15), y: 3.5 }], 20);
@@ -335,14 +317,14 @@ describe('Planner', () => {
     const straightAhead = { id: 6, ...CAR, x: 40, y: 0, vx: 15 };
     const bend = planOnce(planner, [straightAhead, onBend], 20, 0.2);
     expect(bend.leadId).toBe(5);
-    expect(bend.leadGap).toBeCloseTo(40 - 2.3 - FRONT, 1);
+    expect(bend.gap).toBeCloseTo(40 - 2.3 - FRONT, 1);
     expect(trajectory[30 * PLAN_POINT.stride + PLAN_POINT.y]).toBeGreaterThan(5);
   });
 
   it('takes a car cutting in from the next lane as the lead before it arrives', () => {
     const out = planOnce(new Planner(), [{ id: 8, ...CAR, x: carAtGap(20), y: 3.5, vx: 18, vy: -1.2 }], 20);
     expect(out.leadId).toBe(8);
-    expect(out.leadGap).toBeCloseTo(20, 4);
+    expect(out.gap).toBeCloseTo(20, 4);
     expect(out.targetAccel).toBeLessThan(0);
     // The same car holding its lane is not a lead.
     const stay = planOnce(new Planner(), [{ id: 8, ...CAR, x: carAtGap(20), y: 3.5, vx: 18 }], 20);
@@ -350,23 +332,31 @@ describe('Planner', () => {
   });
 
   it('skips NaN and low-existence records, rejects a count beyond the view, and is deterministic', () => {
-    const planner = new Planner();
-    const bad = tracks([
+    const specs: TrackSpec[] = [
       { id: 1, ...CAR, x: NaN, y: 0 },
       { id: 2, ...CAR, x: carAtGap(10), y: 0, existence: 0.2 },
       { id: 3, ...CAR, x: carAtGap(30), y: 0, vx: 10 },
-    ]);
-    const a = newResult();
-    const b = newResult();
+    ];
+    const input = {
+      tracks: tracks(specs),
+      quality: qualities(specs),
+      count: 3,
+      ego: ego(15),
+      stampNs: 1_000_000n,
+    };
+    const a = createPlanResult();
+    const b = createPlanResult();
     const trajA = new Float32Array(31 * PLAN_POINT.stride);
     const trajB = new Float32Array(31 * PLAN_POINT.stride);
-    planner.plan(bad, 3, ego(15), a, trajA);
+    const planner = new Planner();
+    planner.plan(input, a, trajA);
     expect(a.leadId).toBe(3);
-    new Planner().plan(bad, 3, ego(15), b, trajB);
+    expect(a.tracksImplausible).toBe(1);
+    new Planner().plan(input, b, trajB);
     expect(b).toEqual(a);
     expect(Buffer.from(trajB.buffer).equals(Buffer.from(trajA.buffer))).toBe(true);
-    expect(() => planner.plan(bad, 4, ego(15), a, trajA)).toThrow(
-      /trackCount 4 exceeds the view's 3 records/,
+    expect(() => planner.plan({ ...input, count: 4 }, a, trajA)).toThrow(
+      /count 4 exceeds the views' 3 track and 3 quality records/,
     );
   });
 });

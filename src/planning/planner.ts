@@ -1,41 +1,86 @@
-import { EGO, TRACK, type PlanDecision } from '../wire/layouts.js';
+import { EGO, TRACK, TRACK_QUALITY, type PlanDecision, type PlanReason } from '../wire/layouts.js';
 import { AccController } from './acc-controller.js';
-import { Aeb, AebStage } from './aeb.js';
+import { Aeb, AebStage, type AebTarget } from './aeb.js';
+import { CommandLimiter } from './command-limiter.js';
 import { EgoPath } from './ego-path.js';
 import { Lead, LeadSelector, Threat } from './lead-selector.js';
-import { DEFAULT_PLANNER_CONFIG, type PlannerConfig } from './planner-config.js';
+import { DEFAULT_PLANNER_CONFIG, checkPlannerConfig, type PlannerConfig } from './planner-config.js';
 import { writeTrajectory } from './trajectory.js';
 
 export type { PlannerConfig } from './planner-config.js';
 export { DEFAULT_PLANNER_CONFIG } from './planner-config.js';
 
-/** Result of one planning cycle; the caller owns the object and the planner fills it in. */
+/** What one planning cycle works on. */
+export interface PlanInput {
+  /** `count` TRACKS_LAYOUT records in base_link at `stampNs`. */
+  tracks: Float32Array;
+  /** `count` TRACK_QUALITY records, in the same order. */
+  quality: Float32Array;
+  count: number;
+  /** One EGO_LAYOUT record: the newest odometry. */
+  ego: Float64Array;
+  /** Time the tracks are valid at (the triggering measurement's stamp), ns; non-decreasing. */
+  stampNs: bigint;
+}
+
+/** Result of one planning cycle; the caller owns the object (`createPlanResult`) and the planner fills it in. */
 export interface PlanResult {
   decision: PlanDecision;
   /** Track id of the ACC lead, or -1. */
   leadId: number;
-  /** Commanded longitudinal acceleration, m/s² (negative brakes). */
+  /** Commanded longitudinal acceleration, m/s² (negative brakes): finite, in [fullBrakeAccel, accMaxAccel]. */
   targetAccel: number;
-  /** Time to collision with the most urgent object in the ego's way, s; -1 when none is closing. */
+  /** Time to collision with the threat, s; -1 when nothing is closing. */
   ttc: number;
-  /** PLAN_LAYOUT points written into the trajectory array. */
+  /** PLAN_LAYOUT points written into the trajectory array (0 without a plan). */
   pointCount: number;
-  /** AEB stage 0..3 (none, warning, partial, full braking); optional for callers' objects. */
-  aebStage?: number;
-  /** Track id of that most urgent object, or -1. */
-  threatId?: number;
+  /** AEB stage 0..3 (none, warning, partial, full braking; AEB_STAGES). */
+  aebStage: number;
+  /** Track id of the threat (the AEB stage's object, else the most urgent one), or -1. */
+  threatId: number;
   /** Bumper-to-bumper gap to the lead along the path, m; -1 without a lead. */
-  leadGap?: number;
+  gap: number;
+  /** Deceleration needed to avoid the threat, m/s² (0 without one). */
+  requiredDecel: number;
+  reason: PlanReason;
+  /** Track records skipped this cycle as non-finite or implausible. */
+  tracksImplausible: number;
 }
+
+/** A PlanResult to pass to `Planner.plan`. */
+export function createPlanResult(): PlanResult {
+  return {
+    decision: 'none',
+    leadId: -1,
+    targetAccel: 0,
+    ttc: -1,
+    pointCount: 0,
+    aebStage: 0,
+    threatId: -1,
+    gap: -1,
+    requiredDecel: 0,
+    reason: 'ego_invalid',
+    tracksImplausible: 0,
+  };
+}
+
+/** Largest ego acceleration (m/s²) believed when seeding the jerk limit. */
+const MAX_MEASURED_ACCEL = 20;
 
 /**
  * Longitudinal planner: lead selection on the predicted path, ACC (time gap, set speed,
- * comfort limits), staged AEB, and a short trajectory under the commanded acceleration.
+ * comfort limits), staged AEB, a jerk limit on the command, and a short trajectory under it.
  *
  * Decisions: `cruise` (no lead), `follow` (ACC on a lead), `brake` (ACC braking harder than
- * brakeDecisionAccel, or the lead is stopped), `aeb` (partial or full emergency braking).
- * With accEnabled false the planner commands 0 unless AEB brakes, and reports follow/cruise.
- * The planner keeps only the AEB stage between calls; nothing allocates per call.
+ * brakeDecisionAccel, or the lead is stopped), `aeb` (partial or full emergency braking),
+ * `none` (no plan: the odometry is implausible; `reason` says so). With accEnabled false the
+ * planner commands 0 unless AEB brakes, and reports follow/cruise.
+ *
+ * Whatever the input, every output is finite and the command stays within
+ * [fullBrakeAccel, accMaxAccel]: implausible odometry is replaced by the last plausible record
+ * for egoTimeoutS, then there is no plan; implausible track records are skipped (LeadSelector).
+ * The planner keeps the AEB state, the last command and the last plausible odometry between
+ * calls; nothing allocates per call.
  */
 export class Planner {
   readonly config: Readonly<PlannerConfig>;
@@ -43,85 +88,169 @@ export class Planner {
   private readonly selector: LeadSelector;
   private readonly acc: AccController;
   private readonly aeb: Aeb;
+  private readonly limiter = new CommandLimiter();
   private readonly lead = new Lead();
   private readonly threat = new Threat();
+  private readonly held = new Threat();
+  private readonly noTarget: AebTarget = { id: -1, ttc: Infinity, needDecel: 0, inCorridor: false };
+  private epochNs: bigint | undefined;
+  private lastStampNs = 0n;
+  /** Last plausible odometry: speed, yaw rate, acceleration and its time (s). */
+  private egoSpeed = 0;
+  private egoYawRate = 0;
+  private egoAccel = 0;
+  private egoS = -Infinity;
 
   constructor(config: Partial<PlannerConfig> = {}) {
     this.config = { ...DEFAULT_PLANNER_CONFIG, ...config };
-    const c = this.config;
-    if (!(c.ttcFullS < c.ttcPartialS && c.ttcPartialS < c.ttcWarnS)) {
-      throw new Error(
-        `Planner: need ttcFullS (${c.ttcFullS}) < ttcPartialS (${c.ttcPartialS}) < ttcWarnS (${c.ttcWarnS})`,
-      );
-    }
-    if (!(c.trajectoryStepS > 0 && c.trajectoryHorizonS >= 0)) {
-      throw new Error(
-        `Planner: bad trajectory horizon ${c.trajectoryHorizonS} s / step ${c.trajectoryStepS} s`,
-      );
-    }
+    checkPlannerConfig(this.config);
     this.selector = new LeadSelector(this.config);
     this.acc = new AccController(this.config);
     this.aeb = new Aeb(this.config);
   }
 
-  /**
-   * Plans one cycle. `tracks` holds `trackCount` TRACKS_LAYOUT records (base_link), `ego` one
-   * EGO_LAYOUT record. Writes the result into `out` and PLAN_LAYOUT points into `trajectory`.
-   */
-  plan(
-    tracks: Float32Array,
-    trackCount: number,
-    ego: Float64Array,
-    out: PlanResult,
-    trajectory: Float32Array,
-  ): void {
-    if (!Number.isInteger(trackCount) || trackCount < 0 || trackCount * TRACK.stride > tracks.length) {
+  /** Plans one cycle: writes the result into `out` and PLAN_LAYOUT points into `trajectory`. */
+  plan(input: PlanInput, out: PlanResult, trajectory: Float32Array): void {
+    const { tracks, quality, count } = input;
+    if (
+      !Number.isInteger(count) ||
+      count < 0 ||
+      count * TRACK.stride > tracks.length ||
+      count * TRACK_QUALITY.stride > quality.length
+    ) {
       throw new Error(
-        `Planner: trackCount ${trackCount} exceeds the view's ${Math.floor(tracks.length / TRACK.stride)} records`,
+        `Planner: count ${count} exceeds the views' ${Math.floor(tracks.length / TRACK.stride)} track and ` +
+          `${Math.floor(quality.length / TRACK_QUALITY.stride)} quality records`,
       );
     }
     const c = this.config;
-    const rawSpeed = ego[EGO.speed]!;
-    const speed = Number.isFinite(rawSpeed) && rawSpeed > 0 ? rawSpeed : 0;
-    this.path.setFromMotion(speed, ego[EGO.yawRate]!, c.minSpeedForCurvature, c.maxCurvature);
+    const tS = this.timeOf(input.stampNs);
+    const egoState = this.takeEgo(input.ego, tS);
+    const planned = egoState !== 'ego_invalid';
+    const speed = this.egoSpeed;
+
     const lead = this.lead;
     const threat = this.threat;
-    this.selector.select(tracks, trackCount, speed, this.path, lead, threat);
+    const held = this.held;
+    if (planned) {
+      this.path.setFromMotion(speed, this.egoYawRate, c.minSpeedForCurvature, c.maxCurvature);
+      this.selector.select(tracks, quality, count, speed, this.path, lead, threat, this.aeb.threatId, held);
+    } else {
+      lead.index = -1;
+      lead.id = -1;
+      threat.clear();
+      held.clear();
+    }
 
-    let accel = 0;
+    let wanted = 0;
     let decision: PlanDecision = lead.index >= 0 ? 'follow' : 'cruise';
-    if (c.accEnabled) {
-      accel =
+    if (c.accEnabled && planned) {
+      wanted =
         lead.index >= 0 ? this.acc.follow(speed, lead.gap, lead.speed, lead.accel) : this.acc.cruise(speed);
-      if (lead.index >= 0 && (accel < c.brakeDecisionAccel || lead.speed < c.leadStoppedSpeed))
+      if (lead.index >= 0 && (wanted < c.brakeDecisionAccel || lead.speed < c.leadStoppedSpeed))
         decision = 'brake';
     }
-    const aebAccel = this.aeb.update(speed, threat.id, threat.ttc, threat.needDecel);
-    if (this.aeb.stage >= AebStage.partial) {
-      decision = 'aeb';
-      if (aebAccel < accel) accel = aebAccel;
-    }
-
-    out.decision = decision;
-    out.leadId = lead.id;
-    out.targetAccel = accel;
-    out.ttc = threat.ttc < Infinity ? threat.ttc : -1;
-    out.aebStage = this.aeb.stage;
-    out.threatId = threat.id;
-    out.leadGap = lead.index >= 0 ? lead.gap : -1;
-    out.pointCount = writeTrajectory(
-      speed,
-      accel,
-      this.path.curvature,
-      c.accEnabled ? Math.max(c.cruiseSpeedMps, speed) : speed,
-      c.trajectoryHorizonS,
-      c.trajectoryStepS,
-      trajectory,
+    const aeb = this.aeb;
+    const aebAccel = aeb.update(
+      tS,
+      planned ? speed : undefined,
+      -this.limiter.last,
+      planned ? threat : this.noTarget,
+      held,
     );
+    const braking = aeb.stage >= AebStage.partial;
+    if (braking) {
+      decision = 'aeb';
+      if (aebAccel < wanted) wanted = aebAccel;
+    }
+    if (!planned) decision = 'none';
+    // Emergency braking builds up (and is let go of) at the brake's rate, the rest at comfort jerk.
+    const jerk = braking || this.limiter.last < -c.accMaxDecel ? c.aebJerkMax : c.accJerkMax;
+    const accel = this.limiter.apply(tS, wanted, jerk, this.egoAccel, c.fullBrakeAccel, c.accMaxAccel);
+
+    // The reported threat: the AEB stage's object (this cycle's values; none while held through
+    // a loss), else the most urgent object.
+    const aebObject = aeb.threatId === threat.id ? threat : aeb.threatId === held.id ? held : undefined;
+    const ttc = aeb.stage === AebStage.none ? threat.ttc : (aebObject?.ttc ?? Infinity);
+    out.decision = decision;
+    out.leadId = lead.index >= 0 ? lead.id : -1;
+    out.targetAccel = accel;
+    out.ttc = ttc < Infinity ? ttc : -1;
+    out.aebStage = aeb.stage;
+    out.threatId = aeb.stage > AebStage.none ? aeb.threatId : threat.id;
+    out.gap = lead.index >= 0 ? lead.gap : -1;
+    out.requiredDecel = aeb.stage > AebStage.none ? aeb.needDecel : threat.needDecel;
+    out.reason = this.reasonFor(egoState, decision, lead);
+    out.tracksImplausible = planned ? this.selector.stats.implausible : 0;
+    out.pointCount = planned
+      ? writeTrajectory(
+          speed,
+          accel,
+          this.path.curvature,
+          c.accEnabled ? Math.max(c.cruiseSpeedMps, speed) : speed,
+          c.trajectoryHorizonS,
+          c.trajectoryStepS,
+          trajectory,
+        )
+      : 0;
   }
 
-  /** Forgets the AEB stage (e.g. after a replay jump). */
+  /** Forgets the AEB state, the last command and the odometry (e.g. after a replay jump). */
   reset(): void {
     this.aeb.reset();
+    this.limiter.reset();
+    this.epochNs = undefined;
+    this.lastStampNs = 0n;
+    this.egoS = -Infinity;
+  }
+
+  /** Seconds since the first stamp; stamps going backwards (a replay jump) reset the planner. */
+  private timeOf(stampNs: bigint): number {
+    if (this.epochNs === undefined || stampNs < this.lastStampNs) {
+      this.reset();
+      this.epochNs = stampNs;
+    }
+    this.lastStampNs = stampNs;
+    return Number(stampNs - this.epochNs!) / 1e9;
+  }
+
+  /**
+   * Takes the odometry record if plausible (finite, speed in [-1, maxEgoSpeedMps], yaw rate
+   * within maxEgoYawRate), else keeps the last plausible one for egoTimeoutS.
+   */
+  private takeEgo(ego: Float64Array, tS: number): 'ok' | 'ego_stale' | 'ego_invalid' {
+    const c = this.config;
+    const v = ego.length >= EGO.stride ? ego[EGO.speed]! : NaN;
+    const w = ego.length >= EGO.stride ? ego[EGO.yawRate]! : NaN;
+    if (v >= -1 && v <= c.maxEgoSpeedMps && Math.abs(w) <= c.maxEgoYawRate) {
+      const a = ego[EGO.accel]!;
+      this.egoSpeed = v > 0 ? v : 0;
+      this.egoYawRate = w;
+      this.egoAccel = Math.abs(a) <= MAX_MEASURED_ACCEL ? a : 0;
+      this.egoS = tS;
+      return 'ok';
+    }
+    return tS - this.egoS <= c.egoTimeoutS ? 'ego_stale' : 'ego_invalid';
+  }
+
+  private reasonFor(
+    egoState: 'ok' | 'ego_stale' | 'ego_invalid',
+    decision: PlanDecision,
+    lead: Lead,
+  ): PlanReason {
+    if (egoState !== 'ok') return egoState;
+    const aeb = this.aeb;
+    if (aeb.stage >= AebStage.partial) {
+      return aeb.cause === 'hold'
+        ? 'aeb_hold'
+        : aeb.cause === 'required_decel'
+          ? 'aeb_required_decel'
+          : 'aeb_ttc';
+    }
+    if (aeb.stage === AebStage.warn) return 'aeb_warning';
+    if (!this.config.accEnabled) return 'acc_off';
+    if (lead.index < 0) return 'set_speed';
+    if (decision === 'brake' && lead.speed < this.config.leadStoppedSpeed) return 'lead_stopped';
+    return lead.entering ? 'lead_entering' : 'lead';
   }
 }

@@ -29,7 +29,8 @@ export function writeTrajectory(
       v = v0 + accel * t;
       s = v0 * t + 0.5 * accel * t * t;
     } else {
-      const vEnd = v0 + accel * tLimit;
+      // Exactly 0 at a stop (v0 + accel · tLimit can round below it).
+      const vEnd = accel < 0 ? 0 : cap;
       v = vEnd;
       s = v0 * tLimit + 0.5 * accel * tLimit * tLimit + vEnd * (t - tLimit);
     }
@@ -43,7 +44,7 @@ export function writeTrajectory(
       out[o + PLAN_POINT.x] = Math.sin(a) / curvature;
       out[o + PLAN_POINT.y] = (1 - Math.cos(a)) / curvature;
     }
-    out[o + PLAN_POINT.v] = v;
+    out[o + PLAN_POINT.v] = v > 0 ? v : 0;
   }
   return points;
 }

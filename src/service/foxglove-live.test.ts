@@ -130,10 +130,10 @@ describe('Foxglove live view of the service', () => {
     // (At speed 1 scans are ingested on the lidar thread and the view samples the pool for the
     // newest one at twice the lidar rate, so it may see a few less than the drive's 20.)
     expect(server.counts.pointCloudsEncoded).toBeLessThanOrEqual(6);
-
     expect(viewer.droppedByClass.plan).toBe(0);
     expect(viewer.droppedByClass.pointCloud).toBe(server.counts.pointCloudsSkipped);
-    expect(viewer.statusSent).toBeGreaterThan(0);
+    // Drops are reported to the viewer (none happen when overload shed the view altogether).
+    if (server.counts.pointCloudsSkipped > 0) expect(viewer.statusSent).toBeGreaterThan(0);
     expect(withViewer.service.foxglove!.unreadable).toBe(0);
   });
 });

@@ -104,6 +104,12 @@ describe('ZeroMQ round trip', () => {
     const plan = out.of('out/plan').at(-1)!;
     expect(['follow', 'brake']).toContain(plan.header.decision);
     expect(plan.header.leadId).toBe(ids[0]);
+    // The AEB stage, threat, gap (front bumper to the lead's rear), deceleration and reason.
+    expect(plan.header).toMatchObject({ aebStage: 'none', reason: 'lead' });
+    expect(plan.header.threatId === -1 || plan.header.threatId === ids[0]).toBe(true);
+    expect(Math.abs(Number(plan.header.gap) - (RADAR_X + range - 3.7))).toBeLessThan(1.5);
+    expect(Number(plan.header.requiredDecel)).toBeGreaterThanOrEqual(0);
+    expect(Number(plan.header.ttc) === -1 || Number(plan.header.ttc) > 2.6).toBe(true);
     expect(typeof plan.header.stampNs).toBe('bigint');
     expect(plan.payload.length).toBe(Number(plan.header.count) * 4);
     // Each plan names the track list it was computed from; its lead is in that list.

@@ -1,7 +1,11 @@
 import { ObjectClass } from '../wire/layouts.js';
 
-/** Actor classes a scenario may place; their ids are those of `ObjectClass` on the wire. */
-export const ACTOR_CLASSES = ['car', 'truck', 'pedestrian', 'cyclist'] as const;
+/**
+ * Actor classes a scenario may place; their ids are those of `ObjectClass` on the wire. A
+ * `barrier` (a guard-rail segment) is static roadside structure, not a road user: class
+ * `unknown`, and smart cameras do not report it.
+ */
+export const ACTOR_CLASSES = ['car', 'truck', 'pedestrian', 'cyclist', 'barrier'] as const;
 export type ActorClass = (typeof ACTOR_CLASSES)[number];
 
 /** Physical and sensor-facing properties of a class of road user. */
@@ -15,6 +19,8 @@ export interface ActorClassInfo {
   reflectivity: number;
   /** Mean radar cross-section at 77 GHz, dBsm. */
   rcsDbsm: number;
+  /** Whether a smart camera's object list reports it (road users only). */
+  cameraReports: boolean;
 }
 
 /**
@@ -22,7 +28,15 @@ export interface ActorClassInfo {
  * pedestrian and cyclist targets) and typical automotive-radar RCS values.
  */
 export const ACTOR_CLASS_INFO: Readonly<Record<ActorClass, ActorClassInfo>> = {
-  car: { classId: ObjectClass.car, length: 4.6, width: 1.85, height: 1.5, reflectivity: 0.35, rcsDbsm: 10 },
+  car: {
+    classId: ObjectClass.car,
+    length: 4.6,
+    width: 1.85,
+    height: 1.5,
+    reflectivity: 0.35,
+    rcsDbsm: 10,
+    cameraReports: true,
+  },
   truck: {
     classId: ObjectClass.truck,
     length: 12,
@@ -30,6 +44,7 @@ export const ACTOR_CLASS_INFO: Readonly<Record<ActorClass, ActorClassInfo>> = {
     height: 3.8,
     reflectivity: 0.45,
     rcsDbsm: 22,
+    cameraReports: true,
   },
   pedestrian: {
     classId: ObjectClass.pedestrian,
@@ -38,6 +53,7 @@ export const ACTOR_CLASS_INFO: Readonly<Record<ActorClass, ActorClassInfo>> = {
     height: 1.8,
     reflectivity: 0.2,
     rcsDbsm: -5,
+    cameraReports: true,
   },
   cyclist: {
     classId: ObjectClass.cyclist,
@@ -46,6 +62,17 @@ export const ACTOR_CLASS_INFO: Readonly<Record<ActorClass, ActorClassInfo>> = {
     height: 1.75,
     reflectivity: 0.3,
     rcsDbsm: 2,
+    cameraReports: true,
+  },
+  // A 4 m W-beam guard-rail segment: galvanised steel, a strong but mostly specular radar target.
+  barrier: {
+    classId: ObjectClass.unknown,
+    length: 4,
+    width: 0.3,
+    height: 0.8,
+    reflectivity: 0.6,
+    rcsDbsm: 5,
+    cameraReports: false,
   },
 };
 
@@ -53,7 +80,6 @@ export const ACTOR_CLASS_INFO: Readonly<Record<ActorClass, ActorClassInfo>> = {
 export const INFO_BY_CLASS_ID: readonly ActorClassInfo[] = (() => {
   const out: ActorClassInfo[] = [];
   for (const info of Object.values(ACTOR_CLASS_INFO)) out[info.classId] = info;
-  out[ObjectClass.unknown] = ACTOR_CLASS_INFO.car;
   return out;
 })();
 

@@ -7,6 +7,7 @@
  */
 import { CAMERA, ObjectClass } from '../wire/layouts.js';
 import type { SensorConfig } from '../wire/rig.js';
+import { INFO_BY_CLASS_ID } from './actor-classes.js';
 import type { Prng } from './prng.js';
 import type { World } from './world.js';
 
@@ -123,6 +124,7 @@ export class CameraModel {
       const cx = cps * dxw + sps * dyw;
       const cy = -sps * dxw + cps * dyw;
       if (cx < 0.5) continue; // centre behind or at the lens
+      if (!INFO_BY_CLASS_ID[world.classId[i]!]!.cameraReports) continue;
       const hl = world.length[i]! / 2;
       const hw = world.width[i]! / 2;
       const height = world.height[i]!;

@@ -213,6 +213,18 @@ export class DriveSimulator {
     return true;
   }
 
+  /**
+   * Advances the world to `tNs` without producing a message (never backwards, never past the
+   * next message's capture time), so that a command can take effect at its own time.
+   */
+  advanceTo(tNs: bigint): void {
+    const next = this.peekNextNs();
+    if (next !== undefined && tNs > next) {
+      throw new RangeError(`advanceTo(${tNs}): the next message is due at ${next} ns; take it first`);
+    }
+    this.world.advanceTo(Number(tNs));
+  }
+
   /** Current simulation time (capture time of the last message), ns. */
   get nowNs(): bigint {
     return BigInt(this.world.tNs);
@@ -236,6 +248,15 @@ export class DriveSimulator {
    */
   groundTruth(out: Float32Array, frame: 'odom' | 'base_link' = 'odom'): number {
     return this.world.groundTruth(out, frame);
+  }
+
+  /**
+   * Ground truth of every actor `aheadS` s from now along its script (actors do not react to
+   * the ego), in the ego's current base_link frame: GT records into `out`; returns the count.
+   * For judging a situation from what will really happen (closed-loop outcomes).
+   */
+  futureGroundTruth(out: Float32Array, aheadS: number): number {
+    return this.world.futureGroundTruth(out, aheadS);
   }
 
   /**

@@ -15,6 +15,10 @@ const SHIPPED = [
   'pedestrian-crossing',
   'urban-clutter',
   'sensor-dropout',
+  'overtaking',
+  'parked-cars-curve',
+  'car-turning-off',
+  'pedestrian-along-kerb',
 ];
 
 /** Parses `spec` and returns the validation error it must raise. */

@@ -93,6 +93,13 @@ export class World {
     this.vy = new Float64Array(n);
     this.ax = new Float64Array(n);
     this.ay = new Float64Array(n);
+    this.fx = new Float64Array(n);
+    this.fy = new Float64Array(n);
+    this.fyaw = new Float64Array(n);
+    this.fvx = new Float64Array(n);
+    this.fvy = new Float64Array(n);
+    this.fax = new Float64Array(n);
+    this.fay = new Float64Array(n);
     this.length = Float64Array.from(scenario.actors, (a) => a.length);
     this.width = Float64Array.from(scenario.actors, (a) => a.width);
     this.height = Float64Array.from(scenario.actors, (a) => a.height);
@@ -261,6 +268,46 @@ export class World {
 
   /** Writes ground truth records (see GT) for every actor; returns the count. */
   groundTruth(out: Float32Array, frame: 'odom' | 'base_link'): number {
+    return this.writeGroundTruth(out, frame, 0);
+  }
+
+  /**
+   * Ground truth of every actor `aheadS` s from now on its scripted path (the script does not
+   * depend on the ego), in the ego's current base_link frame (GT records); returns the count.
+   */
+  futureGroundTruth(out: Float32Array, aheadS: number): number {
+    const t = this.tNs * 1e-9 + aheadS;
+    const p = this.pose;
+    for (let i = 0; i < this.count; i++) {
+      this.trajectories[i]!.pose(t, p);
+      this.fx[i] = p[POSE.x]!;
+      this.fy[i] = p[POSE.y]!;
+      this.fyaw[i] = p[POSE.yaw]!;
+      this.fvx[i] = p[POSE.vx]!;
+      this.fvy[i] = p[POSE.vy]!;
+      this.fax[i] = p[POSE.ax]!;
+      this.fay[i] = p[POSE.ay]!;
+    }
+    return this.writeGroundTruth(out, 'base_link', 1);
+  }
+
+  private readonly fx: Float64Array;
+  private readonly fy: Float64Array;
+  private readonly fyaw: Float64Array;
+  private readonly fvx: Float64Array;
+  private readonly fvy: Float64Array;
+  private readonly fax: Float64Array;
+  private readonly fay: Float64Array;
+
+  /** GT records from the current state (`which` 0) or the future one futureGroundTruth computed (1). */
+  private writeGroundTruth(out: Float32Array, frame: 'odom' | 'base_link', which: 0 | 1): number {
+    const X = which ? this.fx : this.x;
+    const Y = which ? this.fy : this.y;
+    const YAW = which ? this.fyaw : this.yaw;
+    const VX = which ? this.fvx : this.vx;
+    const VY = which ? this.fvy : this.vy;
+    const AX = which ? this.fax : this.ax;
+    const AY = which ? this.fay : this.ay;
     const n = this.count;
     if (out.length < n * GT.stride) {
       throw new RangeError(
@@ -275,18 +322,18 @@ export class World {
     const oyaw = base ? this.egoYaw : 0;
     for (let i = 0; i < n; i++) {
       const o = i * GT.stride;
-      const dx = this.x[i]! - ox;
-      const dy = this.y[i]! - oy;
+      const dx = X[i]! - ox;
+      const dy = Y[i]! - oy;
       out[o + GT.id] = i + 1;
       out[o + GT.classId] = this.classId[i]!;
       out[o + GT.x] = c * dx + s * dy;
       out[o + GT.y] = -s * dx + c * dy;
       out[o + GT.z] = this.height[i]! / 2;
-      out[o + GT.yaw] = wrapAngle(this.yaw[i]! - oyaw);
-      out[o + GT.vx] = c * this.vx[i]! + s * this.vy[i]!;
-      out[o + GT.vy] = -s * this.vx[i]! + c * this.vy[i]!;
-      out[o + GT.ax] = c * this.ax[i]! + s * this.ay[i]!;
-      out[o + GT.ay] = -s * this.ax[i]! + c * this.ay[i]!;
+      out[o + GT.yaw] = wrapAngle(YAW[i]! - oyaw);
+      out[o + GT.vx] = c * VX[i]! + s * VY[i]!;
+      out[o + GT.vy] = -s * VX[i]! + c * VY[i]!;
+      out[o + GT.ax] = c * AX[i]! + s * AY[i]!;
+      out[o + GT.ay] = -s * AX[i]! + c * AY[i]!;
       out[o + GT.length] = this.length[i]!;
       out[o + GT.width] = this.width[i]!;
       out[o + GT.height] = this.height[i]!;

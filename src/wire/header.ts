@@ -1,4 +1,4 @@
-import type { OutputKind, PlanDecision, SensorKind } from './layouts.js';
+import type { AebStageName, OutputKind, PlanDecision, PlanReason, SensorKind } from './layouts.js';
 
 /** Wire format version carried in every header as `v`. */
 export const WIRE_VERSION = 1;
@@ -35,24 +35,42 @@ export interface TracksHeader {
   publishedNs: bigint;
 }
 
+/**
+ * The plan-specific fields of an `out/plan` header, made from the planner's result by
+ * `planOutput` (src/planning/plan-output.ts); the publisher adds the envelope (`PlanHeader`).
+ * Distances are along the ego's predicted path from its front bumper (3.7 m ahead of base_link).
+ */
+export interface PlanHeaderFields {
+  frame: 'base_link';
+  fields: readonly string[];
+  stride: number;
+  /** Trajectory points in the payload; 0 when there is no plan (decision `none`). */
+  count: number;
+  decision: PlanDecision;
+  /** Track id of the ACC lead, or -1 for none. */
+  leadId: number;
+  /** Commanded longitudinal acceleration, m/s² (negative brakes); finite, within the planner's limits. */
+  targetAccel: number;
+  /** Time to collision with the threat, s; -1 when nothing is closing (closing speed below the threshold). */
+  ttc: number;
+  /** AEB stage: none, warning, partial or full braking. */
+  aebStage: AebStageName;
+  /** Track id of the threat (the object the ego would reach first), or -1 for none. */
+  threatId: number;
+  /** Bumper-to-bumper gap to the lead along the path, m; -1 without a lead. */
+  gap: number;
+  /** Constant deceleration the ego needs to avoid the threat, m/s² (>= 0; 0 without one). */
+  requiredDecel: number;
+  reason: PlanReason;
+}
+
 /** Header of `out/plan`. */
-export interface PlanHeader {
+export interface PlanHeader extends PlanHeaderFields {
   v: number;
   kind: Extract<OutputKind, 'plan'>;
   seq: number;
   /** stampNs of the measurement that triggered this plan. */
   stampNs: bigint;
-  frame: 'base_link';
-  fields: readonly string[];
-  stride: number;
-  count: number;
-  decision: PlanDecision;
-  /** Track id of the selected lead vehicle, or -1 for none. */
-  leadId: number;
-  /** Commanded longitudinal acceleration, m/s² (negative brakes). */
-  targetAccel: number;
-  /** Time to collision with the lead, s; -1 when not closing. */
-  ttc: number;
   /** `seq` of the out/tracks list this plan was computed from. */
   tracksSeq: number;
   publishedNs: bigint;

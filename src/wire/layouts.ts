@@ -152,6 +152,64 @@ export const TRACK = {
 } as const;
 export const PLAN_POINT = { t: 0, x: 1, y: 2, v: 3, stride: 4 } as const;
 
-/** Plan decisions, in increasing order of severity. */
-export const PLAN_DECISIONS = ['cruise', 'follow', 'brake', 'aeb'] as const;
+/**
+ * How far the tracker trusts each track: one record per TRACKS_LAYOUT record, in the same order.
+ * Not published; the tracker hands it to the planner with the tracks (float32). age s since the
+ * track was started; position (pxx, pxy, pyy, m²) and velocity (vxx, vxy, vyy, m²/s²) covariance
+ * in base_link axes, at the track's last update; seenLength, seenWidth m: the box extents the
+ * lidar has actually seen along the track's axes (0 = never seen; the published box fills what
+ * was not seen with the class's typical size).
+ */
+export const TRACK_QUALITY = {
+  age: 0,
+  pxx: 1,
+  pxy: 2,
+  pyy: 3,
+  vxx: 4,
+  vxy: 5,
+  vyy: 6,
+  seenLength: 7,
+  seenWidth: 8,
+  stride: 9,
+} as const;
+
+/**
+ * Plan decisions, in increasing order of severity. `none`: no plan this cycle (the plan's
+ * `reason` says why, e.g. implausible ego odometry).
+ */
+export const PLAN_DECISIONS = ['none', 'cruise', 'follow', 'brake', 'aeb'] as const;
 export type PlanDecision = (typeof PLAN_DECISIONS)[number];
+
+/** AEB stages, in order (index = stage number): none, forward collision warning, partial, full braking. */
+export const AEB_STAGES = ['none', 'warning', 'partial', 'full'] as const;
+export type AebStageName = (typeof AEB_STAGES)[number];
+
+/**
+ * Why the plan is what it is (the plan header's `reason`), most severe cause first:
+ * - `ego_invalid`: no plan: the ego odometry is missing or implausible (non-finite, speed or yaw
+ *   rate out of range) and no plausible record is recent enough;
+ * - `ego_stale`: planned on the last plausible odometry record, the current one being implausible;
+ * - `aeb_hold`: AEB keeps braking through a brief loss of its threat, or down to standstill;
+ * - `aeb_required_decel`: AEB brakes because avoiding needs more than the stage before gives;
+ * - `aeb_ttc`: AEB brakes because the time to collision fell below the stage's threshold;
+ * - `aeb_warning`: forward collision warning (the command is ACC's, or 0 with ACC off);
+ * - `lead_stopped`: ACC brakes for a lead standing still;
+ * - `lead_entering`: ACC follows an object predicted to enter the lane (cut-in, crossing);
+ * - `lead`: ACC follows the lead in the lane;
+ * - `set_speed`: no lead: ACC holds or approaches the set speed;
+ * - `acc_off`: ACC is off and AEB does not brake: the command is 0 (the driver drives).
+ */
+export const PLAN_REASONS = [
+  'ego_invalid',
+  'ego_stale',
+  'aeb_hold',
+  'aeb_required_decel',
+  'aeb_ttc',
+  'aeb_warning',
+  'lead_stopped',
+  'lead_entering',
+  'lead',
+  'set_speed',
+  'acc_off',
+] as const;
+export type PlanReason = (typeof PLAN_REASONS)[number];

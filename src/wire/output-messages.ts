@@ -3,8 +3,8 @@
  * Each call makes new buffers: ZeroMQ may send them without copying, so none is reused.
  */
 import { encodeHeader, outputTopic } from './codec.js';
-import { WIRE_VERSION, type PlanHeader, type TracksHeader } from './header.js';
-import { PLAN_LAYOUT, TRACKS_LAYOUT } from './layouts.js';
+import { WIRE_VERSION, type PlanHeader, type PlanHeaderFields, type TracksHeader } from './header.js';
+import { TRACKS_LAYOUT } from './layouts.js';
 
 const TRACKS_TOPIC = Buffer.from(outputTopic('tracks'));
 const PLAN_TOPIC = Buffer.from(outputTopic('plan'));
@@ -36,37 +36,17 @@ export function tracksMessage(
   ];
 }
 
-/** The plan's own header fields (decision, lead, command, ...): everything but the envelope. */
-export type PlanFields = Omit<
-  PlanHeader,
-  'v' | 'kind' | 'seq' | 'stampNs' | 'frame' | 'fields' | 'stride' | 'count' | 'publishedNs'
->;
-
-/** `[out/plan, header, payload]`: the plan's fields and `points` PLAN_LAYOUT trajectory points (copied). */
+/**
+ * `[out/plan, header, payload]`: the plan's own fields (`planOutput` in src/planning makes them
+ * from the planner's result) in the envelope, and its trajectory payload (copied).
+ */
 export function planMessage(
   seq: number,
   stampNs: bigint,
   publishedNs: bigint,
-  fields: PlanFields,
-  trajectory: Float32Array,
-  points: number,
+  fields: PlanHeaderFields & { tracksSeq: number },
+  payload: Uint8Array,
 ): Buffer[] {
-  const header: PlanHeader = {
-    v: WIRE_VERSION,
-    kind: 'plan',
-    seq,
-    stampNs,
-    frame: 'base_link',
-    fields: PLAN_LAYOUT.fields,
-    stride: PLAN_LAYOUT.stride,
-    count: points,
-    ...fields,
-    publishedNs,
-  };
-  const bytes = points * PLAN_LAYOUT.stride;
-  return [
-    Buffer.from(PLAN_TOPIC),
-    Buffer.from(encodeHeader(header)),
-    Buffer.from(new Uint8Array(trajectory.buffer, trajectory.byteOffset, bytes).slice()),
-  ];
+  const header: PlanHeader = { v: WIRE_VERSION, kind: 'plan', seq, stampNs, ...fields, publishedNs };
+  return [Buffer.from(PLAN_TOPIC), Buffer.from(encodeHeader(header)), Buffer.from(payload.slice())];
 }

@@ -6,6 +6,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { SensorConfig } from '../wire/rig.js';
 import type { PrefetchSpec } from '../smi/spec/scheduler-spec.js';
+import type { PlanningSpec } from '../smi/spec/pipeline-spec.js';
 import type { SchedulerBlockShape } from './scheduler-block.js';
 
 /** Kinds of pool channel a stage reads. */
@@ -63,7 +64,8 @@ export interface StageThreadData {
 export interface TrackerThreadData extends StageThreadData {
   mode: 'stages' | 'trigger-cycles';
   maxTracks: number;
-  cruiseSpeedMps: number;
+  /** The planner's parameters (spec.planning). */
+  planning: PlanningSpec;
   reorderWindowNs: number;
   /** Trigger-cycle baseline: channels whose commits cut a cycle, and the longest wait. */
   triggerChannels: number[];

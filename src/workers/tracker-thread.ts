@@ -10,7 +10,8 @@
  * `trigger-cycles` mode is the earlier design, kept as the bench's baseline: measurements wait for
  * a trigger sensor, then the batch is fused in stamp order (lidar clustered inline).
  */
-import { Planner, type PlanResult } from '../planning/planner.js';
+import { Planner, createPlanResult, type PlanResult } from '../planning/planner.js';
+import { planOutput } from '../planning/plan-output.js';
 import { MultiSensorTracker } from '../fusion/multi-sensor-tracker.js';
 import { StampOrderedFusion } from '../fusion/stamp-ordered-fusion.js';
 import { CLUSTER } from '../fusion/lidar-clusterer.js';
@@ -20,7 +21,16 @@ import { OverloadGovernor, StageCostModel, admit } from '../smi/policy/admission
 import { LagDetector } from '../smi/policy/period-estimator.js';
 import { TriggerCyclePolicy } from '../smi/policy/trigger-cycle-policy.js';
 import { OutputPublisher } from '../io/output-publisher.js';
-import { CAMERA, EGO, LIDAR, PLAN_DECISIONS, PLAN_POINT, RADAR, TRACK } from '../wire/layouts.js';
+import {
+  CAMERA,
+  EGO,
+  LIDAR,
+  PLAN_DECISIONS,
+  PLAN_POINT,
+  RADAR,
+  TRACK,
+  TRACK_QUALITY,
+} from '../wire/layouts.js';
 import { planMessage, tracksMessage } from '../wire/output-messages.js';
 import { SAMPLE, STAGE_COUNTER, STATUS, THREAD_TIMER, type SchedulerBlock } from './scheduler-block.js';
 import type { StageInputs } from './stage-inputs.js';
@@ -103,14 +113,10 @@ export class TrackerThread {
   private readonly f32: Float32Array[][];
   private readonly f64: Float64Array[][];
   private readonly tracks: Float32Array;
+  /** Per-track covariance-derived quality (TRACK_QUALITY): what the planner may trust. */
+  private readonly quality: Float32Array;
   private readonly trajectory = new Float32Array(HORIZON_POINTS * PLAN_POINT.stride);
-  private readonly plan: PlanResult = {
-    decision: 'cruise',
-    leadId: -1,
-    targetAccel: 0,
-    ttc: -1,
-    pointCount: 0,
-  };
+  private readonly plan: PlanResult = createPlanResult();
   private readonly ego = new Float64Array(EGO.stride);
   private egoStampNs = -1n;
   private nextReclaimNs = 0;
@@ -134,8 +140,9 @@ export class TrackerThread {
     this.block = block;
     this.inputs = inputs;
     this.tracker = new MultiSensorTracker(data.sensors, { maxTracks: data.maxTracks });
-    this.planner = new Planner({ cruiseSpeedMps: data.cruiseSpeedMps });
+    this.planner = new Planner(data.planning);
     this.tracks = new Float32Array(data.maxTracks * TRACK.stride);
+    this.quality = new Float32Array(data.maxTracks * TRACK_QUALITY.stride);
     const slots = data.inputs.reduce((n, i) => n + pool.channels[i.channel]!.slotCount, 0);
     this.ready = new ReadyQueue(slots + 1);
     this.held = new HeldFrames(slots + 1);
@@ -392,10 +399,14 @@ export class TrackerThread {
     const startNs = process.hrtime.bigint();
     let outStamp = this.newestFusedNs > this.egoStampNs ? this.newestFusedNs : this.egoStampNs;
     if (outStamp < 0n) outStamp = this.unpublishedStamp[this.unpublished - 1]!;
-    const count = this.tracker.writeTracks(outStamp, this.tracks);
+    const count = this.tracker.writeTracks(outStamp, this.tracks, this.quality);
     let planned = true;
     try {
-      this.planner.plan(this.tracks, count, this.ego, this.plan, this.trajectory);
+      this.planner.plan(
+        { tracks: this.tracks, quality: this.quality, count, ego: this.ego, stampNs: outStamp },
+        this.plan,
+        this.trajectory,
+      );
     } catch (err) {
       planned = false;
       this.block.count(this.plannerStage.index, STAGE_COUNTER.errors);
@@ -406,21 +417,9 @@ export class TrackerThread {
     const tracksParts = tracksMessage(tracksSeq, outStamp, planEndNs, this.tracks, count);
     this.deps.publisher.publish(tracksParts);
     const trigger = this.unpublishedStamp[this.unpublished - 1]!;
-    const planParts = planned
-      ? planMessage(
-          this.planSeq++,
-          trigger,
-          planEndNs,
-          {
-            decision: this.plan.decision,
-            leadId: this.plan.leadId,
-            targetAccel: this.plan.targetAccel,
-            ttc: this.plan.ttc,
-            tracksSeq,
-          },
-          this.trajectory,
-          this.plan.pointCount,
-        )
+    const plan = planned ? planOutput(this.plan, this.trajectory) : undefined;
+    const planParts = plan
+      ? planMessage(this.planSeq++, trigger, planEndNs, { ...plan.header, tracksSeq }, plan.payload)
       : undefined;
     if (planParts) this.deps.publisher.publish(planParts);
     const publishedNs = process.hrtime.bigint();

@@ -113,7 +113,7 @@ export class PipelineScheduler {
       nice: nice(graph.trackerStage),
       mode: sched.mode,
       maxTracks: spec.fusion.maxTracks,
-      cruiseSpeedMps: spec.planning.cruiseSpeedMps,
+      planning: spec.planning,
       reorderWindowNs: sched.reorderWindowMs * 1e6,
       triggerChannels: sched.triggerCycles.triggers.map((id) => spec.sensors.findIndex((s) => s.id === id)),
       triggerMaxWaitNs: sched.triggerCycles.maxWaitMs * 1e6,
