@@ -9,7 +9,7 @@ import tseslint from 'typescript-eslint';
 const LAYERS = [
   ['wire', 'pool', 'schema'],
   ['telemetry', 'smi/spec'],
-  ['fusion', 'planning', 'sim', 'smi/policy'],
+  ['fusion', 'planning', 'sim', 'metrics', 'smi/policy'],
   ['io', '>', 'sensors'],
   ['workers', '>', 'smi/scheduler'],
   ['service', '>', 'cli'],

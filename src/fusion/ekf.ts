@@ -1,17 +1,37 @@
 import { COV_SIZE, S, type TrackTable } from './track-table.js';
 import type { Linearization } from './linearization.js';
+import { MotionModel, turnTransition, type MotionModelId } from './motion-model.js';
 
 const N = S.dim;
 /** Above this speed (m/s) process noise is split along and across the heading. */
 const HEADING_FRAME_SPEED = 3;
 
+/** Process noise and limits of the motion models. */
+export interface MotionNoise {
+  /** White-noise jerk intensity, m²/s⁵, along the heading of moving objects (all directions when slow). */
+  jerkPsd: number;
+  /** Jerk intensity across the heading of moving objects, m²/s⁵. */
+  lateralJerkPsd: number;
+  /** Extra random walk on position, m²/s. */
+  positionPsd: number;
+  /** White-noise acceleration intensity of the constant-velocity model (pedestrians), m²/s³. */
+  cvAccelPsd: number;
+  /** White-noise yaw acceleration intensity of the turn model, rad²/s³. */
+  yawAccelPsd: number;
+  /** Bound on the acceleration estimate, m/s². */
+  maxAccel: number;
+  /** Bounds on the yaw rate: absolute (rad/s), and through the lateral acceleration v·ω (m/s²). */
+  maxYawRate: number;
+  maxLateralAccel: number;
+}
+
 /**
- * Extended Kalman filter over a TrackTable slot with a constant-acceleration motion model
- * (white-noise jerk, plus an optional random walk on position) in the odom frame. Measurement models supply the innovation ν, the
- * Jacobian H (m×6, row-major) and the noise R (m×m) for m ≤ 3 in a Linearization; the filter owns
- * all scratch memory, so no call allocates.
+ * Extended Kalman filter over a TrackTable slot in the odom frame, with a motion model per
+ * track (motion-model.ts). Measurement models supply the innovation ν, the Jacobian H (m×S.dim,
+ * row-major) and the noise R (m×m) for m ≤ 3 in a Linearization; the filter owns all scratch
+ * memory, so no call allocates.
  */
-export class ConstantAccelerationEkf {
+export class TrackEkf {
   /** ln det S of the last mahalanobis() call, for likelihood-based association costs. */
   logDetS = 0;
   private readonly pht = new Float64Array(N * 3);
@@ -20,51 +40,73 @@ export class ConstantAccelerationEkf {
   private readonly k = new Float64Array(N * 3);
   private readonly a = new Float64Array(COV_SIZE);
   private readonly ap = new Float64Array(COV_SIZE);
+  private readonly f = new Float64Array(COV_SIZE);
 
-  /**
-   * @param jerkPsd white-noise jerk intensity, m²/s⁵ (along the heading for moving objects)
-   * @param maxAccel bound on the acceleration estimate, m/s²
-   * @param positionPsd extra random walk on position, m²/s
-   * @param lateralJerkPsd jerk intensity across the heading of moving objects, m²/s⁵
-   */
-  constructor(
-    private readonly jerkPsd: number,
-    private readonly maxAccel: number,
-    private readonly positionPsd = 0,
-    private readonly lateralJerkPsd = jerkPsd,
-  ) {}
+  constructor(private readonly noise: Readonly<MotionNoise>) {}
 
-  /** Predicts the slot's state and covariance forward by dt >= 0 seconds. */
-  predict(t: TrackTable, slot: number, dt: number): void {
+  /** Predicts the slot's state and covariance forward by dt >= 0 seconds under `model`. */
+  predict(t: TrackTable, slot: number, dt: number, model: MotionModelId): void {
     if (!(dt > 0)) return;
     const x = t.state;
     const o = slot * N;
-    const h = 0.5 * dt * dt;
-    x[o + S.x] = x[o + S.x]! + dt * x[o + S.vx]! + h * x[o + S.ax]!;
-    x[o + S.y] = x[o + S.y]! + dt * x[o + S.vy]! + h * x[o + S.ay]!;
-    x[o + S.vx] = x[o + S.vx]! + dt * x[o + S.ax]!;
-    x[o + S.vy] = x[o + S.vy]! + dt * x[o + S.ay]!;
-
     const P = t.cov;
     const c = slot * COV_SIZE;
-    // P <- F P (rows), in an order that reads only rows not yet updated.
-    for (let j = 0; j < N; j++) {
-      P[c + S.x * N + j] = P[c + S.x * N + j]! + dt * P[c + S.vx * N + j]! + h * P[c + S.ax * N + j]!;
-      P[c + S.y * N + j] = P[c + S.y * N + j]! + dt * P[c + S.vy * N + j]! + h * P[c + S.ay * N + j]!;
-      P[c + S.vx * N + j] = P[c + S.vx * N + j]! + dt * P[c + S.ax * N + j]!;
-      P[c + S.vy * N + j] = P[c + S.vy * N + j]! + dt * P[c + S.ay * N + j]!;
-    }
-    // P <- P Fᵀ (columns).
+    // Pedestrians have no acceleration state and nothing but vehicles turns at a yaw rate.
+    if (model === MotionModel.constantVelocity) zeroComponent(x, P, o, c, S.ax, S.ay);
+    if (model !== MotionModel.turn) zeroComponent(x, P, o, c, S.w, S.w);
+    const F = this.f;
+    turnTransition(x, o, dt, F);
+    // P <- F P Fᵀ (dense: the turn couples every block).
+    const FP = this.ap;
     for (let i = 0; i < N; i++) {
-      const r = c + i * N;
-      P[r + S.x] = P[r + S.x]! + dt * P[r + S.vx]! + h * P[r + S.ax]!;
-      P[r + S.y] = P[r + S.y]! + dt * P[r + S.vy]! + h * P[r + S.ay]!;
-      P[r + S.vx] = P[r + S.vx]! + dt * P[r + S.ax]!;
-      P[r + S.vy] = P[r + S.vy]! + dt * P[r + S.ay]!;
+      for (let j = 0; j < N; j++) {
+        let sum = 0;
+        for (let k = 0; k < N; k++) {
+          const f = F[i * N + k]!;
+          if (f !== 0) sum += f * P[c + k * N + j]!;
+        }
+        FP[i * N + j] = sum;
+      }
     }
-    // Discrete white-noise jerk, T(dt) per kinematic order pair, with a spatial intensity A:
-    // isotropic for slow objects, along/across the heading for moving ones (vehicles jerk far
-    // less sideways than along their path).
+    for (let i = 0; i < N; i++) {
+      for (let j = i; j < N; j++) {
+        let sum = 0;
+        for (let k = 0; k < N; k++) {
+          const f = F[j * N + k]!;
+          if (f !== 0) sum += FP[i * N + k]! * f;
+        }
+        P[c + i * N + j] = sum;
+        P[c + j * N + i] = sum;
+      }
+    }
+    const dt2 = dt * dt;
+    const dt3 = dt2 * dt;
+    const q = this.noise;
+    if (model === MotionModel.constantVelocity) {
+      // Discrete white-noise acceleration, isotropic.
+      const a = q.cvAccelPsd;
+      for (let i = 0; i < 2; i++) {
+        const pi = S.x + i;
+        const vi = S.vx + i;
+        P[c + pi * N + pi]! += (a * dt3) / 3;
+        P[c + pi * N + vi]! += (a * dt2) / 2;
+        P[c + vi * N + pi]! += (a * dt2) / 2;
+        P[c + vi * N + vi]! += a * dt;
+      }
+    } else {
+      this.addJerkNoise(x, o, P, c, dt);
+    }
+    if (model === MotionModel.turn) P[c + S.w * N + S.w]! += q.yawAccelPsd * dt;
+    P[c + S.x * N + S.x]! += q.positionPsd * dt;
+    P[c + S.y * N + S.y]! += q.positionPsd * dt;
+  }
+
+  /**
+   * Discrete white-noise jerk, T(dt) per kinematic order pair, with a spatial intensity A:
+   * isotropic for slow objects, along/across the heading for moving ones (vehicles jerk far
+   * less sideways than along their path).
+   */
+  private addJerkNoise(x: Float64Array, o: number, P: Float64Array, c: number, dt: number): void {
     const dt2 = dt * dt;
     const dt3 = dt2 * dt;
     const tpp = (dt3 * dt2) / 20;
@@ -76,15 +118,16 @@ export class ConstantAccelerationEkf {
     const vx = x[o + S.vx]!;
     const vy = x[o + S.vy]!;
     const v2 = vx * vx + vy * vy;
-    let axx = this.jerkPsd;
+    const q = this.noise;
+    let axx = q.jerkPsd;
     let axy = 0;
-    let ayy = this.jerkPsd;
+    let ayy = q.jerkPsd;
     if (v2 > HEADING_FRAME_SPEED * HEADING_FRAME_SPEED) {
       const ux2 = (vx * vx) / v2;
       const uy2 = (vy * vy) / v2;
       const uxy = (vx * vy) / v2;
-      const qa = this.jerkPsd;
-      const qc = this.lateralJerkPsd;
+      const qa = q.jerkPsd;
+      const qc = q.lateralJerkPsd;
       axx = qa * ux2 + qc * uy2;
       ayy = qa * uy2 + qc * ux2;
       axy = (qa - qc) * uxy;
@@ -110,8 +153,6 @@ export class ConstantAccelerationEkf {
         P[c + ai * N + aj]! += a * taa;
       }
     }
-    P[c + S.x * N + S.x]! += this.positionPsd * dt;
-    P[c + S.y * N + S.y]! += this.positionPsd * dt;
   }
 
   /**
@@ -210,15 +251,36 @@ export class ConstantAccelerationEkf {
         P[c + j * N + i] = sum;
       }
     }
-    // A filter fed a bad association can run its acceleration away; physics bounds it.
+    this.bound(x, o);
+    return true;
+  }
+
+  /** A filter fed a bad association can run its acceleration or turn away; physics bounds them. */
+  private bound(x: Float64Array, o: number): void {
+    const q = this.noise;
     const ax = x[o + S.ax]!;
     const ay = x[o + S.ay]!;
     const an = Math.hypot(ax, ay);
-    if (an > this.maxAccel) {
-      x[o + S.ax] = (ax * this.maxAccel) / an;
-      x[o + S.ay] = (ay * this.maxAccel) / an;
+    if (an > q.maxAccel) {
+      x[o + S.ax] = (ax * q.maxAccel) / an;
+      x[o + S.ay] = (ay * q.maxAccel) / an;
     }
-    return true;
+    const speed = Math.hypot(x[o + S.vx]!, x[o + S.vy]!);
+    const wMax = Math.min(q.maxYawRate, q.maxLateralAccel / Math.max(speed, 1e-3));
+    const w = x[o + S.w]!;
+    if (w > wMax) x[o + S.w] = wMax;
+    else if (w < -wMax) x[o + S.w] = -wMax;
+  }
+}
+
+/** Sets state components i..j (inclusive) and their covariance rows and columns to zero. */
+function zeroComponent(x: Float64Array, P: Float64Array, o: number, c: number, i: number, j: number): void {
+  for (let k = i; k <= j; k++) {
+    x[o + k] = 0;
+    for (let m = 0; m < N; m++) {
+      P[c + k * N + m] = 0;
+      P[c + m * N + k] = 0;
+    }
   }
 }
 
@@ -262,17 +324,4 @@ export function invert(a: Float64Array, m: number, out: Float64Array): number {
   out[7] = (a1 * a6 - a0 * a7) / d;
   out[8] = (a0 * a4 - a1 * a3) / d;
   return d;
-}
-
-/** Predicted state of a slot dt seconds ahead, without touching the table (for output). */
-export function predictState(t: TrackTable, slot: number, dt: number, out: Float64Array): void {
-  const x = t.state;
-  const o = slot * N;
-  const h = 0.5 * dt * dt;
-  out[S.x] = x[o + S.x]! + dt * x[o + S.vx]! + h * x[o + S.ax]!;
-  out[S.y] = x[o + S.y]! + dt * x[o + S.vy]! + h * x[o + S.ay]!;
-  out[S.vx] = x[o + S.vx]! + dt * x[o + S.ax]!;
-  out[S.vy] = x[o + S.vy]! + dt * x[o + S.ay]!;
-  out[S.ax] = x[o + S.ax]!;
-  out[S.ay] = x[o + S.ay]!;
 }

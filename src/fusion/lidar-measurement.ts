@@ -115,9 +115,9 @@ export class LidarMeasurements implements MeasurementBatch {
     const o = slot * S.dim;
     nu[0] = this.zx - t.state[o + S.x]!;
     nu[1] = this.zy - t.state[o + S.y]!;
-    H.fill(0, 0, 12);
+    H.fill(0, 0, 2 * S.dim);
     H[S.x] = 1;
-    H[6 + S.y] = 1;
+    H[S.dim + S.y] = 1;
     // σ² I plus, along each shifted axis, the uncertainty of the size that justified the shift
     // (a class's typical length is good to some 10 %).
     const psi = t.yaw[slot]!;

@@ -1,13 +1,15 @@
-import { CAMERA, EGO, LIDAR, RADAR, TRACK, type SensorKind } from '../wire/layouts.js';
+import { CAMERA, EGO, LIDAR, OBJECT, ObjectClass, RADAR, TRACK, type SensorKind } from '../wire/layouts.js';
 import type { SensorConfig } from '../wire/rig.js';
 import { GatedAssignment } from './association.js';
 import { CameraMeasurements } from './camera-measurement.js';
-import { ConstantAccelerationEkf, predictState } from './ekf.js';
+import { TrackEkf } from './ekf.js';
 import { EgoHistory, EgoPose, SensorPose, sensorPoseOf, wrapAngle } from './ego-history.js';
 import { CLUSTER, LidarClusterer } from './lidar-clusterer.js';
 import { LidarMeasurements } from './lidar-measurement.js';
 import { Linearization } from './linearization.js';
-import { refreshHeading, type MeasurementBatch } from './measurement-model.js';
+import { predictHeading, refreshHeading, type MeasurementBatch } from './measurement-model.js';
+import { MotionModel, motionModelOf, predictStateInto, type MotionModelId } from './motion-model.js';
+import { ObjectMeasurements } from './object-measurement.js';
 import { RadarMeasurements } from './radar-measurement.js';
 import {
   DEFAULT_TRACKER_CONFIG,
@@ -16,7 +18,7 @@ import {
   type TrackerConfig,
   type TrackerStats,
 } from './tracker-config.js';
-import { S, TrackStatus, TrackTable } from './track-table.js';
+import { COV_SIZE, S, TrackStatus, TrackTable } from './track-table.js';
 
 export type { TrackerConfig, TrackerStats } from './tracker-config.js';
 
@@ -24,6 +26,7 @@ export type { TrackerConfig, TrackerStats } from './tracker-config.js';
 export interface TrackerCheckpoint {
   table: TrackTable;
   timeS: number;
+  epochNs: bigint | undefined;
   stats: TrackerStats;
 }
 export { DEFAULT_TRACKER_CONFIG } from './tracker-config.js';
@@ -31,8 +34,10 @@ export { DEFAULT_TRACKER_CONFIG } from './tracker-config.js';
 const MAX_CLUSTERS = 512;
 
 /**
- * Multi-sensor object tracker: lidar clusters, radar detections and camera objects fused into
- * one track list by an EKF per track (constant acceleration, odom frame).
+ * Multi-sensor object tracker: lidar clusters, radar detections, camera objects and detector
+ * object lists fused into one track list by an EKF per track (odom frame) with a motion model
+ * per class: a coordinated turn with estimated yaw rate for vehicles, constant velocity for
+ * pedestrians, constant acceleration for unknown objects.
  *
  * Each scan is placed in odom with the ego pose at its own capture time (interpolated from the
  * odometry history), all tracks are predicted to that time, measurements are associated by
@@ -47,7 +52,7 @@ export class MultiSensorTracker {
 
   private readonly sensors: readonly SensorConfig[];
   private readonly table: TrackTable;
-  private readonly ekf: ConstantAccelerationEkf;
+  private readonly ekf: TrackEkf;
   private readonly egoHistory = new EgoHistory(256);
   private readonly egoPose = new EgoPose();
   private readonly sensorPose = new SensorPose();
@@ -56,12 +61,14 @@ export class MultiSensorTracker {
   private readonly radar: RadarMeasurements;
   private readonly camera: CameraMeasurements;
   private readonly lidar: LidarMeasurements;
+  private readonly objects: ObjectMeasurements;
   private readonly assoc: GatedAssignment;
   private readonly rows: Int32Array;
   private readonly spawnedSlots: Int32Array;
   private readonly perRow: Int32Array;
   private readonly lin = new Linearization();
   private readonly predicted = new Float64Array(S.dim);
+  private readonly transition = new Float64Array(COV_SIZE);
   private minD2 = new Float64Array(64);
   private bestRow = new Int32Array(64);
   private epochNs: bigint | undefined;
@@ -78,11 +85,21 @@ export class MultiSensorTracker {
     }
     this.sensors = sensors.slice();
     this.table = new TrackTable(c.maxTracks);
-    this.ekf = new ConstantAccelerationEkf(c.jerkPsd, c.maxAccel, c.positionNoisePsd, c.lateralJerkPsd);
+    this.ekf = new TrackEkf({
+      jerkPsd: c.jerkPsd,
+      lateralJerkPsd: c.lateralJerkPsd,
+      positionPsd: c.positionNoisePsd,
+      cvAccelPsd: c.cvAccelPsd,
+      yawAccelPsd: c.yawAccelPsd,
+      maxAccel: c.maxAccel,
+      maxYawRate: c.maxYawRate,
+      maxLateralAccel: c.maxLateralAccel,
+    });
     this.clusterer = new LidarClusterer(c.lidar);
     this.radar = new RadarMeasurements(this.config);
     this.camera = new CameraMeasurements(this.config);
     this.lidar = new LidarMeasurements(this.config);
+    this.objects = new ObjectMeasurements(this.config);
     this.assoc = new GatedAssignment(c.maxTracks, 128);
     this.rows = new Int32Array(c.maxTracks);
     this.spawnedSlots = new Int32Array(c.maxTracks);
@@ -155,10 +172,23 @@ export class MultiSensorTracker {
   }
 
   /**
+   * One object list from a detector: `count` OBJECTS_LAYOUT records in the frame of
+   * sensors[sensorIndex].
+   */
+  ingestObjects(sensorIndex: number, objs: Float32Array, count: number, stampNs: bigint): void {
+    const sensor = this.sensorOf(sensorIndex, 'objects', objs.length, OBJECT.stride, count);
+    this.stats.objectLists++;
+    const tS = this.beginScan(sensor, stampNs);
+    if (Number.isNaN(tS)) return;
+    this.objects.prepare(objs, count, sensor, this.egoPose, this.sensorPose);
+    this.processScan(this.objects, tS, this.config.spawnFromObjects);
+  }
+
+  /**
    * Predicts confirmed tracks (existence at least publishMinExistence) to stampNs and writes them
-   * as TRACKS_LAYOUT records (base_link at stampNs, velocities over ground in base_link axes)
-   * into out, in track-table order.
-   * Returns the record count, at most out.length / 12.
+   * as TRACKS_LAYOUT records (base_link at stampNs, velocities over ground in base_link axes,
+   * covariance in base_link axes) into out, in track-table order.
+   * Returns the record count, at most out.length / TRACK.stride.
    */
   writeTracks(stampNs: bigint, out: Float32Array): number {
     const tS = this.toSeconds(stampNs);
@@ -175,7 +205,8 @@ export class MultiSensorTracker {
     for (let slot = 0; slot < t.capacity && n < cap; slot++) {
       if (t.status[slot] !== TrackStatus.confirmed || t.existence[slot]! < this.config.publishMinExistence)
         continue;
-      predictState(t, slot, dt, p);
+      const model = this.motionOf(slot);
+      predictStateInto(t.state, slot * S.dim, dt, model, p, this.transition);
       const dx = p[S.x]! - ego.x;
       const dy = p[S.y]! - ego.y;
       const o = n * TRACK.stride;
@@ -183,33 +214,78 @@ export class MultiSensorTracker {
       out[o + TRACK.classId] = t.classId[slot]!;
       out[o + TRACK.x] = c * dx + s * dy;
       out[o + TRACK.y] = -s * dx + c * dy;
+      out[o + TRACK.z] = t.z[slot]!;
       out[o + TRACK.vx] = c * p[S.vx]! + s * p[S.vy]!;
       out[o + TRACK.vy] = -s * p[S.vx]! + c * p[S.vy]!;
       out[o + TRACK.ax] = c * p[S.ax]! + s * p[S.ay]!;
       out[o + TRACK.ay] = -s * p[S.ax]! + c * p[S.ay]!;
       out[o + TRACK.length] = t.length[slot]!;
       out[o + TRACK.width] = t.width[slot]!;
-      out[o + TRACK.yaw] = wrapAngle(t.yaw[slot]! - ego.yaw);
+      out[o + TRACK.height] = t.height[slot]!;
+      out[o + TRACK.yaw] = wrapAngle(t.yaw[slot]! + p[S.w]! * dt - ego.yaw);
+      out[o + TRACK.yawRate] = p[S.w]!;
       out[o + TRACK.existence] = t.existence[slot]!;
+      out[o + TRACK.sinceUpdate] = tS - t.lastHitS[slot]!;
+      this.writeCovariance(slot, dt, c, s, out, o);
       n++;
     }
     return n;
   }
 
+  /**
+   * The covariance of the track's position and velocity predicted dt ahead (first order), and of
+   * its heading, turned into base_link axes (rotation by the ego's heading: cos c, sin s).
+   */
+  private writeCovariance(
+    slot: number,
+    dt: number,
+    c: number,
+    s: number,
+    out: Float32Array,
+    o: number,
+  ): void {
+    const P = this.table.cov;
+    const b = slot * COV_SIZE;
+    const n = S.dim;
+    const at = (i: number, j: number): number => P[b + i * n + j]!;
+    // Position block predicted with the velocity block: Ppp + dt (Ppv + Pvp) + dt² Pvv.
+    const pxx = at(S.x, S.x) + dt * 2 * at(S.x, S.vx) + dt * dt * at(S.vx, S.vx);
+    const pyy = at(S.y, S.y) + dt * 2 * at(S.y, S.vy) + dt * dt * at(S.vy, S.vy);
+    const pxy = at(S.x, S.y) + dt * (at(S.x, S.vy) + at(S.vx, S.y)) + dt * dt * at(S.vx, S.vy);
+    const vxx = at(S.vx, S.vx);
+    const vyy = at(S.vy, S.vy);
+    const vxy = at(S.vx, S.vy);
+    // R(-yaw) C R(-yaw)ᵀ with R(-yaw) = [[c, s], [-s, c]].
+    out[o + TRACK.varX] = c * c * pxx + 2 * c * s * pxy + s * s * pyy;
+    out[o + TRACK.varY] = s * s * pxx - 2 * c * s * pxy + c * c * pyy;
+    out[o + TRACK.covXY] = -c * s * pxx + (c * c - s * s) * pxy + c * s * pyy;
+    out[o + TRACK.varVx] = c * c * vxx + 2 * c * s * vxy + s * s * vyy;
+    out[o + TRACK.varVy] = s * s * vxx - 2 * c * s * vxy + c * c * vyy;
+    out[o + TRACK.covVxVy] = -c * s * vxx + (c * c - s * s) * vxy + c * s * vyy;
+    out[o + TRACK.varYaw] = this.table.yawVar[slot]! + dt * dt * at(S.w, S.w);
+  }
+
   /** Storage for `saveCheckpoint`, sized for this tracker. */
   createCheckpoint(): TrackerCheckpoint {
-    return { table: new TrackTable(this.config.maxTracks), timeS: -Infinity, stats: createTrackerStats() };
+    return {
+      table: new TrackTable(this.config.maxTracks),
+      timeS: -Infinity,
+      epochNs: undefined,
+      stats: createTrackerStats(),
+    };
   }
 
   /**
-   * Copies every piece of state a scan changes (tracks, the time they are predicted to, counters)
-   * into `cp`, so that `restoreCheckpoint` can rewind to it and later scans can be fused again in
-   * stamp order (out-of-sequence measurements). Odometry is not included: it is only appended, in
-   * stamp order, and looked up by time. No allocation.
+   * Copies every piece of state a scan changes (tracks, the time they are predicted to, the
+   * stamp origin, counters) into `cp`, so that `restoreCheckpoint` can rewind to it and later
+   * scans can be fused again in stamp order (out-of-sequence measurements). Odometry is not
+   * included: it is only appended, in stamp order, and looked up by time. The measurement models
+   * hold only per-scan scratch. No allocation.
    */
   saveCheckpoint(cp: TrackerCheckpoint): void {
     cp.table.copyFrom(this.table);
     cp.timeS = this.timeS;
+    cp.epochNs = this.epochNs;
     Object.assign(cp.stats, this.stats);
   }
 
@@ -217,6 +293,7 @@ export class MultiSensorTracker {
   restoreCheckpoint(cp: TrackerCheckpoint): void {
     this.table.copyFrom(cp.table);
     this.timeS = cp.timeS;
+    this.epochNs = cp.epochNs;
     Object.assign(this.stats, cp.stats);
   }
 
@@ -283,8 +360,12 @@ export class MultiSensorTracker {
     const dt = this.timeS === -Infinity ? 0 : tS - this.timeS;
     const t = this.table;
     if (dt > 0) {
+      const cfg = this.config;
       for (let slot = 0; slot < t.capacity; slot++) {
-        if (t.status[slot] !== TrackStatus.free) this.ekf.predict(t, slot, dt);
+        if (t.status[slot] === TrackStatus.free) continue;
+        const model = this.motionOf(slot);
+        this.ekf.predict(t, slot, dt, model);
+        predictHeading(t, slot, dt, model === MotionModel.turn ? cfg.headingPsdVehicle : cfg.headingPsdOther);
       }
     }
     this.timeS = tS;
@@ -374,12 +455,16 @@ export class MultiSensorTracker {
         hit = true;
         st.measurementsUsed++;
         t.lastHitS[slot] = tS;
-        t.existence[slot] = t.existence[slot]! + (1 - t.existence[slot]!) * hitGain;
-        batch.afterUpdate(t, slot, j);
-        refreshHeading(t, slot);
+        const e = t.existence[slot]!;
+        t.existence[slot] = batch.existenceOnHit ? batch.existenceOnHit(e, j) : e + (1 - e) * hitGain;
+        batch.afterUpdate(t, slot, j, tS);
+        const extra = batch.extraUpdate ? batch.extraUpdate(t, slot, j, lin) : 0;
+        if (extra > 0) ekf.update(t, slot, extra, lin);
+        refreshHeading(t, slot, tS);
         if (batch.kind === 'lidar') t.lidarMissStreak[slot] = 0;
       } else if (batch.detectable(t, slot)) {
-        t.existence[slot] = t.existence[slot]! * (1 - missLoss);
+        const e = t.existence[slot]!;
+        t.existence[slot] = batch.existenceOnMiss ? batch.existenceOnMiss(e) : e * (1 - missLoss);
         // Only a clean miss (no measurement near the track at all) is evidence of absence; a
         // nearby cluster that failed the gate is a model mismatch, not an empty place.
         if (
@@ -393,6 +478,10 @@ export class MultiSensorTracker {
         continue;
       }
       if (t.recordScan(slot, hit, cfg.confirmHits, cfg.confirmWindow)) st.tracksConfirmed++;
+      else if (t.status[slot] === TrackStatus.tentative && t.existence[slot]! >= cfg.confirmExistence) {
+        t.status[slot] = TrackStatus.confirmed;
+        st.tracksConfirmed++;
+      }
     }
 
     if (multi) {
@@ -407,33 +496,45 @@ export class MultiSensorTracker {
         if (!ekf.update(t, slot, dim, lin)) continue;
         st.measurementsUsed++;
         this.assoc.colToRow[j] = r;
-        refreshHeading(t, slot);
+        refreshHeading(t, slot, tS);
       }
     }
 
     let spawned = 0;
     const exclusion = gate * cfg.spawnExclusionGateFactor;
+    // A detector reports each object once: an unassigned box is a new object unless it lies in
+    // the box of a track another detection of this list updated (a duplicate detection). Other
+    // sensors see parts of objects (echoes, cluster fragments), so anything near a track is one.
+    const boxes = batch.kind === 'objects';
     for (let j = 0; j < m; j++) {
       if (this.assoc.colToRow[j]! >= 0) continue;
       // A second echo or a cluster fragment of a tracked object must not start a duplicate,
       // nor may several echoes of one new object start several tracks.
-      let absorbed = minD2[j]! <= exclusion || this.insideAnyBox(posX[j]!, posY[j]!, rows);
+      let absorbed = boxes
+        ? this.insideAnyBox(posX[j]!, posY[j]!, rows, true)
+        : minD2[j]! <= exclusion || this.insideAnyBox(posX[j]!, posY[j]!, rows, false);
       for (let k = 0; k < spawned && !absorbed; k++) {
         const slot = this.spawnedSlots[k]!;
-        absorbed = batch.innovation(t, slot, j, lin) && ekf.mahalanobis(t, slot, dim, lin) <= exclusion;
+        absorbed = boxes
+          ? this.insideBox(slot, posX[j]!, posY[j]!, 0)
+          : batch.innovation(t, slot, j, lin) && ekf.mahalanobis(t, slot, dim, lin) <= exclusion;
       }
       if (absorbed) {
         st.measurementsAbsorbed++;
         continue;
       }
-      if (!spawn) continue;
+      if (!spawn || (batch.maySpawn && !batch.maySpawn(j))) continue;
       const slot = t.allocate(tS);
       if (slot < 0) {
         st.trackTableFull++;
         continue;
       }
       batch.initialize(t, slot, j, tS);
-      t.existence[slot] = cfg.initialExistence;
+      t.existence[slot] = batch.birthExistence ? batch.birthExistence(j) : cfg.initialExistence;
+      if (t.existence[slot]! >= cfg.confirmExistence) {
+        t.status[slot] = TrackStatus.confirmed;
+        st.tracksConfirmed++;
+      }
       st.tracksCreated++;
       this.spawnedSlots[spawned++] = slot;
     }
@@ -464,12 +565,23 @@ export class MultiSensorTracker {
     return false;
   }
 
-  /** Whether (px, py) lies within the box of any of the first `rows` tracks of this scan. */
-  private insideAnyBox(px: number, py: number, rows: number): boolean {
+  /**
+   * Whether (px, py) lies within the box (grown by spawnBoxMargin) of any of the first `rows`
+   * tracks of this scan; with `hitOnly`, of those this scan updated, with no margin.
+   */
+  private insideAnyBox(px: number, py: number, rows: number, hitOnly: boolean): boolean {
     for (let r = 0; r < rows; r++) {
-      if (this.insideBox(this.rows[r]!, px, py, this.config.spawnBoxMargin)) return true;
+      if (hitOnly && this.assoc.rowToCol[r]! < 0) continue;
+      if (this.insideBox(this.rows[r]!, px, py, hitOnly ? 0 : this.config.spawnBoxMargin)) return true;
     }
     return false;
+  }
+
+  /** The motion model of the track in `slot`: by its class, else by the class its shape suggests. */
+  private motionOf(slot: number): MotionModelId {
+    const t = this.table;
+    const cls = t.classId[slot] !== ObjectClass.unknown ? t.classId[slot]! : t.shapeClass[slot]!;
+    return motionModelOf(cls);
   }
 
   /** Deletes tracks that coasted too long, lost existence or failed confirmation; merges duplicates. */

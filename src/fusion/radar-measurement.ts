@@ -130,15 +130,15 @@ export class RadarMeasurements implements MeasurementBatch {
     const rr = (dvx * dx + dvy * dy) / r;
     const az = wrapAngle(Math.atan2(dy, dx) - p.yaw);
     // Jacobian at the reference point (the faces move with the centre).
-    H.fill(0, 0, 18);
+    H.fill(0, 0, 3 * S.dim);
     H[S.x] = dx / r;
     H[S.y] = dy / r;
-    H[6 + S.x] = -dy / rSq;
-    H[6 + S.y] = dx / rSq;
-    H[12 + S.x] = dvx / r - (rr * dx) / rSq;
-    H[12 + S.y] = dvy / r - (rr * dy) / rSq;
-    H[12 + S.vx] = dx / r;
-    H[12 + S.vy] = dy / r;
+    H[S.dim + S.x] = -dy / rSq;
+    H[S.dim + S.y] = dx / rSq;
+    H[2 * S.dim + S.x] = dvx / r - (rr * dx) / rSq;
+    H[2 * S.dim + S.y] = dvy / r - (rr * dy) / rSq;
+    H[2 * S.dim + S.vx] = dx / r;
+    H[2 * S.dim + S.vy] = dy / r;
     R.fill(0, 0, 9);
     const z = this.zMean;
     if (extended) {

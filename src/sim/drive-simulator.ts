@@ -13,6 +13,7 @@ import { LAYOUTS, type SensorKind } from '../wire/layouts.js';
 import type { SensorConfig } from '../wire/rig.js';
 import { CameraModel } from './camera.js';
 import { LidarModel } from './lidar.js';
+import { ObjectListModel } from './object-list.js';
 import { OdometryModel } from './odometry.js';
 import { Prng } from './prng.js';
 import { RadarModel } from './radar.js';
@@ -117,6 +118,9 @@ export class DriveSimulator {
           break;
         case 'camera':
           model = new CameraModel(cfg, rng, ideal);
+          break;
+        case 'objects':
+          model = new ObjectListModel(cfg, rng, ideal);
           break;
         case 'ego':
           model = new OdometryModel(rng, ideal);

@@ -63,6 +63,9 @@ export default function runFusionCycle(task: FusionTask): FusionResult {
       case 'camera':
         tracker.ingestCamera(sensor, f32Slots[sensor]![slot]!, bytes / 32, stamp);
         break;
+      case 'objects':
+        tracker.ingestObjects(sensor, f32Slots[sensor]![slot]!, bytes / 64, stamp);
+        break;
     }
   }
   const count = tracker.writeTracks(task.outputStampNs, out);

@@ -82,6 +82,7 @@ export const DEFAULT_CHANNELS: Readonly<Record<SensorKind, ChannelSpec>> = {
   lidar: { slots: 8, slotBytes: 4 * 1024 * 1024, access: 'sequential', producer: 'ingest' },
   radar: { slots: 16, slotBytes: 64 * 1024, access: 'sequential', producer: 'ingest' },
   camera: { slots: 16, slotBytes: 64 * 1024, access: 'sequential', producer: 'ingest' },
+  objects: { slots: 16, slotBytes: 64 * 1024, access: 'sequential', producer: 'ingest' },
   ego: { slots: 32, slotBytes: 64, access: 'sequential', producer: 'ingest' },
 };
 

@@ -1,0 +1,229 @@
+/**
+ * Object-list sensor model: what a 3D object detector (a lidar network such as PointRCNN or
+ * CenterPoint, or a fusion ECU) reports. Each actor in range and field of view is detected
+ * with a probability that falls with range and occlusion; its box centre carries noise that
+ * grows with range (more along the line of sight than across it), its heading flips by 180°
+ * now and then, its size is noisy, its class is sometimes confused, and its score falls with
+ * range and occlusion. Low-score false positives appear at random places. The reported
+ * covariance is the model's own noise (what a calibrated detector would report).
+ */
+import { OBJECT, ObjectClass } from '../wire/layouts.js';
+import type { SensorConfig } from '../wire/rig.js';
+import type { Prng } from './prng.js';
+import { wrapAngle } from './trajectory.js';
+import type { World } from './world.js';
+
+export interface ObjectListParams {
+  /** Centre noise 1σ across the line of sight: a floor plus a fraction of the range (m, m/m). */
+  positionSigma: number;
+  positionSigmaPerM: number;
+  /** Along the line of sight the noise is this many times larger (depth is harder than bearing). */
+  alongRangeFactor: number;
+  /** Heading noise 1σ, rad, and the probability of a 180° flip. */
+  yawSigma: number;
+  flipRate: number;
+  /** Size noise 1σ as a fraction of each dimension. */
+  sizeSigmaRel: number;
+  /** Detection probability close by; falls quadratically to pdFar at the sensor's range. */
+  pdNear: number;
+  pdFar: number;
+  /** An actor hidden behind nearer ones for more than this fraction of its angular width is missed. */
+  maxOccludedFraction: number;
+  /** Misclassification probability (to the look-alike class), and to `unknown`. */
+  confusion: number;
+  unknownRate: number;
+  /** Mean number of false positives per scan, and their score range. */
+  falsePositivesPerScan: number;
+  falsePositiveScoreMax: number;
+  maxObjects: number;
+}
+
+export const DEFAULT_OBJECT_LIST: ObjectListParams = {
+  positionSigma: 0.08,
+  positionSigmaPerM: 0.003,
+  alongRangeFactor: 1.5,
+  yawSigma: 0.04,
+  flipRate: 0.03,
+  sizeSigmaRel: 0.04,
+  pdNear: 0.97,
+  pdFar: 0.7,
+  maxOccludedFraction: 0.7,
+  confusion: 0.02,
+  unknownRate: 0.01,
+  falsePositivesPerScan: 0.5,
+  falsePositiveScoreMax: 0.5,
+  maxObjects: 128,
+};
+
+const LOOK_ALIKE = [
+  ObjectClass.unknown,
+  ObjectClass.truck,
+  ObjectClass.car,
+  ObjectClass.cyclist,
+  ObjectClass.pedestrian,
+];
+
+/** Most actors considered for occlusion per scan (scenarios hold a handful). */
+const MAX_ACTORS = 256;
+
+export class ObjectListModel {
+  /** Output records (OBJECTS_LAYOUT); the first `count` are valid. */
+  readonly records: Float32Array;
+  readonly bytes: Uint8Array;
+  private readonly pose = new Float64Array(5);
+  private readonly range = new Float64Array(MAX_ACTORS);
+  private readonly bearing = new Float64Array(MAX_ACTORS);
+  private readonly halfAngle = new Float64Array(MAX_ACTORS);
+
+  constructor(
+    readonly config: SensorConfig,
+    private readonly rng: Prng,
+    private readonly ideal = false,
+    readonly params: ObjectListParams = DEFAULT_OBJECT_LIST,
+  ) {
+    this.records = new Float32Array(params.maxObjects * OBJECT.stride);
+    this.bytes = new Uint8Array(this.records.buffer);
+  }
+
+  /** Produces one object list of the world at its current time; returns the number of objects. */
+  scan(world: World): number {
+    const p = this.params;
+    const rng = this.rng;
+    const pose = this.pose;
+    world.sensorPose(this.config.mount, pose);
+    const px = pose[0]!;
+    const py = pose[1]!;
+    const psi = pose[2]!;
+    const cps = Math.cos(psi);
+    const sps = Math.sin(psi);
+    const rangeMax = this.config.rangeM;
+    const halfFov = (this.config.fovDeg * Math.PI) / 360;
+    const n = Math.min(world.count, MAX_ACTORS);
+    for (let i = 0; i < n; i++) {
+      const dx = world.x[i]! - px;
+      const dy = world.y[i]! - py;
+      this.range[i] = Math.hypot(dx, dy);
+      this.bearing[i] = Math.atan2(-sps * dx + cps * dy, cps * dx + sps * dy);
+      // Half the angle the box subtends, from its circumscribed radius (close enough for occlusion).
+      const radius = 0.5 * Math.hypot(world.length[i]!, world.width[i]!);
+      this.halfAngle[i] = Math.atan2(radius, Math.max(this.range[i]!, radius));
+    }
+    const out = this.records;
+    let count = 0;
+    for (let i = 0; i < n && count < p.maxObjects; i++) {
+      const r = this.range[i]!;
+      if (r > rangeMax || r < 0.5) continue;
+      if (Math.abs(this.bearing[i]!) > halfFov) continue;
+      const occluded = this.occludedFraction(i, n);
+      if (occluded > p.maxOccludedFraction) continue;
+      const rel = r / rangeMax;
+      if (!this.ideal) {
+        const pd = (p.pdNear - (p.pdNear - p.pdFar) * rel * rel) * (1 - 0.5 * occluded);
+        if (!rng.chance(pd)) continue;
+      }
+      const dxw = world.x[i]! - px;
+      const dyw = world.y[i]! - py;
+      let x = cps * dxw + sps * dyw;
+      let y = -sps * dxw + cps * dyw;
+      let yaw = wrapAngle(world.yaw[i]! - psi);
+      let length = world.length[i]!;
+      let width = world.width[i]!;
+      let height = world.height[i]!;
+      let classId = world.classId[i]!;
+      let score = 0.95 - 0.25 * rel - 0.3 * occluded;
+      const sAcross = p.positionSigma + p.positionSigmaPerM * r;
+      const sAlong = p.alongRangeFactor * sAcross;
+      // Line of sight in the sensor frame.
+      const ux = x / r;
+      const uy = y / r;
+      if (!this.ideal) {
+        const ea = sAlong * rng.gauss();
+        const ec = sAcross * rng.gauss();
+        x += ea * ux - ec * uy;
+        y += ea * uy + ec * ux;
+        yaw = wrapAngle(yaw + p.yawSigma * rng.gauss() + (rng.chance(p.flipRate) ? Math.PI : 0));
+        length *= 1 + p.sizeSigmaRel * rng.gauss();
+        width *= 1 + p.sizeSigmaRel * rng.gauss();
+        height *= 1 + p.sizeSigmaRel * rng.gauss();
+        const u = rng.uniform();
+        if (u < p.unknownRate) classId = ObjectClass.unknown;
+        else if (u < p.unknownRate + p.confusion) classId = LOOK_ALIKE[classId] ?? ObjectClass.unknown;
+        score += 0.05 * rng.gauss();
+      }
+      const o = count * OBJECT.stride;
+      out[o + OBJECT.x] = x;
+      out[o + OBJECT.y] = y;
+      out[o + OBJECT.z] = 0.5 * world.height[i]! - this.config.mount.z;
+      out[o + OBJECT.length] = Math.max(0.1, length);
+      out[o + OBJECT.width] = Math.max(0.1, width);
+      out[o + OBJECT.height] = Math.max(0.1, height);
+      out[o + OBJECT.yaw] = yaw;
+      out[o + OBJECT.classId] = classId;
+      out[o + OBJECT.score] = clamp(score, 0.3, 0.99);
+      out[o + OBJECT.vx] = 0;
+      out[o + OBJECT.vy] = 0;
+      const a2 = sAlong * sAlong;
+      const c2 = sAcross * sAcross;
+      out[o + OBJECT.varX] = a2 * ux * ux + c2 * uy * uy;
+      out[o + OBJECT.varY] = a2 * uy * uy + c2 * ux * ux;
+      out[o + OBJECT.covXY] = (a2 - c2) * ux * uy;
+      out[o + OBJECT.varYaw] = p.yawSigma * p.yawSigma;
+      out[o + OBJECT.varV] = 0;
+      count++;
+    }
+    if (!this.ideal) count = this.falsePositives(count, rangeMax, halfFov);
+    return count;
+  }
+
+  /** Fraction of actor i's angular width hidden behind nearer actors (0..1). */
+  private occludedFraction(i: number, n: number): number {
+    const lo = this.bearing[i]! - this.halfAngle[i]!;
+    const hi = this.bearing[i]! + this.halfAngle[i]!;
+    let hidden = 0;
+    for (let j = 0; j < n; j++) {
+      if (j === i || this.range[j]! >= this.range[i]!) continue;
+      const d = wrapAngle(this.bearing[j]! - this.bearing[i]!) + this.bearing[i]!;
+      const a = Math.max(lo, d - this.halfAngle[j]!);
+      const b = Math.min(hi, d + this.halfAngle[j]!);
+      if (b > a) hidden = Math.max(hidden, b - a);
+    }
+    return hidden / Math.max(hi - lo, 1e-9);
+  }
+
+  /** Appends Poisson-many false positives with low scores; returns the new count. */
+  private falsePositives(count: number, rangeMax: number, halfFov: number): number {
+    const p = this.params;
+    const rng = this.rng;
+    const k = rng.poisson(p.falsePositivesPerScan);
+    const out = this.records;
+    for (let f = 0; f < k && count < p.maxObjects; f++) {
+      const r = rng.range(3, 0.6 * rangeMax);
+      const b = rng.range(-halfFov, halfFov);
+      const car = rng.chance(0.7);
+      const o = count * OBJECT.stride;
+      out[o + OBJECT.x] = r * Math.cos(b);
+      out[o + OBJECT.y] = r * Math.sin(b);
+      out[o + OBJECT.z] = (car ? 0.75 : 0.9) - this.config.mount.z;
+      out[o + OBJECT.length] = car ? rng.range(3.5, 4.8) : rng.range(0.4, 0.8);
+      out[o + OBJECT.width] = car ? rng.range(1.5, 1.9) : rng.range(0.4, 0.8);
+      out[o + OBJECT.height] = car ? 1.5 : 1.8;
+      out[o + OBJECT.yaw] = rng.range(-Math.PI, Math.PI);
+      out[o + OBJECT.classId] = car ? ObjectClass.car : ObjectClass.pedestrian;
+      out[o + OBJECT.score] = rng.range(0.05, p.falsePositiveScoreMax);
+      out[o + OBJECT.vx] = 0;
+      out[o + OBJECT.vy] = 0;
+      const s = p.positionSigma + p.positionSigmaPerM * r;
+      out[o + OBJECT.varX] = s * s;
+      out[o + OBJECT.covXY] = 0;
+      out[o + OBJECT.varY] = s * s;
+      out[o + OBJECT.varYaw] = p.yawSigma * p.yawSigma;
+      out[o + OBJECT.varV] = 0;
+      count++;
+    }
+    return count;
+  }
+}
+
+function clamp(x: number, lo: number, hi: number): number {
+  return x < lo ? lo : x > hi ? hi : x;
+}
