@@ -1,4 +1,4 @@
-import { CAMERA, ObjectClass } from '../wire/layouts.js';
+import { CAMERA } from '../wire/layouts.js';
 import type { SensorConfig } from '../wire/rig.js';
 import type { Linearization } from './linearization.js';
 import { type SensorPose, wrapAngle } from './ego-history.js';
