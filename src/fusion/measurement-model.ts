@@ -29,12 +29,10 @@ export interface MeasurementBatch {
   /** Non-kinematic updates after a successful update with measurement m (shape, class). */
   afterUpdate(t: TrackTable, slot: number, m: number, tS: number): void;
   /**
-   * Existence after measurement m updated a track of existence e, when the model has its own
-   * rule (a detector's score); undefined = the tracker's per-kind gain.
+   * Existence of the track in `slot` after measurement m updated it, when the model has its
+   * own rule (a detector's score); undefined = the tracker's per-kind gain.
    */
-  existenceOnHit?(e: number, m: number): number;
-  /** Existence after a detectable miss, when the model has its own rule. */
-  existenceOnMiss?(e: number): number;
+  existenceOnHit?(t: TrackTable, slot: number, m: number): number;
   /** Whether unassigned measurement m may start a track (e.g. its score is high enough). */
   maySpawn?(m: number): boolean;
   /** Existence of a track that measurement m starts, when the model has its own rule. */

@@ -456,7 +456,7 @@ export class MultiSensorTracker {
         st.measurementsUsed++;
         t.lastHitS[slot] = tS;
         const e = t.existence[slot]!;
-        t.existence[slot] = batch.existenceOnHit ? batch.existenceOnHit(e, j) : e + (1 - e) * hitGain;
+        t.existence[slot] = batch.existenceOnHit ? batch.existenceOnHit(t, slot, j) : e + (1 - e) * hitGain;
         batch.afterUpdate(t, slot, j, tS);
         const extra = batch.extraUpdate ? batch.extraUpdate(t, slot, j, lin) : 0;
         if (extra > 0) ekf.update(t, slot, extra, lin);
@@ -464,7 +464,7 @@ export class MultiSensorTracker {
         if (batch.kind === 'lidar') t.lidarMissStreak[slot] = 0;
       } else if (batch.detectable(t, slot)) {
         const e = t.existence[slot]!;
-        t.existence[slot] = batch.existenceOnMiss ? batch.existenceOnMiss(e) : e * (1 - missLoss);
+        t.existence[slot] = e * (1 - missLoss);
         // Only a clean miss (no measurement near the track at all) is evidence of absence; a
         // nearby cluster that failed the gate is a model mismatch, not an empty place.
         if (

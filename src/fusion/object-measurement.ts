@@ -162,23 +162,30 @@ export class ObjectMeasurements implements MeasurementBatch {
     return this.scan.covers(t, slot, 0.5, 0.9, 0.95);
   }
 
+  /** A detection's calibrated probability of being true, from score log-odds: σ(scale · l + bias). */
+  private calibrated(scoreLogit: number): number {
+    const cfg = this.cfg;
+    return sigmoid(cfg.objectsScoreScale * scoreLogit + cfg.objectsScoreBias);
+  }
+
   maySpawn(m: number): boolean {
-    return this.score[m]! >= this.cfg.objectsBirthMinScore;
+    return this.calibrated(logit(this.score[m]!)) >= this.cfg.objectsBirthMinProbability;
   }
 
-  /** Existence of a track that detection m starts. */
   birthExistence(m: number): number {
-    const cfg = this.cfg;
-    return sigmoid(cfg.objectsBirthLogitScale * logit(this.score[m]!) + cfg.objectsBirthLogitBias);
+    return this.calibrated(logit(this.score[m]!));
   }
 
-  existenceOnHit(e: number, m: number): number {
-    const cfg = this.cfg;
-    return sigmoid(logit(e) + cfg.objectsScoreWeight * logit(this.score[m]!) + cfg.objectsHitBias);
-  }
-
-  existenceOnMiss(e: number): number {
-    return sigmoid(logit(e) + Math.log(1 - this.cfg.objectsDetectionProbability));
+  /**
+   * The track's detection scores are averaged (as log-odds, with memory objectsScoreMemory) and
+   * its existence is their calibrated probability: a track fed by repeated weak detections (a
+   * detector's persistent false positive) stays weak, one with a single weak detection among
+   * strong ones stays strong.
+   */
+  existenceOnHit(t: TrackTable, slot: number, m: number): number {
+    const l = t.scoreLogit[slot]!;
+    t.scoreLogit[slot] = l + this.cfg.objectsScoreMemory * (logit(this.score[m]!) - l);
+    return this.calibrated(t.scoreLogit[slot]!);
   }
 
   initialize(t: TrackTable, slot: number, m: number, tS: number): void {
@@ -193,6 +200,7 @@ export class ObjectMeasurements implements MeasurementBatch {
     t.yaw[slot] = this.yaw[m]!;
     t.yawVar[slot] = this.yawVar[m]!;
     t.yawMeasuredS[slot] = tS;
+    t.scoreLogit[slot] = logit(this.score[m]!);
     this.takeSize(t, slot, m, 1);
     // Vehicles move along their heading, other objects along the road (the ego's heading).
     const vehicle = motionModelOf(cls) === MotionModel.turn;

@@ -81,6 +81,11 @@ export class TrackTable {
   readonly shapeClass: Uint8Array;
   /** Bit 0: the lidar has seen the whole length (a side face); bit 1: the whole width (an end). */
   readonly dimsKnown: Uint8Array;
+  /**
+   * Detection scores that updated the track, as log-odds, averaged with a short memory (0 until
+   * a detector's object list updates it).
+   */
+  readonly scoreLogit: Float64Array;
   /** Consecutive lidar scans in which the track was detectable but not seen. */
   readonly lidarMissStreak: Uint16Array;
   private nextId = 1;
@@ -111,6 +116,7 @@ export class TrackTable {
     this.classId = new Uint8Array(capacity);
     this.shapeClass = new Uint8Array(capacity);
     this.lidarMissStreak = new Uint16Array(capacity);
+    this.scoreLogit = new Float64Array(capacity);
     this.dimsKnown = new Uint8Array(capacity);
   }
 
@@ -147,6 +153,7 @@ export class TrackTable {
     this.classId[slot] = ObjectClass.unknown;
     this.shapeClass[slot] = ObjectClass.unknown;
     this.lidarMissStreak[slot] = 0;
+    this.scoreLogit[slot] = 0;
     this.dimsKnown[slot] = 0;
     this.state.fill(0, slot * S.dim, (slot + 1) * S.dim);
     this.cov.fill(0, slot * COV_SIZE, (slot + 1) * COV_SIZE);

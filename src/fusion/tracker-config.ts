@@ -125,18 +125,19 @@ export interface TrackerConfig {
    * measured heading is pulled to 0 with this 1σ (m/s), plus speed × heading noise. 0 disables.
    */
   objectsLateralVelocityStd: number;
-  /** Detections scoring below this update tracks but do not start one. */
-  objectsBirthMinScore: number;
   /**
-   * Existence of a track started by a detection of score s: logit(e) = scale · logit(s) + bias.
-   * On an update: logit(e) += weight · logit(s) + bias (a low score lowers existence); on a
-   * detectable miss: logit(e) += ln(1 - objectsDetectionProbability).
+   * Calibration of detection scores: a detection of score s is a true object with probability
+   * p = σ(scale · logit(s) + bias). A new track starts with existence p; each update averages
+   * the track's score log-odds with memory `objectsScoreMemory` (the weight of the new score)
+   * and sets its existence to their calibrated probability; a detectable miss scales it by
+   * 1 - existenceMissLoss.objects. The defaults fit PointRCNN's Car detections on the KITTI
+   * tracking dev sequences.
    */
-  objectsBirthLogitScale: number;
-  objectsBirthLogitBias: number;
-  objectsScoreWeight: number;
-  objectsHitBias: number;
-  objectsDetectionProbability: number;
+  objectsScoreScale: number;
+  objectsScoreBias: number;
+  objectsScoreMemory: number;
+  /** Detections less likely than this to be true update tracks but do not start one. */
+  objectsBirthMinProbability: number;
 
   /** Which sensor kinds may start tracks. */
   spawnFromRadar: boolean;
@@ -239,19 +240,17 @@ export const DEFAULT_TRACKER_CONFIG: Readonly<TrackerConfig> = {
   gateChi2Dim3: 14.16,
   spawnExclusionGateFactor: 3,
 
-  objectsPositionStd: 0.15,
+  objectsPositionStd: 0.05,
   objectsPositionStdPerM: 0.005,
   objectsAlongRangeFactor: 1.5,
   objectsSizeStd: 0.03,
-  objectsYawStd: 0.15,
-  objectsSizeGain: 0.3,
-  objectsLateralVelocityStd: 0.5,
-  objectsBirthMinScore: 0.5,
-  objectsBirthLogitScale: 1,
-  objectsBirthLogitBias: -1,
-  objectsScoreWeight: 1,
-  objectsHitBias: 0.5,
-  objectsDetectionProbability: 0.9,
+  objectsYawStd: 0.1,
+  objectsSizeGain: 0.5,
+  objectsLateralVelocityStd: 0,
+  objectsScoreScale: 0.75,
+  objectsScoreBias: -1.4,
+  objectsScoreMemory: 0.5,
+  objectsBirthMinProbability: 0.1,
 
   spawnFromRadar: true,
   spawnFromLidar: true,
@@ -264,8 +263,8 @@ export const DEFAULT_TRACKER_CONFIG: Readonly<TrackerConfig> = {
 
   initialExistence: 0.3,
   deleteExistence: 0.08,
-  existenceHitGain: { radar: 0.2, lidar: 0.3, camera: 0.15, objects: 0.3 },
-  existenceMissLoss: { radar: 0.06, lidar: 0.1, camera: 0.03, objects: 0.1 },
+  existenceHitGain: { radar: 0.2, lidar: 0.3, camera: 0.15, objects: 0.5 },
+  existenceMissLoss: { radar: 0.06, lidar: 0.1, camera: 0.03, objects: 0.5 },
 
   lidarMissesToDelete: 8,
   publishMinExistence: 0.6,

@@ -47,7 +47,7 @@ export function pipelineDocument(spec: PipelineSpec): object {
 
 export interface DriveOrigin {
   /** What made the drive. */
-  producer: 'record' | 'simulate';
+  producer: 'record' | 'simulate' | 'import';
   spec: PipelineSpec;
   /** Time base of the drive's stamps: the first stamp to expect, ns. */
   startNs: bigint;
