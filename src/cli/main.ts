@@ -7,6 +7,8 @@ import { VALIDATE_COMMAND, validateCommand } from './validate-command.js';
 import { SIMULATE_COMMAND, simulateCommand } from './simulate-command.js';
 import { RECORD_COMMAND, recordCommand } from './record-command.js';
 import { REPLAY_COMMAND, replayCommand } from './replay-command.js';
+import { IMPORT_COMMAND, importCommand } from './import-command.js';
+import { EVALUATE_COMMAND, evaluateCommand } from './evaluate-command.js';
 
 const COMMANDS: readonly CommandSpec[] = [
   RUN_COMMAND,
@@ -14,6 +16,8 @@ const COMMANDS: readonly CommandSpec[] = [
   RECORD_COMMAND,
   REPLAY_COMMAND,
   SIMULATE_COMMAND,
+  IMPORT_COMMAND,
+  EVALUATE_COMMAND,
 ];
 
 function version(): string {
@@ -65,6 +69,10 @@ async function main(argv: string[]): Promise<number> {
       return replayCommand(parsed.flags, parsed.positionals);
     case 'simulate':
       return simulateCommand(parsed.flags, parsed.positionals);
+    case 'import':
+      return importCommand(parsed.flags, parsed.positionals);
+    case 'evaluate':
+      return evaluateCommand(parsed.flags, parsed.positionals);
     default:
       return 2;
   }

@@ -11,8 +11,18 @@ import { LatencyHistogram, formatNs } from '../telemetry/latency-histogram.js';
 import type { IngestOutcome } from '../sensors/ingest-stage.js';
 import type { DriveMessage } from '../io/mcap-drive-reader.js';
 import type { ReplayResult } from '../sensors/replay-source.js';
-import { TRUTH_TOPIC } from '../io/drive-format.js';
+import { TRUTH_DONTCARE_TOPIC, TRUTH_IGNORED_TOPIC, TRUTH_TOPIC } from '../io/drive-format.js';
+import { kittiVisibility, type KittiExportGeometry } from '../io/kitti-export.js';
 import { decodeWireMessage } from '../io/mcap-wire-message.js';
+import type { MatchRule } from '../metrics/mot-data.js';
+import {
+  formatScores,
+  nearestIndex,
+  scoreDrive,
+  type DriveScores,
+  type StampedRecords,
+  type TrackVisibility,
+} from './replay-scoring.js';
 
 interface Outcomes {
   committed: number;
@@ -37,8 +47,25 @@ export class ReplayReport {
   tracks = 0;
   plans = 0;
   readonly decisions = new Map<string, number>();
-  private readonly truth: { stampNs: bigint; values: Float32Array }[] = [];
-  private readonly trackLists: { stampNs: bigint; values: Float32Array }[] = [];
+  private readonly truth: StampedRecords[] = [];
+  private readonly ignoredTruth: StampedRecords[] = [];
+  private readonly dontCare: StampedRecords[] = [];
+  /** Published track lists with the drive-clock stamp of the measurement they are valid at. */
+  readonly trackLists: StampedRecords[] = [];
+
+  /**
+   * @param scoring how tracking scores match tracks to truth (CLEAR MOT, HOTA, sAMOTA), beyond
+   *   which range true objects are not scored, and, for a drive imported from KITTI, its camera
+   *   (tracks outside the image are not in the frame; small ones and DontCare are ignorable)
+   */
+  constructor(
+    private readonly scoring: {
+      match: MatchRule;
+      rangeM: number;
+      name: string;
+      camera?: KittiExportGeometry;
+    },
+  ) {}
 
   /** ReplayOptions.onOffered */
   readonly onOffered = (
@@ -89,15 +116,79 @@ export class ReplayReport {
 
   /** ReplayOptions.onRecorded: keeps ground truth for the accuracy evaluation. */
   readonly onRecorded = (m: DriveMessage): void => {
-    if (m.channel.topic !== TRUTH_TOPIC || this.truth.length >= MAX_SAMPLES) return;
+    const topic = m.channel.topic;
+    const list =
+      topic === TRUTH_TOPIC
+        ? this.truth
+        : topic === TRUTH_IGNORED_TOPIC
+          ? this.ignoredTruth
+          : topic === TRUTH_DONTCARE_TOPIC
+            ? this.dontCare
+            : undefined;
+    if (!list || list.length >= MAX_SAMPLES) return;
     try {
       const { payload } = decodeWireMessage(m.data);
       if (!payload) return;
-      this.truth.push({ stampNs: m.publishTimeNs, values: new Float32Array(payload.slice().buffer) });
+      list.push({ stampNs: m.publishTimeNs, values: new Float32Array(payload.slice().buffer) });
     } catch {
       // not a usable ground-truth sample
     }
   };
+
+  /** CLEAR MOT, HOTA and sAMOTA against the drive's truth, or undefined when it has none. */
+  scores(): DriveScores | undefined {
+    if (this.truth.length === 0 || this.trackLists.length === 0) return undefined;
+    const byStamp = (a: StampedRecords, b: StampedRecords): number =>
+      a.stampNs < b.stampNs ? -1 : a.stampNs > b.stampNs ? 1 : 0;
+    const lists = [...this.trackLists].sort(byStamp);
+    const camera = this.scoring.camera;
+    const regions = [...this.dontCare].sort(byStamp);
+    const none = new Float32Array(0);
+    const visibility: TrackVisibility | undefined = camera
+      ? (box, stampNs) => {
+          const i = nearestIndex(regions, stampNs);
+          return kittiVisibility(
+            camera,
+            box,
+            i >= 0 && regions[i]!.stampNs === stampNs ? regions[i]!.values : none,
+          );
+        }
+      : undefined;
+    return scoreDrive(
+      this.scoring.name,
+      lists,
+      [...this.truth].sort(byStamp),
+      [...this.ignoredTruth].sort(byStamp),
+      this.scoring.match,
+      this.scoring.rangeM,
+      visibility,
+    );
+  }
+
+  /** The report as a JSON-serialisable object (latencies in ns). */
+  json(result: ReplayResult): object {
+    const channels: Record<string, Outcomes & { offered: number }> = {};
+    for (const [topic, o] of this.outcomes)
+      channels[topic] = { offered: result.offered.get(topic) ?? 0, ...o };
+    const lat = (h: LatencyHistogram) => ({
+      count: h.count,
+      p50: h.quantile(0.5),
+      p99: h.quantile(0.99),
+      max: h.max,
+    });
+    return {
+      drive: this.scoring.name,
+      messages: result.offeredTotal,
+      driveSeconds: Number(result.playedNs) / 1e9,
+      wallSeconds: Number(result.wallNs) / 1e9,
+      channels,
+      skipped: Object.fromEntries(result.skipped),
+      outputs: { trackLists: this.tracks, plans: this.plans, decisions: Object.fromEntries(this.decisions) },
+      latencyNs: { tracks: lat(this.fusion), plan: lat(this.e2e) },
+      accuracy: this.accuracy() ?? null,
+      scores: this.scores() ?? null,
+    };
+  }
 
   /** Tracking accuracy against ground truth, or undefined when the drive has none. */
   accuracy():
@@ -205,6 +296,8 @@ export class ReplayReport {
           `${acc.falseTracks.toFixed(2)} unmatched tracks per list`,
       );
     }
+    const scores = this.scores();
+    if (scores) lines.push(...formatScores(scores));
     return lines.join('\n');
   }
 }

@@ -40,6 +40,11 @@ export const TRUTH_TOPIC = 'truth/actors';
  * Car, and Cars beyond the truncation and occlusion limits).
  */
 export const TRUTH_IGNORED_TOPIC = 'truth/ignored';
+/**
+ * Raw channel of image regions that scoring ignores (KITTI DontCare): 4 float32 per region,
+ * left, top, right, bottom in pixels of the drive's camera (the `smi-fusion/kitti` record's P2).
+ */
+export const TRUTH_DONTCARE_TOPIC = 'truth/dontcare';
 
 /**
  * Ground truth payload: one float32 record per actor in base_link at the header's stampNs (the
@@ -71,6 +76,7 @@ export function isRawTopic(topic: string): boolean {
     topic.startsWith('sensor/') ||
     topic.startsWith('out/') ||
     topic === TRUTH_TOPIC ||
-    topic === TRUTH_IGNORED_TOPIC
+    topic === TRUTH_IGNORED_TOPIC ||
+    topic === TRUTH_DONTCARE_TOPIC
   );
 }

@@ -26,7 +26,9 @@ export function pipelineDocument(spec: PipelineSpec): object {
     kind: 'Pipeline',
     metadata: { name: spec.name },
     spec: {
-      sources: spec.sources,
+      // An imported drive has no sources of its own (replay supplies them); the schema wants
+      // at least one when the field is there.
+      ...(spec.sources.length > 0 ? { sources: spec.sources } : {}),
       sensors: spec.sensors.map((s) => ({
         id: s.id,
         kind: s.kind,

@@ -4,8 +4,8 @@
  * (from oxts, or standing still at the origin), the frame's detections as one `objects` message
  * from the sensor `kitti_objects` (frame: see kitti-geometry.ts), and, with labels, ground truth
  * under KITTI's Car rules: scored Cars on `truth/actors`, ignored objects (Vans; Cars truncated
- * beyond `maxTruncation` or occluded beyond `maxOcclusion`) on `truth/ignored`. DontCare regions
- * are image boxes with no 3D extent and are not in the drive (`smi-fusion evaluate` applies them).
+ * beyond `maxTruncation` or occluded beyond `maxOcclusion`) on `truth/ignored`, DontCare image
+ * regions on `truth/dontcare`, so that `replay --report` can apply KITTI's rules to the drive.
  */
 import { basename } from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -16,7 +16,13 @@ import { makeSensorHeader } from '../wire/header-validator.js';
 import { WIRE_VERSION } from '../wire/header.js';
 import { EGO, OBJECT, ObjectClass } from '../wire/layouts.js';
 import type { SensorConfig } from '../wire/rig.js';
-import { META, TRUTH_IGNORED_TOPIC, TRUTH_LAYOUT, TRUTH_TOPIC } from './drive-format.js';
+import {
+  META,
+  TRUTH_DONTCARE_TOPIC,
+  TRUTH_IGNORED_TOPIC,
+  TRUTH_LAYOUT,
+  TRUTH_TOPIC,
+} from './drive-format.js';
 import { driveMetadata } from './drive-metadata.js';
 import { DriveWriter } from './mcap-drive-writer.js';
 import { encodeWireMessage } from './mcap-wire-message.js';
@@ -242,10 +248,29 @@ export async function writeKittiDrive(
       if (labels.length === 0) continue;
       const scored: KittiObject[] = [];
       const ignored: KittiObject[] = [];
+      const dontCare: number[] = [];
       for (const l of lab.get(f) ?? []) {
-        if (l.type === 'Car' && !beyondLimits(l, maxTruncation, maxOcclusion)) scored.push(l);
+        if (l.type === 'DontCare') dontCare.push(l.x1, l.y1, l.x2, l.y2);
+        else if (l.type === 'Car' && !beyondLimits(l, maxTruncation, maxOcclusion)) scored.push(l);
         else if (l.type === 'Car' || l.type === 'Van') ignored.push(l);
       }
+      const regions = Float32Array.from(dontCare);
+      await writer.addWire(
+        TRUTH_DONTCARE_TOPIC,
+        encodeWireMessage(
+          encodeHeader({
+            v: WIRE_VERSION,
+            kind: 'dontcare',
+            seq: f,
+            stampNs: stamp,
+            fields: ['x1', 'y1', 'x2', 'y2'],
+            stride: 16,
+            count: dontCare.length / 4,
+          }),
+          new Uint8Array(regions.buffer),
+        ),
+        stamp,
+      );
       nTruth += scored.length;
       nIgnored += ignored.length;
       await writeTruth(writer, TRUTH_TOPIC, f, stamp, scored, mount);

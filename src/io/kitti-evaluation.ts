@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import type { GtObject, MotFrame, MotSequence, TrackerObject } from '../metrics/mot-data.js';
 import { KittiFormatError, parseTrackingFile, type KittiObject } from './kitti-format.js';
-import { cameraToSensor } from './kitti-geometry.js';
+import { cameraToSensor, shareInside } from './kitti-geometry.js';
 
 export interface KittiRules {
   /** Scored class and its neighbour (ignored), as KITTI names them. */
@@ -34,14 +34,6 @@ export const KITTI_CAR_RULES: KittiRules = {
 function box3(o: KittiObject) {
   const b = cameraToSensor(o);
   return { x: b.x, y: b.y, z: b.z, length: b.length, width: b.width, height: b.height, yaw: b.yaw };
-}
-
-/** Share of box a's area inside box b (image boxes). */
-function shareInside(a: KittiObject, b: KittiObject): number {
-  const w = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1);
-  const h = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1);
-  const area = (a.x2 - a.x1) * (a.y2 - a.y1);
-  return w > 0 && h > 0 && area > 0 ? (w * h) / area : 0;
 }
 
 /** One sequence's labels and results as a scored sequence (class ids: 1 for the scored class). */
@@ -80,7 +72,11 @@ export function kittiSequence(
       classId: 1,
       box: box3(r),
       score: Number.isFinite(r.score) ? r.score : 1,
-      ignorable: tiny || dontCare[r.frame]!.some((d) => shareInside(r, d) > rules.dontCareOverlap),
+      ignorable:
+        tiny ||
+        dontCare[r.frame]!.some(
+          (d) => shareInside(r.x1, r.y1, r.x2, r.y2, d.x1, d.y1, d.x2, d.y2) > rules.dontCareOverlap,
+        ),
     };
     seq.frames[r.frame]!.tracks.push(t);
   }

@@ -14,7 +14,14 @@ import { ObjectClass, TRACK } from '../wire/layouts.js';
 import type { DriveMetadata } from './mcap-drive-writer.js';
 import { META } from './drive-format.js';
 import { formatTrackingLine, type KittiObject } from './kitti-format.js';
-import { KITTI_CAMERA_HEIGHT_M, observationAngle, projectBox, sensorToCamera } from './kitti-geometry.js';
+import { KITTI_CAR_RULES } from './kitti-evaluation.js';
+import {
+  baseLinkToCamera,
+  KITTI_CAMERA_HEIGHT_M,
+  observationAngle,
+  projectBox,
+  shareInside,
+} from './kitti-geometry.js';
 
 /** KITTI's published P2 of its first drives: the camera model when a drive has none. */
 const NOMINAL_P2 = Float64Array.of(
@@ -72,6 +79,41 @@ export function exportGeometry(meta: DriveMetadata, drivePath: string): KittiExp
   };
 }
 
+/** Where a track stands with respect to a KITTI frame (see `kittiView`). */
+export type KittiVisibility = 'outside' | 'ignorable' | 'scored';
+
+/**
+ * A track's place in a KITTI frame: `outside` the image (not in the frame at all), `ignorable`
+ * (at most 25 px tall, or more than half inside a DontCare region: not a false positive when it
+ * matches nothing) or `scored`. `dontCare` holds left, top, right, bottom per region.
+ */
+export function kittiVisibility(
+  g: KittiExportGeometry,
+  track: { x: number; y: number; z: number; length: number; width: number; height: number; yaw: number },
+  dontCare: Float32Array,
+): KittiVisibility {
+  const cam = baseLinkToCamera(g.mount, track);
+  if (!(cam.z > 0.1)) return 'outside';
+  const image = projectBox(g.P2, cam);
+  if (!image) return 'outside';
+  const [x1, y1, x2, y2] = image;
+  if (y2 - y1 <= KITTI_CAR_RULES.minHeightPx) return 'ignorable';
+  for (let r = 0; r + 4 <= dontCare.length; r += 4) {
+    const share = shareInside(
+      x1,
+      y1,
+      x2,
+      y2,
+      dontCare[r]!,
+      dontCare[r + 1]!,
+      dontCare[r + 2]!,
+      dontCare[r + 3]!,
+    );
+    if (share > KITTI_CAR_RULES.dontCareOverlap) return 'ignorable';
+  }
+  return 'scored';
+}
+
 /** Collects published track lists and writes them as one KITTI result file. */
 export class KittiTrackExport {
   private readonly frames = new Map<number, KittiObject[]>();
@@ -87,22 +129,17 @@ export class KittiTrackExport {
     const rel = stampNs - g.startNs;
     if (rel < 0n) return;
     const frame = Number((rel + g.frameNs / 2n) / g.frameNs);
-    const c = Math.cos(g.mount.yaw);
-    const s = Math.sin(g.mount.yaw);
     const list: KittiObject[] = [];
     for (let i = 0; i < count; i++) {
       const o = i * TRACK.stride;
-      // base_link → sensor frame (inverse mount) → camera frame.
-      const dx = tracks[o + TRACK.x]! - g.mount.x;
-      const dy = tracks[o + TRACK.y]! - g.mount.y;
-      const cam = sensorToCamera({
-        x: c * dx + s * dy,
-        y: -s * dx + c * dy,
-        z: tracks[o + TRACK.z]! - g.mount.z,
+      const cam = baseLinkToCamera(g.mount, {
+        x: tracks[o + TRACK.x]!,
+        y: tracks[o + TRACK.y]!,
+        z: tracks[o + TRACK.z]!,
         length: tracks[o + TRACK.length]!,
         width: tracks[o + TRACK.width]!,
         height: tracks[o + TRACK.height]!,
-        yaw: tracks[o + TRACK.yaw]! - g.mount.yaw,
+        yaw: tracks[o + TRACK.yaw]!,
       });
       if (!(cam.z > 0.1)) continue; // behind the camera: not in a KITTI frame
       const image = projectBox(g.P2, cam);

@@ -166,3 +166,43 @@ export function oxtsToEgo(records: readonly OxtsRecord[]): Float64Array[] {
   const y0 = my(records[0]!);
   return records.map((r) => Float64Array.of(mx(r) - x0, my(r) - y0, r.yaw, r.vf, r.wu, r.af));
 }
+
+/** Share of image box a's area that lies inside image box b (left, top, right, bottom each). */
+export function shareInside(
+  ax1: number,
+  ay1: number,
+  ax2: number,
+  ay2: number,
+  bx1: number,
+  by1: number,
+  bx2: number,
+  by2: number,
+): number {
+  const w = Math.min(ax2, bx2) - Math.max(ax1, bx1);
+  const h = Math.min(ay2, by2) - Math.max(ay1, by1);
+  const area = (ax2 - ax1) * (ay2 - ay1);
+  return w > 0 && h > 0 && area > 0 ? (w * h) / area : 0;
+}
+
+/**
+ * A box in base_link (centre, size, yaw) in a camera mounted at `mount`, in KITTI's camera
+ * convention (bottom-centre location, ry): base_link → the ISO-axed camera frame → camera axes.
+ */
+export function baseLinkToCamera(
+  mount: Mount,
+  b: SensorBox,
+): { x: number; y: number; z: number; h: number; w: number; l: number; ry: number } {
+  const c = Math.cos(mount.yaw);
+  const s = Math.sin(mount.yaw);
+  const dx = b.x - mount.x;
+  const dy = b.y - mount.y;
+  return sensorToCamera({
+    x: c * dx + s * dy,
+    y: -s * dx + c * dy,
+    z: b.z - mount.z,
+    length: b.length,
+    width: b.width,
+    height: b.height,
+    yaw: b.yaw - mount.yaw,
+  });
+}
