@@ -21,6 +21,8 @@ const EXTENT_GROWTH = 0.5;
 const EXTENT_FOLLOW = 0.3;
 /** A face seen at more than ~10° off its plane shows its whole extent. */
 const WHOLE_VIEW_SINE = 0.17;
+/** A track more than this share hidden behind a nearer one is not expected in a scan. */
+const OCCLUDED_SHARE = 0.5;
 /** Uncertainty of a shift for unseen extent, relative to the shift. */
 const SHIFT_REL_STD = 0.2;
 
@@ -136,7 +138,12 @@ export class LidarMeasurements implements MeasurementBatch {
     const r = this.scan.rangeTo(t, slot);
     // Returns thin out with range: a small object yields too few points for a cluster sooner.
     const size = Math.max(t.length[slot]!, t.width[slot]!);
-    return r > 3 && r < 0.8 * this.scan.maxRange && r < this.cfg.lidarReliableRangePerMetre * size;
+    return (
+      r > 3 &&
+      r < 0.8 * this.scan.maxRange &&
+      r < this.cfg.lidarReliableRangePerMetre * size &&
+      !this.scan.occluded(t, slot, OCCLUDED_SHARE)
+    );
   }
 
   initialize(t: TrackTable, slot: number, m: number): void {

@@ -461,7 +461,8 @@ export class MultiSensorTracker {
         const extra = batch.extraUpdate ? batch.extraUpdate(t, slot, j, lin) : 0;
         if (extra > 0) ekf.update(t, slot, extra, lin);
         refreshHeading(t, slot, tS);
-        if (batch.kind === 'lidar') t.lidarMissStreak[slot] = 0;
+        // An object detector (on the lidar's scans or beyond) vouches for presence as the lidar does.
+        if (batch.kind === 'lidar' || batch.kind === 'objects') t.lidarMissStreak[slot] = 0;
       } else if (batch.detectable(t, slot)) {
         const e = t.existence[slot]!;
         t.existence[slot] = e * (1 - missLoss);
@@ -502,9 +503,10 @@ export class MultiSensorTracker {
 
     let spawned = 0;
     const exclusion = gate * cfg.spawnExclusionGateFactor;
-    // A detector reports each object once: an unassigned box is a new object unless it lies in
-    // the box of a track another detection of this list updated (a duplicate detection). Other
-    // sensors see parts of objects (echoes, cluster fragments), so anything near a track is one.
+    // A detector reports each object once: an unassigned box is a new object unless its centre
+    // lies in a track's box (a duplicate detection, or the track of an object the gate lost).
+    // Other sensors see parts of objects (echoes, cluster fragments), so anything near a track
+    // (within the gate, times spawnExclusionGateFactor) is one.
     const boxes = batch.kind === 'objects';
     for (let j = 0; j < m; j++) {
       if (this.assoc.colToRow[j]! >= 0) continue;
@@ -566,13 +568,12 @@ export class MultiSensorTracker {
   }
 
   /**
-   * Whether (px, py) lies within the box (grown by spawnBoxMargin) of any of the first `rows`
-   * tracks of this scan; with `hitOnly`, of those this scan updated, with no margin.
+   * Whether (px, py) lies within the box of any of the first `rows` tracks of this scan: grown
+   * by spawnBoxMargin, or `exact`.
    */
-  private insideAnyBox(px: number, py: number, rows: number, hitOnly: boolean): boolean {
+  private insideAnyBox(px: number, py: number, rows: number, exact: boolean): boolean {
     for (let r = 0; r < rows; r++) {
-      if (hitOnly && this.assoc.rowToCol[r]! < 0) continue;
-      if (this.insideBox(this.rows[r]!, px, py, hitOnly ? 0 : this.config.spawnBoxMargin)) return true;
+      if (this.insideBox(this.rows[r]!, px, py, exact ? 0 : this.config.spawnBoxMargin)) return true;
     }
     return false;
   }

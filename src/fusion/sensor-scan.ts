@@ -1,6 +1,6 @@
 import type { SensorConfig } from '../wire/rig.js';
 import { SensorPose, wrapAngle } from './ego-history.js';
-import { S, type TrackTable } from './track-table.js';
+import { S, TrackStatus, type TrackTable } from './track-table.js';
 
 /**
  * What every measurement model knows about the scan it prepared: where it was taken (the
@@ -67,6 +67,35 @@ export class SensorScan {
   }
 
   /**
+   * Whether more than `share` of the angle track `slot`'s box subtends from the sensor is
+   * hidden behind one nearer confirmed track: a line-of-sight sensor cannot see it, so not
+   * seeing it is no evidence of absence.
+   */
+  occluded(t: TrackTable, slot: number, share: number): boolean {
+    const p = this.pose;
+    const o = slot * S.dim;
+    const dx = t.state[o + S.x]! - p.x;
+    const dy = t.state[o + S.y]! - p.y;
+    const r = Math.hypot(dx, dy);
+    const bearing = Math.atan2(dy, dx);
+    const half = halfAngle(t, slot, dx, dy, bearing);
+    for (let k = 0; k < t.capacity; k++) {
+      if (k === slot || t.status[k] !== TrackStatus.confirmed) continue;
+      const q = k * S.dim;
+      const kx = t.state[q + S.x]! - p.x;
+      const ky = t.state[q + S.y]! - p.y;
+      if (kx * kx + ky * ky >= r * r) continue;
+      const kb = Math.atan2(ky, kx);
+      const kh = halfAngle(t, k, kx, ky, kb);
+      const d = wrapAngle(kb - bearing);
+      const lo = Math.max(-half, d - kh);
+      const hi = Math.min(half, d + kh);
+      if (hi - lo > share * 2 * half) return true;
+    }
+    return false;
+  }
+
+  /**
    * Whether the centre of track `slot` lies well inside the sensor's coverage: from `minRange` out
    * to `rangeShare` of its range, and within `fovShare` of its half field of view.
    */
@@ -79,4 +108,20 @@ export class SensorScan {
     if (r < minRange || r > rangeShare * this.maxRange) return false;
     return Math.abs(wrapAngle(Math.atan2(dy, dx) - p.yaw)) < fovShare * this.halfFov;
   }
+}
+
+/** Half the angle track `slot`'s box subtends from a point at offset (-dx, -dy) from its centre. */
+function halfAngle(t: TrackTable, slot: number, dx: number, dy: number, bearing: number): number {
+  const c = Math.cos(t.yaw[slot]!);
+  const s = Math.sin(t.yaw[slot]!);
+  const hl = 0.5 * t.length[slot]!;
+  const hw = 0.5 * t.width[slot]!;
+  let half = 0;
+  for (let k = 0; k < 4; k++) {
+    const lx = k & 1 ? hl : -hl;
+    const ly = k & 2 ? hw : -hw;
+    const a = Math.abs(wrapAngle(Math.atan2(dy + s * lx + c * ly, dx + c * lx - s * ly) - bearing));
+    if (a > half) half = a;
+  }
+  return half < Math.PI / 2 ? half : Math.PI / 2;
 }

@@ -159,9 +159,10 @@ export interface TrackerConfig {
   existenceMissLoss: { radar: number; lidar: number; camera: number; objects: number };
 
   /**
-   * A track the lidar should have seen in this many consecutive scans without seeing it is
-   * deleted, whatever other sensors say: within its range the lidar is the authority on
-   * presence (radar returns of neighbouring objects can feed a phantom). 0 disables.
+   * A track the lidar should have seen in this many consecutive scans without seeing it, nor an
+   * object detector in between, is deleted, whatever other sensors say: within its range the
+   * lidar is the authority on presence (radar returns of neighbouring objects can feed a
+   * phantom). 0 disables.
    */
   lidarMissesToDelete: number;
   /** Confirmed tracks below this existence probability are not published by writeTracks. */
@@ -204,7 +205,7 @@ export const DEFAULT_TRACKER_CONFIG: Readonly<TrackerConfig> = {
   positionNoisePsd: 0.05,
   maxAccel: 12,
   cvAccelPsd: 1,
-  yawAccelPsd: 0.02,
+  yawAccelPsd: 0.005,
   maxYawRate: 1,
   maxLateralAccel: 10,
   headingPsdVehicle: 0.01,
@@ -280,7 +281,7 @@ export const DEFAULT_TRACKER_CONFIG: Readonly<TrackerConfig> = {
   initialVelocityStd: 10,
   initialLateralVelocityStd: 3,
   initialAccelStd: 2,
-  initialYawRateStd: 0.2,
+  initialYawRateStd: 0.05,
 
   requireEgo: true,
   maxEgoExtrapolationS: 0.5,

@@ -4,8 +4,10 @@
  * with a probability that falls with range and occlusion; its box centre carries noise that
  * grows with range (more along the line of sight than across it), its heading flips by 180°
  * now and then, its size is noisy, its class is sometimes confused, and its score falls with
- * range and occlusion. Low-score false positives appear at random places. The reported
- * covariance is the model's own noise (what a calibrated detector would report).
+ * range and occlusion. Low-score false positives appear at random places. Scores follow the
+ * statistics of PointRCNN's Car detections on KITTI (as log-odds: true objects around 9 close by,
+ * lower with range and occlusion, false positives around 1; the wire carries 1 / (1 + e^−s)).
+ * The reported covariance is the model's own noise (what a calibrated detector would report).
  */
 import { OBJECT, ObjectClass } from '../wire/layouts.js';
 import type { SensorConfig } from '../wire/rig.js';
@@ -32,9 +34,18 @@ export interface ObjectListParams {
   /** Misclassification probability (to the look-alike class), and to `unknown`. */
   confusion: number;
   unknownRate: number;
-  /** Mean number of false positives per scan, and their score range. */
+  /**
+   * Score log-odds of a true detection: mean close by, its fall to the sensor's range and with
+   * full occlusion, and spread (1σ); of a false positive: mean and spread. Mean number of false
+   * positives per scan.
+   */
+  scoreNear: number;
+  scoreFallAtRange: number;
+  scoreFallOccluded: number;
+  scoreSigma: number;
+  falsePositiveScore: number;
+  falsePositiveScoreSigma: number;
   falsePositivesPerScan: number;
-  falsePositiveScoreMax: number;
   maxObjects: number;
 }
 
@@ -50,8 +61,13 @@ export const DEFAULT_OBJECT_LIST: ObjectListParams = {
   maxOccludedFraction: 0.7,
   confusion: 0.02,
   unknownRate: 0.01,
+  scoreNear: 9,
+  scoreFallAtRange: 6,
+  scoreFallOccluded: 6,
+  scoreSigma: 2,
+  falsePositiveScore: 1,
+  falsePositiveScoreSigma: 1.5,
   falsePositivesPerScan: 0.5,
-  falsePositiveScoreMax: 0.5,
   maxObjects: 128,
 };
 
@@ -103,10 +119,23 @@ export class ObjectListModel {
       const dx = world.x[i]! - px;
       const dy = world.y[i]! - py;
       this.range[i] = Math.hypot(dx, dy);
-      this.bearing[i] = Math.atan2(-sps * dx + cps * dy, cps * dx + sps * dy);
-      // Half the angle the box subtends, from its circumscribed radius (close enough for occlusion).
-      const radius = 0.5 * Math.hypot(world.length[i]!, world.width[i]!);
-      this.halfAngle[i] = Math.atan2(radius, Math.max(this.range[i]!, radius));
+      const b = Math.atan2(-sps * dx + cps * dy, cps * dx + sps * dy);
+      this.bearing[i] = b;
+      // Half the angle the footprint subtends: the widest corner bearing about the centre's.
+      const c = Math.cos(world.yaw[i]!);
+      const s = Math.sin(world.yaw[i]!);
+      const hl = 0.5 * world.length[i]!;
+      const hw = 0.5 * world.width[i]!;
+      let half = 0;
+      for (let k = 0; k < 4; k++) {
+        const lx = k & 1 ? hl : -hl;
+        const ly = k & 2 ? hw : -hw;
+        const cx = dx + c * lx - s * ly;
+        const cy = dy + s * lx + c * ly;
+        const d = Math.abs(wrapAngle(Math.atan2(-sps * cx + cps * cy, cps * cx + sps * cy) - b));
+        if (d > half) half = d;
+      }
+      this.halfAngle[i] = Math.min(half, Math.PI / 2);
     }
     const out = this.records;
     let count = 0;
@@ -130,7 +159,7 @@ export class ObjectListModel {
       let width = world.width[i]!;
       let height = world.height[i]!;
       let classId = world.classId[i]!;
-      let score = 0.95 - 0.25 * rel - 0.3 * occluded;
+      let score = p.scoreNear - p.scoreFallAtRange * rel - p.scoreFallOccluded * occluded;
       const sAcross = p.positionSigma + p.positionSigmaPerM * r;
       const sAlong = p.alongRangeFactor * sAcross;
       // Line of sight in the sensor frame.
@@ -148,7 +177,7 @@ export class ObjectListModel {
         const u = rng.uniform();
         if (u < p.unknownRate) classId = ObjectClass.unknown;
         else if (u < p.unknownRate + p.confusion) classId = LOOK_ALIKE[classId] ?? ObjectClass.unknown;
-        score += 0.05 * rng.gauss();
+        score += p.scoreSigma * rng.gauss();
       }
       const o = count * OBJECT.stride;
       out[o + OBJECT.x] = x;
@@ -159,7 +188,7 @@ export class ObjectListModel {
       out[o + OBJECT.height] = Math.max(0.1, height);
       out[o + OBJECT.yaw] = yaw;
       out[o + OBJECT.classId] = classId;
-      out[o + OBJECT.score] = clamp(score, 0.3, 0.99);
+      out[o + OBJECT.score] = 1 / (1 + Math.exp(-score));
       out[o + OBJECT.vx] = 0;
       out[o + OBJECT.vy] = 0;
       const a2 = sAlong * sAlong;
@@ -209,7 +238,7 @@ export class ObjectListModel {
       out[o + OBJECT.height] = car ? 1.5 : 1.8;
       out[o + OBJECT.yaw] = rng.range(-Math.PI, Math.PI);
       out[o + OBJECT.classId] = car ? ObjectClass.car : ObjectClass.pedestrian;
-      out[o + OBJECT.score] = rng.range(0.05, p.falsePositiveScoreMax);
+      out[o + OBJECT.score] = 1 / (1 + Math.exp(-(p.falsePositiveScore + p.falsePositiveScoreSigma * rng.gauss())));
       out[o + OBJECT.vx] = 0;
       out[o + OBJECT.vy] = 0;
       const s = p.positionSigma + p.positionSigmaPerM * r;
@@ -224,6 +253,3 @@ export class ObjectListModel {
   }
 }
 
-function clamp(x: number, lo: number, hi: number): number {
-  return x < lo ? lo : x > hi ? hi : x;
-}
