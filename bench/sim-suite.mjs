@@ -5,7 +5,15 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { scoreScenario } from '../dist/service/simulated-tracking.js';
 
-const ALL = ['highway-following', 'cut-in', 'sensor-dropout', 'urban-clutter', 'lead-braking', 'pedestrian-crossing', 'stopped-vehicle'];
+const ALL = [
+  'highway-following',
+  'cut-in',
+  'sensor-dropout',
+  'urban-clutter',
+  'lead-braking',
+  'pedestrian-crossing',
+  'stopped-vehicle',
+];
 const { values } = parseArgs({
   options: {
     scenarios: { type: 'string', default: ALL.join(',') },
@@ -15,7 +23,9 @@ const { values } = parseArgs({
 });
 const tracker = JSON.parse(values.config);
 const rows = [];
-console.log('scenario              s   MOTA   HOTA  IDSW/100  FP    FN   GT  pos RMSE  vel RMSE  recall (silent/nominal)');
+console.log(
+  'scenario              s   MOTA   HOTA  IDSW/100  FP    FN   GT  pos RMSE  vel RMSE  recall (silent/nominal)',
+);
 for (const name of values.scenarios.split(',')) {
   const r = scoreScenario(name, { tracker });
   rows.push(r);

@@ -532,11 +532,8 @@ export class MultiSensorTracker {
         continue;
       }
       batch.initialize(t, slot, j, tS);
+      // Confirmed at the earliest on its second measurement, which gives it a velocity.
       t.existence[slot] = batch.birthExistence ? batch.birthExistence(j) : cfg.initialExistence;
-      if (t.existence[slot]! >= cfg.confirmExistence) {
-        t.status[slot] = TrackStatus.confirmed;
-        st.tracksConfirmed++;
-      }
       st.tracksCreated++;
       this.spawnedSlots[spawned++] = slot;
     }

@@ -21,6 +21,7 @@ export class SensorScan {
   /** Odom position of each measurement kept, for the Euclidean pre-gate and spawning. */
   posX: Float64Array;
   posY: Float64Array;
+  private readonly span = new Float64Array(2);
   /** Records rejected for NaN or impossible values. */
   invalid = 0;
   /** Valid records left out by a filter (too weak, too low, too unsure). */
@@ -78,7 +79,10 @@ export class SensorScan {
     const dy = t.state[o + S.y]! - p.y;
     const r = Math.hypot(dx, dy);
     const bearing = Math.atan2(dy, dx);
-    const half = halfAngle(t, slot, dx, dy, bearing);
+    const span = this.span;
+    angularSpan(t, slot, dx, dy, bearing, span);
+    const lo = span[0]!;
+    const hi = span[1]!;
     for (let k = 0; k < t.capacity; k++) {
       if (k === slot || t.status[k] !== TrackStatus.confirmed) continue;
       const q = k * S.dim;
@@ -86,11 +90,11 @@ export class SensorScan {
       const ky = t.state[q + S.y]! - p.y;
       if (kx * kx + ky * ky >= r * r) continue;
       const kb = Math.atan2(ky, kx);
-      const kh = halfAngle(t, k, kx, ky, kb);
+      angularSpan(t, k, kx, ky, kb, span);
       const d = wrapAngle(kb - bearing);
-      const lo = Math.max(-half, d - kh);
-      const hi = Math.min(half, d + kh);
-      if (hi - lo > share * 2 * half) return true;
+      const a = Math.max(lo, d + span[0]!);
+      const b = Math.min(hi, d + span[1]!);
+      if (b - a > share * (hi - lo)) return true;
     }
     return false;
   }
@@ -110,18 +114,31 @@ export class SensorScan {
   }
 }
 
-/** Half the angle track `slot`'s box subtends from a point at offset (-dx, -dy) from its centre. */
-function halfAngle(t: TrackTable, slot: number, dx: number, dy: number, bearing: number): number {
+/**
+ * The bearings of track `slot`'s box corners, seen from a point at offset (-dx, -dy) from its
+ * centre, relative to the centre's bearing: smallest into out[0], largest into out[1].
+ */
+function angularSpan(
+  t: TrackTable,
+  slot: number,
+  dx: number,
+  dy: number,
+  bearing: number,
+  out: Float64Array,
+): void {
   const c = Math.cos(t.yaw[slot]!);
   const s = Math.sin(t.yaw[slot]!);
   const hl = 0.5 * t.length[slot]!;
   const hw = 0.5 * t.width[slot]!;
-  let half = 0;
+  let lo = 0;
+  let hi = 0;
   for (let k = 0; k < 4; k++) {
     const lx = k & 1 ? hl : -hl;
     const ly = k & 2 ? hw : -hw;
-    const a = Math.abs(wrapAngle(Math.atan2(dy + s * lx + c * ly, dx + c * lx - s * ly) - bearing));
-    if (a > half) half = a;
+    const a = wrapAngle(Math.atan2(dy + s * lx + c * ly, dx + c * lx - s * ly) - bearing);
+    if (a < lo) lo = a;
+    if (a > hi) hi = a;
   }
-  return half < Math.PI / 2 ? half : Math.PI / 2;
+  out[0] = lo > -Math.PI / 2 ? lo : -Math.PI / 2;
+  out[1] = hi < Math.PI / 2 ? hi : Math.PI / 2;
 }

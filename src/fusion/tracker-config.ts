@@ -148,7 +148,10 @@ export interface TrackerConfig {
   /** M-of-N confirmation over the scans in which a track was detectable. */
   confirmHits: number;
   confirmWindow: number;
-  /** A tentative track is also confirmed once its existence reaches this (confident detections). */
+  /**
+   * A tentative track is also confirmed once its existence reaches this after an update
+   * (confident detections: a second one confirms).
+   */
   confirmExistence: number;
 
   initialExistence: number;

@@ -79,16 +79,36 @@ export function scoreScenario(scenarioName: string, options: SuiteOptions = {}):
         tracker.ingestEgo(new Float64Array(payload.buffer, payload.byteOffset, bytes / 8), msg.tNs);
         break;
       case 'lidar':
-        tracker.ingestLidar(msg.sensorIndex, new Float32Array(payload.buffer, payload.byteOffset, bytes / 4), msg.count, msg.tNs);
+        tracker.ingestLidar(
+          msg.sensorIndex,
+          new Float32Array(payload.buffer, payload.byteOffset, bytes / 4),
+          msg.count,
+          msg.tNs,
+        );
         break;
       case 'radar':
-        tracker.ingestRadar(msg.sensorIndex, new Float32Array(payload.buffer, payload.byteOffset, bytes / 4), msg.count, msg.tNs);
+        tracker.ingestRadar(
+          msg.sensorIndex,
+          new Float32Array(payload.buffer, payload.byteOffset, bytes / 4),
+          msg.count,
+          msg.tNs,
+        );
         break;
       case 'camera':
-        tracker.ingestCamera(msg.sensorIndex, new Float32Array(payload.buffer, payload.byteOffset, bytes / 4), msg.count, msg.tNs);
+        tracker.ingestCamera(
+          msg.sensorIndex,
+          new Float32Array(payload.buffer, payload.byteOffset, bytes / 4),
+          msg.count,
+          msg.tNs,
+        );
         break;
       case 'objects':
-        tracker.ingestObjects(msg.sensorIndex, new Float32Array(payload.buffer, payload.byteOffset, bytes / 4), msg.count, msg.tNs);
+        tracker.ingestObjects(
+          msg.sensorIndex,
+          new Float32Array(payload.buffer, payload.byteOffset, bytes / 4),
+          msg.count,
+          msg.tNs,
+        );
         break;
     }
     if (msg.kind !== 'lidar' && !(msg.kind === 'objects' && !rig.some((s) => s.kind === 'lidar'))) continue;
@@ -161,7 +181,8 @@ export function scoreScenario(scenarioName: string, options: SuiteOptions = {}):
       const t = f.tracks[k]!;
       pos2 += (t.box.x - g.box.x) ** 2 + (t.box.y - g.box.y) ** 2;
       vel2 +=
-        (trackVel[i]![2 * k]! - truthVel[i]![2 * gi]!) ** 2 + (trackVel[i]![2 * k + 1]! - truthVel[i]![2 * gi + 1]!) ** 2;
+        (trackVel[i]![2 * k]! - truthVel[i]![2 * gi]!) ** 2 +
+        (trackVel[i]![2 * k + 1]! - truthVel[i]![2 * gi + 1]!) ** 2;
       samples++;
     });
     f.gt.forEach((g, gi) => {

@@ -89,7 +89,9 @@ export class ObjectListModel {
   private readonly pose = new Float64Array(5);
   private readonly range = new Float64Array(MAX_ACTORS);
   private readonly bearing = new Float64Array(MAX_ACTORS);
-  private readonly halfAngle = new Float64Array(MAX_ACTORS);
+  /** Bearings of each actor's footprint edges from the sensor, relative to its centre's. */
+  private readonly angleLo = new Float64Array(MAX_ACTORS);
+  private readonly angleHi = new Float64Array(MAX_ACTORS);
 
   constructor(
     readonly config: SensorConfig,
@@ -121,21 +123,24 @@ export class ObjectListModel {
       this.range[i] = Math.hypot(dx, dy);
       const b = Math.atan2(-sps * dx + cps * dy, cps * dx + sps * dy);
       this.bearing[i] = b;
-      // Half the angle the footprint subtends: the widest corner bearing about the centre's.
+      // The angle the footprint subtends: its corners' bearings about the centre's.
       const c = Math.cos(world.yaw[i]!);
       const s = Math.sin(world.yaw[i]!);
       const hl = 0.5 * world.length[i]!;
       const hw = 0.5 * world.width[i]!;
-      let half = 0;
+      let lo = 0;
+      let hi = 0;
       for (let k = 0; k < 4; k++) {
         const lx = k & 1 ? hl : -hl;
         const ly = k & 2 ? hw : -hw;
         const cx = dx + c * lx - s * ly;
         const cy = dy + s * lx + c * ly;
-        const d = Math.abs(wrapAngle(Math.atan2(-sps * cx + cps * cy, cps * cx + sps * cy) - b));
-        if (d > half) half = d;
+        const d = wrapAngle(Math.atan2(-sps * cx + cps * cy, cps * cx + sps * cy) - b);
+        if (d < lo) lo = d;
+        if (d > hi) hi = d;
       }
-      this.halfAngle[i] = Math.min(half, Math.PI / 2);
+      this.angleLo[i] = Math.max(lo, -Math.PI / 2);
+      this.angleHi[i] = Math.min(hi, Math.PI / 2);
     }
     const out = this.records;
     let count = 0;
@@ -204,16 +209,17 @@ export class ObjectListModel {
     return count;
   }
 
-  /** Fraction of actor i's angular width hidden behind nearer actors (0..1). */
+  /** Fraction of actor i's angular width hidden behind the nearer actor that hides most of it (0..1). */
   private occludedFraction(i: number, n: number): number {
-    const lo = this.bearing[i]! - this.halfAngle[i]!;
-    const hi = this.bearing[i]! + this.halfAngle[i]!;
+    const lo = this.angleLo[i]!;
+    const hi = this.angleHi[i]!;
     let hidden = 0;
     for (let j = 0; j < n; j++) {
       if (j === i || this.range[j]! >= this.range[i]!) continue;
-      const d = wrapAngle(this.bearing[j]! - this.bearing[i]!) + this.bearing[i]!;
-      const a = Math.max(lo, d - this.halfAngle[j]!);
-      const b = Math.min(hi, d + this.halfAngle[j]!);
+      // Actor j's span in bearings relative to actor i's centre.
+      const d = wrapAngle(this.bearing[j]! - this.bearing[i]!);
+      const a = Math.max(lo, d + this.angleLo[j]!);
+      const b = Math.min(hi, d + this.angleHi[j]!);
       if (b > a) hidden = Math.max(hidden, b - a);
     }
     return hidden / Math.max(hi - lo, 1e-9);
@@ -238,7 +244,8 @@ export class ObjectListModel {
       out[o + OBJECT.height] = car ? 1.5 : 1.8;
       out[o + OBJECT.yaw] = rng.range(-Math.PI, Math.PI);
       out[o + OBJECT.classId] = car ? ObjectClass.car : ObjectClass.pedestrian;
-      out[o + OBJECT.score] = 1 / (1 + Math.exp(-(p.falsePositiveScore + p.falsePositiveScoreSigma * rng.gauss())));
+      out[o + OBJECT.score] =
+        1 / (1 + Math.exp(-(p.falsePositiveScore + p.falsePositiveScoreSigma * rng.gauss())));
       out[o + OBJECT.vx] = 0;
       out[o + OBJECT.vy] = 0;
       const s = p.positionSigma + p.positionSigmaPerM * r;
@@ -252,4 +259,3 @@ export class ObjectListModel {
     return count;
   }
 }
-
