@@ -198,28 +198,92 @@ export function refreshHeading(t: TrackTable, slot: number, tS: number): void {
 
 /**
  * Fuses a measured box heading (rad, odom; ambiguous by 180°) with variance `variance` into the
- * track's heading: the nearer of the two directions is taken, by a scalar Kalman step.
+ * track's heading filter (heading and heading rate): the nearer of the two directions is taken.
  */
 export function fuseBoxHeading(t: TrackTable, slot: number, yaw: number, variance: number, tS: number): void {
   let d = wrapAngle(yaw - t.yaw[slot]!);
   if (d > Math.PI / 2) d -= Math.PI;
   else if (d < -Math.PI / 2) d += Math.PI;
-  const p = t.yawVar[slot]!;
-  const k = p / (p + variance);
-  t.yaw[slot] = wrapAngle(t.yaw[slot]! + k * d);
-  t.yawVar[slot] = (1 - k) * p;
+  // H = [1 0]: S = Pψψ + R, K = [Pψψ, Pψω] / S.
+  const pp = t.yawVar[slot]!;
+  const pr = t.headingCov[slot]!;
+  const rr = t.headingRateVar[slot]!;
+  const s = pp + variance;
+  const k0 = pp / s;
+  const k1 = pr / s;
+  t.yaw[slot] = wrapAngle(t.yaw[slot]! + k0 * d);
+  t.headingRate[slot] = t.headingRate[slot]! + k1 * d;
+  t.yawVar[slot] = (1 - k0) * pp;
+  t.headingCov[slot] = (1 - k0) * pr;
+  t.headingRateVar[slot] = rr - k1 * pr;
   t.yawMeasuredS[slot] = tS;
 }
 
-/** Advances the box heading by the track's yaw rate over dt, with heading noise of intensity psd (rad²/s). */
-export function predictHeading(t: TrackTable, slot: number, dt: number, psd: number): void {
+/** Starts the heading filter at a measured box heading (variance `variance`) with a rate of 0 (1σ `rateStd`). */
+export function startBoxHeading(
+  t: TrackTable,
+  slot: number,
+  yaw: number,
+  variance: number,
+  rateStd: number,
+  tS: number,
+): void {
+  t.yaw[slot] = yaw;
+  t.yawVar[slot] = variance;
+  t.headingRate[slot] = 0;
+  t.headingRateVar[slot] = rateStd * rateStd;
+  t.headingCov[slot] = 0;
+  t.yawMeasuredS[slot] = tS;
+}
+
+/**
+ * Advances the heading over dt: by the heading filter's own rate while box headings come in
+ * (with white heading acceleration of intensity `rateAccelPsd`, rad²/s³), else by the track's
+ * yaw rate, with a heading random walk of intensity `psd` (rad²/s).
+ */
+export function predictHeading(
+  t: TrackTable,
+  slot: number,
+  dt: number,
+  psd: number,
+  rateAccelPsd: number,
+  tS: number,
+): void {
+  const limit = Math.PI * Math.PI;
+  if (tS - t.yawMeasuredS[slot]! < BOX_HEADING_MEMORY_S) {
+    const pp = t.yawVar[slot]!;
+    const pr = t.headingCov[slot]!;
+    const rr = t.headingRateVar[slot]!;
+    const q = rateAccelPsd;
+    t.yaw[slot] = wrapAngle(t.yaw[slot]! + t.headingRate[slot]! * dt);
+    t.yawVar[slot] = Math.min(limit, pp + 2 * dt * pr + dt * dt * rr + (q * dt * dt * dt) / 3 + psd * dt);
+    t.headingCov[slot] = pr + dt * rr + (q * dt * dt) / 2;
+    t.headingRateVar[slot] = rr + q * dt;
+    return;
+  }
   const o = slot * S.dim;
   const w = t.state[o + S.w]!;
   const pw = t.cov[slot * COV_SIZE + S.w * S.dim + S.w]!;
   t.yaw[slot] = wrapAngle(t.yaw[slot]! + w * dt);
   const v = t.yawVar[slot]! + psd * dt + pw * dt * dt;
   // Never more uncertain than not knowing the direction at all.
-  t.yawVar[slot] = v < Math.PI * Math.PI ? v : Math.PI * Math.PI;
+  t.yawVar[slot] = v < limit ? v : limit;
+}
+
+/**
+ * The heading filter's rate as the yaw rate of the track's motion (a vehicle turns as its box
+ * does): sets the state's yaw rate and its variance, uncorrelated with the rest.
+ */
+export function takeHeadingRate(t: TrackTable, slot: number): void {
+  const o = slot * S.dim;
+  const c = slot * COV_SIZE;
+  const n = S.dim;
+  t.state[o + S.w] = t.headingRate[slot]!;
+  for (let i = 0; i < n; i++) {
+    t.cov[c + S.w * n + i] = 0;
+    t.cov[c + i * n + S.w] = 0;
+  }
+  t.cov[c + S.w * n + S.w] = t.headingRateVar[slot]!;
 }
 
 /** Evidence decays per classification by this factor; a class needs this much to be taken. */

@@ -289,12 +289,18 @@ export class MultiSensorTracker {
     Object.assign(cp.stats, this.stats);
   }
 
-  /** Rewinds to a state saved by `saveCheckpoint`. */
+  /**
+   * Rewinds to a state saved by `saveCheckpoint`. The odometry counters are kept: odometry is
+   * not rewound (and ego lookups are causal, so scans fused again see the poses they saw).
+   */
   restoreCheckpoint(cp: TrackerCheckpoint): void {
     this.table.copyFrom(cp.table);
     this.timeS = cp.timeS;
     this.epochNs = cp.epochNs;
+    const { egoRecords, egoDropped } = this.stats;
     Object.assign(this.stats, cp.stats);
+    this.stats.egoRecords = egoRecords;
+    this.stats.egoDropped = egoDropped;
   }
 
   /** Stamp the tracks are predicted to (ns), or undefined before the first scan. */
@@ -365,7 +371,15 @@ export class MultiSensorTracker {
         if (t.status[slot] === TrackStatus.free) continue;
         const model = this.motionOf(slot);
         this.ekf.predict(t, slot, dt, model);
-        predictHeading(t, slot, dt, model === MotionModel.turn ? cfg.headingPsdVehicle : cfg.headingPsdOther);
+        const turn = model === MotionModel.turn;
+        predictHeading(
+          t,
+          slot,
+          dt,
+          turn ? cfg.headingPsdVehicle : cfg.headingPsdOther,
+          turn ? cfg.yawAccelPsd : cfg.headingPsdOther,
+          tS,
+        );
       }
     }
     this.timeS = tS;

@@ -6,6 +6,8 @@ import {
   addClassEvidence,
   fuseBoxHeading,
   initTrackUncertainty,
+  startBoxHeading,
+  takeHeadingRate,
   refreshDimensions,
   type MeasurementBatch,
 } from './measurement-model.js';
@@ -197,9 +199,7 @@ export class ObjectMeasurements implements MeasurementBatch {
     const o = slot * S.dim;
     t.state[o + S.x] = this.scan.posX[m]!;
     t.state[o + S.y] = this.scan.posY[m]!;
-    t.yaw[slot] = this.yaw[m]!;
-    t.yawVar[slot] = this.yawVar[m]!;
-    t.yawMeasuredS[slot] = tS;
+    startBoxHeading(t, slot, this.yaw[m]!, this.yawVar[m]!, cfg.initialYawRateStd, tS);
     t.scoreLogit[slot] = logit(this.score[m]!);
     this.takeSize(t, slot, m, 1);
     // Vehicles move along their heading, other objects along the road (the ego's heading).
@@ -226,6 +226,9 @@ export class ObjectMeasurements implements MeasurementBatch {
 
   afterUpdate(t: TrackTable, slot: number, m: number, tS: number): void {
     fuseBoxHeading(t, slot, this.yaw[m]!, this.yawVar[m]!, tS);
+    // A vehicle turns as its box does: the box heading's rate is its yaw rate.
+    const cls = t.classId[slot] !== ObjectClass.unknown ? t.classId[slot]! : t.shapeClass[slot]!;
+    if (motionModelOf(cls) === MotionModel.turn) takeHeadingRate(t, slot);
     this.takeSize(t, slot, m, this.cfg.objectsSizeGain);
     addClassEvidence(t, slot, this.classId[m]!, this.score[m]!);
   }

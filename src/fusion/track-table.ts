@@ -54,12 +54,17 @@ export class TrackTable {
   readonly lastHitS: Float64Array;
   /**
    * Box footprint and heading; the heading comes from measured box headings when a detector
-   * gives them, else it follows the velocity once the object moves. yawVar is its variance.
+   * gives them (a filter of heading and heading rate), else it follows the velocity once the
+   * object moves. yawVar is the heading's variance; headingRate and its variance, and their
+   * covariance, are the rest of the heading filter (rad/s).
    */
   readonly length: Float64Array;
   readonly width: Float64Array;
   readonly yaw: Float64Array;
   readonly yawVar: Float64Array;
+  readonly headingRate: Float64Array;
+  readonly headingRateVar: Float64Array;
+  readonly headingCov: Float64Array;
   /** Time a measurement last gave the box heading (s), -Infinity if none ever did. */
   readonly yawMeasuredS: Float64Array;
   /** Box centre height above the ground and box height, m (class-typical until measured). */
@@ -107,6 +112,9 @@ export class TrackTable {
     this.width = new Float64Array(capacity);
     this.yaw = new Float64Array(capacity);
     this.yawVar = new Float64Array(capacity);
+    this.headingRate = new Float64Array(capacity);
+    this.headingRateVar = new Float64Array(capacity);
+    this.headingCov = new Float64Array(capacity);
     this.yawMeasuredS = new Float64Array(capacity);
     this.z = new Float64Array(capacity);
     this.height = new Float64Array(capacity);
@@ -144,6 +152,9 @@ export class TrackTable {
     this.width[slot] = CLASS_DIMENSIONS[ObjectClass.unknown]!.typical[1];
     this.yaw[slot] = 0;
     this.yawVar[slot] = Math.PI * Math.PI;
+    this.headingRate[slot] = 0;
+    this.headingRateVar[slot] = 0;
+    this.headingCov[slot] = 0;
     this.yawMeasuredS[slot] = -Infinity;
     this.height[slot] = CLASS_DIMENSIONS[ObjectClass.unknown]!.height;
     this.z[slot] = 0.5 * this.height[slot]!;
