@@ -163,7 +163,7 @@ export function formatScores(s: DriveScores): string[] {
     );
   };
   return [
-    `tracking scores (${rule}, true objects within ${s.rangeM} m, ${s.frames} track lists):`,
+    `tracking scores (${rule}, ${Number.isFinite(s.rangeM) ? `true objects within ${s.rangeM} m` : 'every true object'}, ${s.frames} track lists):`,
     row('all', s.overall),
     ...Object.entries(s.perClass).map(([k, e]) => row(k, e)),
   ];
