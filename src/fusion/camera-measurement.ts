@@ -137,6 +137,7 @@ export class CameraMeasurements implements MeasurementBatch {
 
   innovation(t: TrackTable, slot: number, m: number, lin: Linearization): boolean {
     const { nu, H, R } = lin;
+    lin.key = 0;
     const p = this.scan.pose;
     const o = slot * S.dim;
     const dxc = t.state[o + S.x]! - p.x;

@@ -41,12 +41,17 @@ export class TrackEkf {
   private readonly a = new Float64Array(COV_SIZE);
   private readonly ap = new Float64Array(COV_SIZE);
   private readonly f = new Float64Array(COV_SIZE);
+  /** Key (Linearization.key), slot and det S of the pair whose S⁻¹ and P Hᵀ are in scratch. */
+  private lastKey = 0;
+  private lastSlot = -1;
+  private lastDet = 0;
 
   constructor(private readonly noise: Readonly<MotionNoise>) {}
 
   /** Predicts the slot's state and covariance forward by dt >= 0 seconds under `model`. */
   predict(t: TrackTable, slot: number, dt: number, model: MotionModelId): void {
     if (!(dt > 0)) return;
+    this.lastKey = 0;
     const x = t.state;
     const o = slot * N;
     const P = t.cov;
@@ -161,6 +166,10 @@ export class TrackEkf {
    */
   mahalanobis(t: TrackTable, slot: number, m: number, lin: Linearization): number {
     const { nu, H, R } = lin;
+    // Same H and R as the last pair, with the covariance untouched since: S⁻¹ is still valid.
+    if (lin.key !== 0 && lin.key === this.lastKey && slot === this.lastSlot && this.lastDet > 0) {
+      return this.distance(nu, m);
+    }
     const P = t.cov;
     const c = slot * COV_SIZE;
     const pht = this.pht;
@@ -180,11 +189,19 @@ export class TrackEkf {
       }
     }
     const det = invert(s, m, this.sInv);
+    this.lastKey = lin.key;
+    this.lastSlot = slot;
+    this.lastDet = det;
     if (!(det > 0) || !Number.isFinite(det)) {
       this.logDetS = Infinity;
       return Infinity;
     }
     this.logDetS = Math.log(det);
+    return this.distance(nu, m);
+  }
+
+  /** νᵀ S⁻¹ ν with the S⁻¹ in scratch. */
+  private distance(nu: Float64Array, m: number): number {
     const si = this.sInv;
     let d2 = 0;
     for (let r = 0; r < m; r++) {
@@ -201,6 +218,7 @@ export class TrackEkf {
    */
   update(t: TrackTable, slot: number, m: number, lin: Linearization): boolean {
     if (!Number.isFinite(this.mahalanobis(t, slot, m, lin))) return false;
+    this.lastKey = 0; // P changes below
     const { nu, H, R } = lin;
     const pht = this.pht;
     const si = this.sInv;

@@ -113,6 +113,7 @@ export class LidarMeasurements implements MeasurementBatch {
 
   innovation(t: TrackTable, slot: number, m: number, lin: Linearization): boolean {
     const { nu, H, R } = lin;
+    lin.key = 0;
     this.shiftedCentre(t, slot, m);
     const o = slot * S.dim;
     nu[0] = this.zx - t.state[o + S.x]!;

@@ -32,6 +32,10 @@ export interface TrackerCheckpoint {
 export { DEFAULT_TRACKER_CONFIG } from './tracker-config.js';
 
 const MAX_CLUSTERS = 512;
+/** A track this far (m) outside a sensor's range or field of view still concerns its scans. */
+const COVERAGE_MARGIN_M = 5;
+/** ... and this much further per second since it was last predicted (m/s of unmodelled motion). */
+const COVERAGE_SPEED_MARGIN = 10;
 
 /**
  * Multi-sensor object tracker: lidar clusters, radar detections, camera objects and detector
@@ -66,6 +70,17 @@ export class MultiSensorTracker {
   private readonly rows: Int32Array;
   private readonly spawnedSlots: Int32Array;
   private readonly perRow: Int32Array;
+  /** Per row, the radar returns beyond the assigned one in its gate, as linked lists. */
+  private readonly extraHead: Int32Array;
+  private extraNext = new Int32Array(128);
+  private readonly nuSum = new Float64Array(3);
+  /** Per measurement of the scan, its pre-gate radius (m). */
+  private preGate = new Float64Array(128);
+  /** Per slot, for maintain(): position extrapolated to the scan time and how far its box reaches. */
+  private readonly mx: Float64Array;
+  private readonly my: Float64Array;
+  private readonly reach: Float64Array;
+  private readonly live: Int32Array;
   private readonly lin = new Linearization();
   private readonly predicted = new Float64Array(S.dim);
   private readonly transition = new Float64Array(COV_SIZE);
@@ -104,6 +119,11 @@ export class MultiSensorTracker {
     this.rows = new Int32Array(c.maxTracks);
     this.spawnedSlots = new Int32Array(c.maxTracks);
     this.perRow = new Int32Array(c.maxTracks);
+    this.extraHead = new Int32Array(c.maxTracks);
+    this.mx = new Float64Array(c.maxTracks);
+    this.my = new Float64Array(c.maxTracks);
+    this.reach = new Float64Array(c.maxTracks);
+    this.live = new Int32Array(c.maxTracks);
   }
 
   /** Ego odometry: rec is one EGO_LAYOUT record (x, y, yaw in odom; speed, yawRate, accel). */
@@ -199,12 +219,12 @@ export class MultiSensorTracker {
     this.egoHistory.poseAt(tS, ego);
     const c = Math.cos(ego.yaw);
     const s = Math.sin(ego.yaw);
-    const dt = tS - this.timeS;
     const p = this.predicted;
     let n = 0;
     for (let slot = 0; slot < t.capacity && n < cap; slot++) {
       if (t.status[slot] !== TrackStatus.confirmed || t.existence[slot]! < this.config.publishMinExistence)
         continue;
+      const dt = tS - t.timeS[slot]!;
       const model = this.motionOf(slot);
       predictStateInto(t.state, slot * S.dim, dt, model, p, this.transition);
       const dx = p[S.x]! - ego.x;
@@ -347,8 +367,9 @@ export class MultiSensorTracker {
   }
 
   /**
-   * Common start of a scan: sequence check, ego pose at the scan time, and prediction of every
-   * track to it. Returns the scan time, or NaN when the scan is dropped.
+   * Common start of a scan: sequence check and ego pose at the scan time. Tracks are predicted
+   * to it when the scan needs them (see processScan). Returns the scan time, or NaN when the scan
+   * is dropped.
    */
   private beginScan(sensor: SensorConfig, stampNs: bigint): number {
     const tS = this.toSeconds(stampNs);
@@ -363,25 +384,6 @@ export class MultiSensorTracker {
     const extrapolated = this.egoHistory.poseAt(tS, this.egoPose);
     if (extrapolated > this.config.maxEgoExtrapolationS) this.stats.egoStale++;
     sensorPoseOf(this.egoPose, sensor.mount, this.sensorPose);
-    const dt = this.timeS === -Infinity ? 0 : tS - this.timeS;
-    const t = this.table;
-    if (dt > 0) {
-      const cfg = this.config;
-      for (let slot = 0; slot < t.capacity; slot++) {
-        if (t.status[slot] === TrackStatus.free) continue;
-        const model = this.motionOf(slot);
-        this.ekf.predict(t, slot, dt, model);
-        const turn = model === MotionModel.turn;
-        predictHeading(
-          t,
-          slot,
-          dt,
-          turn ? cfg.headingPsdVehicle : cfg.headingPsdOther,
-          turn ? cfg.yawAccelPsd : cfg.headingPsdOther,
-          tS,
-        );
-      }
-    }
     this.timeS = tS;
     return tS;
   }
@@ -403,9 +405,15 @@ export class MultiSensorTracker {
     const lin = this.lin;
     const ekf = this.ekf;
 
+    // The tracks this scan concerns (near one of its measurements, or where the sensor looks)
+    // are predicted to its time; the others wait for a scan that needs them.
+    scan.timeS = tS;
     let rows = 0;
-    for (let slot = 0; slot < t.capacity; slot++)
-      if (t.status[slot] !== TrackStatus.free) this.rows[rows++] = slot;
+    for (let slot = 0; slot < t.capacity; slot++) {
+      if (t.status[slot] === TrackStatus.free || !this.concerns(batch, slot, tS)) continue;
+      this.bringTo(slot, tS);
+      this.rows[rows++] = slot;
+    }
 
     if (this.minD2.length < m) {
       this.minD2 = new Float64Array(Math.max(m, this.minD2.length * 2));
@@ -417,6 +425,9 @@ export class MultiSensorTracker {
     this.assoc.begin(rows, m);
     const posX = scan.posX;
     const posY = scan.posY;
+    if (this.preGate.length < m) this.preGate = new Float64Array(Math.max(m, 2 * this.preGate.length));
+    const preGate = this.preGate;
+    for (let j = 0; j < m; j++) preGate[j] = batch.preGateRadius(j);
     for (let r = 0; r < rows; r++) {
       const slot = this.rows[r]!;
       const o = slot * S.dim;
@@ -426,7 +437,7 @@ export class MultiSensorTracker {
       for (let j = 0; j < m; j++) {
         const dx = posX[j]! - tx;
         const dy = posY[j]! - ty;
-        const rad = batch.preGateRadius(j) + slack;
+        const rad = preGate[j]! + slack;
         if (dx * dx + dy * dy > rad * rad) continue;
         if (!batch.innovation(t, slot, j, lin)) continue;
         const d2 = ekf.mahalanobis(t, slot, dim, lin);
@@ -441,19 +452,28 @@ export class MultiSensorTracker {
     this.assoc.solve();
 
     // Radar returns beyond the assigned one that fall in a track's gate also update it; the
-    // scan's returns then share one measurement's weight (R times their count), so a biased
-    // face model cannot outvote the other sensors by sheer number of returns.
+    // scan's returns then share one measurement's weight, so a biased face model cannot outvote
+    // the other sensors by sheer number of returns: one update with their mean innovation (the
+    // model predicts once per track, so H and R are the same for all of them).
     const multi = batch.kind === 'radar' && cfg.radarMultiDetection;
     const perRow = this.perRow;
     perRow.fill(0, 0, rows);
     for (let r = 0; r < rows; r++) if (this.assoc.rowToCol[r]! >= 0) perRow[r] = 1;
+    if (this.extraNext.length < m) this.extraNext = new Int32Array(Math.max(m, 2 * this.extraNext.length));
+    const extraHead = this.extraHead;
+    const extraNext = this.extraNext;
+    extraHead.fill(-1, 0, rows);
     if (multi) {
-      for (let j = 0; j < m; j++) {
-        if (this.assoc.colToRow[j]! < 0 && minD2[j]! <= gate && this.assoc.rowToCol[bestRow[j]!]! >= 0) {
-          perRow[bestRow[j]!]!++;
+      for (let j = m - 1; j >= 0; j--) {
+        const r = bestRow[j]!;
+        if (this.assoc.colToRow[j]! < 0 && minD2[j]! <= gate && this.assoc.rowToCol[r]! >= 0) {
+          perRow[r]!++;
+          extraNext[j] = extraHead[r]!;
+          extraHead[r] = j;
         }
       }
     }
+    const nuSum = this.nuSum;
 
     const hitGain = cfg.existenceHitGain[batch.kind];
     const missLoss = cfg.existenceMissLoss[batch.kind];
@@ -461,11 +481,21 @@ export class MultiSensorTracker {
       const slot = this.rows[r]!;
       const j = this.assoc.rowToCol[r]!;
       let hit = false;
-      if (
-        j >= 0 &&
-        batch.innovation(t, slot, j, lin) &&
-        ekf.update(t, slot, dim, lin.scaleNoise(dim, perRow[r]!))
-      ) {
+      let usable = j >= 0 && batch.innovation(t, slot, j, lin);
+      if (usable && perRow[r]! > 1) {
+        for (let k = 0; k < dim; k++) nuSum[k] = lin.nu[k]!;
+        let n = 1;
+        for (let e = extraHead[r]!; e >= 0; e = extraNext[e]!) {
+          if (!batch.innovation(t, slot, e, lin)) continue;
+          for (let k = 0; k < dim; k++) nuSum[k] = nuSum[k]! + lin.nu[k]!;
+          this.assoc.colToRow[e] = r;
+          st.measurementsUsed++;
+          n++;
+        }
+        usable = batch.innovation(t, slot, j, lin);
+        for (let k = 0; k < dim; k++) lin.nu[k] = nuSum[k]! / n;
+      }
+      if (usable && ekf.update(t, slot, dim, lin)) {
         hit = true;
         st.measurementsUsed++;
         t.lastHitS[slot] = tS;
@@ -496,22 +526,6 @@ export class MultiSensorTracker {
       else if (t.status[slot] === TrackStatus.tentative && t.existence[slot]! >= cfg.confirmExistence) {
         t.status[slot] = TrackStatus.confirmed;
         st.tracksConfirmed++;
-      }
-    }
-
-    if (multi) {
-      for (let j = 0; j < m; j++) {
-        if (this.assoc.colToRow[j]! >= 0 || minD2[j]! > gate) continue;
-        const r = bestRow[j]!;
-        const slot = this.rows[r]!;
-        if (this.assoc.rowToCol[r]! < 0) continue;
-        if (!batch.innovation(t, slot, j, lin)) continue;
-        lin.scaleNoise(dim, perRow[r]!);
-        if (!(ekf.mahalanobis(t, slot, dim, lin) <= gate * perRow[r]!)) continue;
-        if (!ekf.update(t, slot, dim, lin)) continue;
-        st.measurementsUsed++;
-        this.assoc.colToRow[j] = r;
-        refreshHeading(t, slot, tS);
       }
     }
 
@@ -589,6 +603,57 @@ export class MultiSensorTracker {
     return false;
   }
 
+  /** Predicts track `slot` from its own time to tS (nothing when it is there already). */
+  private bringTo(slot: number, tS: number): void {
+    const t = this.table;
+    const dt = tS - t.timeS[slot]!;
+    if (!(dt > 0)) return;
+    const cfg = this.config;
+    const model = this.motionOf(slot);
+    this.ekf.predict(t, slot, dt, model);
+    const turn = model === MotionModel.turn;
+    predictHeading(
+      t,
+      slot,
+      dt,
+      turn ? cfg.headingPsdVehicle : cfg.headingPsdOther,
+      turn ? cfg.yawAccelPsd : cfg.headingPsdOther,
+      tS,
+    );
+    t.timeS[slot] = tS;
+  }
+
+  /**
+   * Whether a scan concerns track `slot`: the track, extrapolated at constant velocity to tS,
+   * lies within the sensor's coverage (with margins) or near one of the scan's measurements.
+   */
+  private concerns(batch: MeasurementBatch, slot: number, tS: number): boolean {
+    const t = this.table;
+    const scan = batch.scan;
+    const o = slot * S.dim;
+    const dt = tS - t.timeS[slot]!;
+    const x = t.state[o + S.x]! + dt * t.state[o + S.vx]!;
+    const y = t.state[o + S.y]! + dt * t.state[o + S.vy]!;
+    const p = scan.pose;
+    const dx = x - p.x;
+    const dy = y - p.y;
+    const margin = COVERAGE_MARGIN_M + 0.5 * (t.length[slot]! + t.width[slot]!);
+    const r = Math.hypot(dx, dy);
+    if (r <= scan.maxRange + margin) {
+      if (scan.halfFov >= Math.PI) return true;
+      const off = Math.abs(wrapAngle(Math.atan2(dy, dx) - p.yaw)) - scan.halfFov;
+      if (off <= 0 || off * r <= margin) return true;
+    }
+    const slack = 3 * Math.sqrt(t.positionVariance(slot)) + margin + COVERAGE_SPEED_MARGIN * dt;
+    for (let j = 0; j < scan.count; j++) {
+      const rad = batch.preGateRadius(j) + slack;
+      const ex = scan.posX[j]! - x;
+      const ey = scan.posY[j]! - y;
+      if (ex * ex + ey * ey <= rad * rad) return true;
+    }
+    return false;
+  }
+
   /** The motion model of the track in `slot`: by its class, else by the class its shape suggests. */
   private motionOf(slot: number): MotionModelId {
     const t = this.table;
@@ -605,13 +670,21 @@ export class MultiSensorTracker {
     const maxRangeSq = cfg.maxTrackRange * cfg.maxTrackRange;
     const ex = this.egoPose.x;
     const ey = this.egoPose.y;
+    const mx = this.mx;
+    const my = this.my;
+    const reach = this.reach;
+    const live = this.live;
+    let nLive = 0;
     for (let slot = 0; slot < t.capacity; slot++) {
       const status = t.status[slot]!;
       if (status === TrackStatus.free) continue;
       const coast = tS - t.lastHitS[slot]!;
       const o = slot * S.dim;
-      const dx = t.state[o + S.x]! - ex;
-      const dy = t.state[o + S.y]! - ey;
+      const ahead = tS - t.timeS[slot]!;
+      const x = t.state[o + S.x]! + ahead * t.state[o + S.vx]!;
+      const y = t.state[o + S.y]! + ahead * t.state[o + S.vy]!;
+      const dx = x - ex;
+      const dy = y - ey;
       const gone =
         t.positionVariance(slot) > maxVar ||
         (cfg.lidarMissesToDelete > 0 && t.lidarMissStreak[slot]! >= cfg.lidarMissesToDelete) ||
@@ -622,18 +695,32 @@ export class MultiSensorTracker {
       if (gone) {
         t.free(slot);
         st.tracksDeleted++;
+        continue;
       }
+      mx[slot] = x;
+      my[slot] = y;
+      reach[slot] = 0.5 * Math.hypot(t.length[slot]!, t.width[slot]!) + cfg.mergeDistance;
+      live[nLive++] = slot;
     }
 
     // Duplicates: two tracks of one object (a fragment, a face of a big object) move together
     // and one lies within the other's box. Known, different classes are never merged (a
-    // pedestrian beside a parked car).
+    // pedestrian beside a parked car). A pair can only have become one when this scan moved one
+    // of them, so only pairs with a track it updated are looked at.
     const speedSq = cfg.mergeSpeedDifference * cfg.mergeSpeedDifference;
-    for (let a = 0; a < t.capacity; a++) {
-      if (t.status[a] === TrackStatus.free) continue;
+    for (let ia = 0; ia < nLive; ia++) {
+      const a = live[ia]!;
+      if (t.status[a] === TrackStatus.free || t.lastHitS[a] !== tS) continue;
       const oa = a * S.dim;
-      for (let b = a + 1; b < t.capacity; b++) {
-        if (t.status[b] === TrackStatus.free) continue;
+      for (let ib = 0; ib < nLive; ib++) {
+        const b = live[ib]!;
+        if (b === a || t.status[b] === TrackStatus.free) continue;
+        // Cheap reject: centres farther apart than the two boxes reach.
+        const gx = mx[b]! - mx[a]!;
+        const gy = my[b]! - my[a]!;
+        const rr = reach[a]! + reach[b]!;
+        if (gx * gx + gy * gy > rr * rr) continue;
+        this.bringTo(b, tS);
         const ob = b * S.dim;
         const dvx = t.state[oa + S.vx]! - t.state[ob + S.vx]!;
         const dvy = t.state[oa + S.vy]! - t.state[ob + S.vy]!;

@@ -148,6 +148,7 @@ export class ObjectMeasurements implements MeasurementBatch {
 
   innovation(t: TrackTable, slot: number, m: number, lin: Linearization): boolean {
     const { nu, H, R } = lin;
+    lin.key = 0;
     const o = slot * S.dim;
     nu[0] = this.scan.posX[m]! - t.state[o + S.x]!;
     nu[1] = this.scan.posY[m]! - t.state[o + S.y]!;
@@ -235,6 +236,7 @@ export class ObjectMeasurements implements MeasurementBatch {
 
   extraUpdate(t: TrackTable, slot: number, m: number, lin: Linearization): number {
     const { nu, H, R } = lin;
+    lin.key = 0;
     const o = slot * S.dim;
     const vx = t.state[o + S.vx]!;
     const vy = t.state[o + S.vy]!;

@@ -10,6 +10,8 @@ import { S, TrackStatus, type TrackTable } from './track-table.js';
  */
 export class SensorScan {
   readonly pose = new SensorPose();
+  /** Capture time of the scan, s (the tracker's clock); tracks not yet predicted to it are extrapolated. */
+  timeS = 0;
   /** Ego heading in odom at the capture time: the direction of the road for new tracks. */
   egoYaw = 0;
   /** Half the sensor's horizontal field of view, rad. */
@@ -86,8 +88,10 @@ export class SensorScan {
     for (let k = 0; k < t.capacity; k++) {
       if (k === slot || t.status[k] !== TrackStatus.confirmed) continue;
       const q = k * S.dim;
-      const kx = t.state[q + S.x]! - p.x;
-      const ky = t.state[q + S.y]! - p.y;
+      // Tracks this scan did not need are where their velocity takes them.
+      const dt = this.timeS - t.timeS[k]!;
+      const kx = t.state[q + S.x]! + dt * t.state[q + S.vx]! - p.x;
+      const ky = t.state[q + S.y]! + dt * t.state[q + S.vy]! - p.y;
       if (kx * kx + ky * ky >= r * r) continue;
       const kb = Math.atan2(ky, kx);
       angularSpan(t, k, kx, ky, kb, span);

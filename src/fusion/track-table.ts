@@ -51,6 +51,8 @@ export class TrackTable {
   readonly scans: Uint32Array;
   readonly hits: Uint32Array;
   readonly createdS: Float64Array;
+  /** Time (s) the state and covariance are predicted to: tracks are predicted when a scan needs them. */
+  readonly timeS: Float64Array;
   readonly lastHitS: Float64Array;
   /**
    * Box footprint and heading; the heading comes from measured box headings when a detector
@@ -107,6 +109,7 @@ export class TrackTable {
     this.scans = new Uint32Array(capacity);
     this.hits = new Uint32Array(capacity);
     this.createdS = new Float64Array(capacity);
+    this.timeS = new Float64Array(capacity);
     this.lastHitS = new Float64Array(capacity);
     this.length = new Float64Array(capacity);
     this.width = new Float64Array(capacity);
@@ -147,6 +150,7 @@ export class TrackTable {
     this.scans[slot] = 1;
     this.hits[slot] = 1;
     this.createdS[slot] = tS;
+    this.timeS[slot] = tS;
     this.lastHitS[slot] = tS;
     this.length[slot] = CLASS_DIMENSIONS[ObjectClass.unknown]!.typical[0];
     this.width[slot] = CLASS_DIMENSIONS[ObjectClass.unknown]!.typical[1];

@@ -18,7 +18,10 @@ import { createLogger } from '../telemetry/logger.js';
 import { FusionService } from './fusion-service.js';
 import { FIXTURE_DRIVES, fixtureDrivePath, makeFixtureDrive } from './fixture-drives.js';
 
-export const REFERENCE_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../../fixtures/reference-outputs.json');
+export const REFERENCE_FILE = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../fixtures/reference-outputs.json',
+);
 
 /** Digest of one drive's outputs. */
 export interface DriveDigest {
@@ -34,7 +37,11 @@ export type ReferenceDigests = Record<string, DriveDigest>;
 function canonicalHeader(bytes: Uint8Array): string {
   const h = decodeHeader(bytes) as Record<string, unknown>;
   delete h.publishedNs;
-  const sorted = Object.fromEntries(Object.keys(h).sort().map((k) => [k, h[k]]));
+  const sorted = Object.fromEntries(
+    Object.keys(h)
+      .sort()
+      .map((k) => [k, h[k]]),
+  );
   return JSON.stringify(sorted, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
 }
 
