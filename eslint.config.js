@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
  * (the right-hand side may import the left). Test files and test-support/ are exempt.
  */
 const LAYERS = [
-  ['wire', 'pool', 'schema'],
+  ['wire', 'pool', 'schema', 'math'],
   ['telemetry', 'smi/spec'],
   ['fusion', 'planning', 'sim', 'metrics', 'smi/policy'],
   ['io', '>', 'sensors'],

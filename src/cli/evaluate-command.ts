@@ -1,6 +1,6 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KittiFormatError } from '../io/kitti-format.js';
+import { KittiFormatError, sequenceNames } from '../io/kitti-format.js';
 import { loadKittiSequence } from '../io/kitti-evaluation.js';
 import { evaluateMot, type MatchRule, type MotEvaluation, type MotSequence } from '../metrics/index.js';
 import type { CommandSpec, FlagValues } from './flags.js';
@@ -97,16 +97,10 @@ export async function evaluateCommand(flags: FlagValues, positionals: readonly s
           threshold: flags['match-threshold'] === undefined ? 0.25 : Number(flags['match-threshold']),
         };
   const resultsDir = String(flags.results);
-  const names =
-    flags.sequences !== undefined
-      ? String(flags.sequences)
-          .split(',')
-          .map((s) => s.trim())
-          .filter((s) => s.length > 0)
-      : readdirSync(resultsDir)
-          .filter((f) => f.endsWith('.txt'))
-          .map((f) => f.slice(0, -4))
-          .sort();
+  const names = sequenceNames(
+    flags.sequences === undefined ? undefined : String(flags.sequences),
+    resultsDir,
+  );
   const seqs: MotSequence[] = [];
   try {
     for (const n of names) {

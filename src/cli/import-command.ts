@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { KittiFormatError } from '../io/kitti-format.js';
+import { KittiFormatError, sequenceNames } from '../io/kitti-format.js';
 import { writeKittiDrive, type ScoreMode } from '../io/kitti-drive.js';
 import type { CommandSpec, FlagValues } from './flags.js';
 
@@ -77,16 +77,7 @@ export async function importCommand(flags: FlagValues, positionals: readonly str
     }
   }
   const detDir = String(flags.detections);
-  const names =
-    flags.sequences !== undefined
-      ? String(flags.sequences)
-          .split(',')
-          .map((s) => s.trim())
-          .filter((s) => s.length > 0)
-      : readdirSync(detDir)
-          .filter((f) => f.endsWith('.txt'))
-          .map((f) => f.slice(0, -4))
-          .sort();
+  const names = sequenceNames(flags.sequences === undefined ? undefined : String(flags.sequences), detDir);
   if (names.length === 0) {
     process.stderr.write(`${prefix}: no sequences: ${detDir} holds no <seq>.txt and --sequences is empty\n`);
     return 2;

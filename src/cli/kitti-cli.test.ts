@@ -115,4 +115,42 @@ describe('smi-fusion import kitti-tracking / replay --export-tracks kitti / eval
     expect(flag.status).toBe(2);
     expect(flag.stderr).toMatch(/--export-tracks kitti needs a DIR after it/);
   });
+
+  it('runs a pipeline with only an object-list sensor and odometry: simulate, replay, scores', () => {
+    const out = join(dir, 'object-list.mcap');
+    const sim = run(
+      'simulate',
+      'cut-in',
+      '--pipeline',
+      join(root, 'pipelines/object-list.yaml'),
+      '--out',
+      out,
+      '--duration',
+      '6',
+    );
+    expect(sim.status, sim.stderr).toBe(0);
+    expect(sim.stdout).toMatch(/6\.0 s of cut-in, 660 sensor messages/);
+    const json = join(dir, 'object-list.json');
+    const rep = run(
+      'replay',
+      out,
+      '--speed',
+      'max',
+      '--report',
+      '--report-json',
+      json,
+      '--match',
+      'distance',
+      ...QUIET,
+    );
+    expect(rep.status, rep.stderr).toBe(0);
+    expect(rep.stdout).toMatch(/sensor\/objects\/objects_top +60 +60 +0 +0/);
+    const scores = (
+      JSON.parse(readFileSync(json, 'utf8')) as {
+        scores: { overall: { clear: { mota: number; idsw: number } } };
+      }
+    ).scores.overall.clear;
+    expect(scores.mota).toBeGreaterThan(0.8);
+    expect(scores.idsw).toBe(0);
+  });
 });

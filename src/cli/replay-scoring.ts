@@ -10,6 +10,8 @@ import type { Box3 } from '../metrics/box-overlap.js';
 import {
   evaluateMot,
   ofClass,
+  trackBox,
+  truthBox,
   type GtObject,
   type MatchRule,
   type MotEvaluation,
@@ -67,21 +69,12 @@ function truthObjects(
 ): void {
   const v = sample.values;
   for (let a = 0; a + GT.stride <= v.length; a += GT.stride) {
-    const x = v[a + GT.x]! + v[a + GT.vx]! * dtS;
-    const y = v[a + GT.y]! + v[a + GT.vy]! * dtS;
+    const box = truthBox(v, a, dtS);
     out.push({
       id: v[a + GT.id]!,
       classId: v[a + GT.classId]!,
-      box: {
-        x,
-        y,
-        z: v[a + GT.z]!,
-        length: v[a + GT.length]!,
-        width: v[a + GT.width]!,
-        height: v[a + GT.height]!,
-        yaw: v[a + GT.yaw]!,
-      },
-      ignored: ignored || Math.hypot(x, y) > rangeM,
+      box,
+      ignored: ignored || Math.hypot(box.x, box.y) > rangeM,
     });
   }
 }
@@ -118,15 +111,7 @@ export function scoreDrive(
     const tracks: TrackerObject[] = [];
     const v = list.values;
     for (let o = 0; o + TRACK.stride <= v.length; o += TRACK.stride) {
-      const box: Box3 = {
-        x: v[o + TRACK.x]!,
-        y: v[o + TRACK.y]!,
-        z: v[o + TRACK.z]!,
-        length: v[o + TRACK.length]!,
-        width: v[o + TRACK.width]!,
-        height: v[o + TRACK.height]!,
-        yaw: v[o + TRACK.yaw]!,
-      };
+      const box = trackBox(v, o);
       const seen = visibility ? visibility(box, list.stampNs) : 'scored';
       if (seen === 'outside') continue;
       tracks.push({

@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Mount } from '../wire/mount.js';
 import { ObjectClass, TRACK } from '../wire/layouts.js';
+import { trackBox, type Box3 } from '../metrics/index.js';
 import type { DriveMetadata } from './mcap-drive-writer.js';
 import { META } from './drive-format.js';
 import { formatTrackingLine, type KittiObject } from './kitti-format.js';
@@ -89,7 +90,7 @@ export type KittiVisibility = 'outside' | 'ignorable' | 'scored';
  */
 export function kittiVisibility(
   g: KittiExportGeometry,
-  track: { x: number; y: number; z: number; length: number; width: number; height: number; yaw: number },
+  track: Box3,
   dontCare: Float32Array,
 ): KittiVisibility {
   const cam = baseLinkToCamera(g.mount, track);
@@ -132,15 +133,7 @@ export class KittiTrackExport {
     const list: KittiObject[] = [];
     for (let i = 0; i < count; i++) {
       const o = i * TRACK.stride;
-      const cam = baseLinkToCamera(g.mount, {
-        x: tracks[o + TRACK.x]!,
-        y: tracks[o + TRACK.y]!,
-        z: tracks[o + TRACK.z]!,
-        length: tracks[o + TRACK.length]!,
-        width: tracks[o + TRACK.width]!,
-        height: tracks[o + TRACK.height]!,
-        yaw: tracks[o + TRACK.yaw]!,
-      });
+      const cam = baseLinkToCamera(g.mount, trackBox(tracks, o));
       if (!(cam.z > 0.1)) continue; // behind the camera: not in a KITTI frame
       const image = projectBox(g.P2, cam);
       if (!image) continue; // outside the image: KITTI frames hold what the camera sees

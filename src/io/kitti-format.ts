@@ -11,6 +11,7 @@
  * - oxts/<seq>.txt: 30 numbers per frame (lat, lon, alt, roll, pitch, yaw, vn, ve, vf, vl, vu,
  *   ax, ay, az, af, al, au, wx, wy, wz, wf, wl, wu, …).
  */
+import { readdirSync } from 'node:fs';
 
 /** One labelled object, result or detection in one frame. */
 export interface KittiObject {
@@ -207,26 +208,7 @@ export function parseDetectionFile(text: string, file: string): KittiObject[] {
     if (type === undefined) {
       throw new KittiFormatError(file, line, `type ${n[1]} is not 1 (Pedestrian), 2 (Car) or 3 (Cyclist)`);
     }
-    const obj: KittiObject = {
-      frame: n[0]!,
-      trackId: -1,
-      type,
-      truncated: -1,
-      occluded: -1,
-      alpha: n[14]!,
-      x1: n[2]!,
-      y1: n[3]!,
-      x2: n[4]!,
-      y2: n[5]!,
-      h: n[7]!,
-      w: n[8]!,
-      l: n[9]!,
-      x: n[10]!,
-      y: n[11]!,
-      z: n[12]!,
-      ry: n[13]!,
-      score: n[6]!,
-    };
+    const obj = toObject(n[0]!, -1, type, [-1, -1, n[14]!, ...n.slice(2, 6), ...n.slice(7, 14)], n[6]!);
     check(obj, file, line);
     out.push(obj);
   });
@@ -324,4 +306,18 @@ export function formatTrackingLine(o: KittiObject): string {
     f(o.ry),
     f(o.score),
   ].join(' ');
+}
+
+/** Sequence names: the comma-separated `list`, or else every `<name>.txt` in `dir`, sorted. */
+export function sequenceNames(list: string | undefined, dir: string): string[] {
+  if (list !== undefined) {
+    return list
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+  }
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.txt'))
+    .map((f) => f.slice(0, -4))
+    .sort();
 }

@@ -6,6 +6,7 @@
  * z = KITTI's 1.65 m camera height. Small roll and pitch between camera and IMU are neglected;
  * the export inverts exactly what the import does, so tracks go back to the camera frame unchanged.
  */
+import type { Box3 } from '../metrics/box-overlap.js';
 import type { Mount } from '../wire/mount.js';
 import type { KittiCalib, KittiObject, OxtsRecord } from './kitti-format.js';
 
@@ -16,15 +17,7 @@ export const KITTI_IMAGE_WIDTH = 1242;
 export const KITTI_IMAGE_HEIGHT = 375;
 
 /** A box in the objects sensor frame (ISO axes): centre, size, yaw of the length axis. */
-export interface SensorBox {
-  x: number;
-  y: number;
-  z: number;
-  length: number;
-  width: number;
-  height: number;
-  yaw: number;
-}
+export type SensorBox = Box3;
 
 const wrap = (a: number): number => a - 2 * Math.PI * Math.floor((a + Math.PI) / (2 * Math.PI));
 

@@ -9,7 +9,8 @@
 import { maxWeightAssignment } from './assignment.js';
 import { isMatch, similarity, type MatchRule, type MotFrame, type MotSequence } from './mot-data.js';
 
-export interface ClearMot {
+/** The counts of CLEAR MOT (summed over sequences). */
+export interface ClearMotCounts {
   /** True objects scored (not ignored), matched, missed; tracks that matched nothing. */
   gt: number;
   tp: number;
@@ -22,6 +23,9 @@ export interface ClearMot {
   mt: number;
   pt: number;
   ml: number;
+}
+
+export interface ClearMot extends ClearMotCounts {
   /** 1 − (FN + FP + IDSW) / GT. */
   mota: number;
   /** Mean similarity of matched pairs (3D IoU, or 1 − distance / threshold). */
@@ -44,19 +48,8 @@ export function matchFrame(rule: MatchRule, frame: MotFrame): { trackToGt: Int32
   return { trackToGt, sims };
 }
 
-/** Raw counts, summed over sequences; `clearMot` turns them into ratios. */
-interface Counts {
-  gt: number;
-  tp: number;
-  fn: number;
-  fp: number;
-  idsw: number;
-  frag: number;
-  mt: number;
-  pt: number;
-  ml: number;
-  simSum: number;
-}
+/** Raw counts and the similarity sum of matches; `clearMot` turns them into ratios. */
+type Counts = ClearMotCounts & { simSum: number };
 
 /**
  * CLEAR MOT over sequences (counts summed, as KITTI does). `minScore` leaves out tracks
@@ -65,16 +58,9 @@ interface Counts {
 export function clearMot(sequences: readonly MotSequence[], rule: MatchRule, minScore = -Infinity): ClearMot {
   const c: Counts = { gt: 0, tp: 0, fn: 0, fp: 0, idsw: 0, frag: 0, mt: 0, pt: 0, ml: 0, simSum: 0 };
   for (const seq of sequences) countSequence(seq, rule, minScore, c);
+  const { simSum: _simSum, ...counts } = c;
   return {
-    gt: c.gt,
-    tp: c.tp,
-    fn: c.fn,
-    fp: c.fp,
-    idsw: c.idsw,
-    frag: c.frag,
-    mt: c.mt,
-    pt: c.pt,
-    ml: c.ml,
+    ...counts,
     mota: c.gt > 0 ? 1 - (c.fn + c.fp + c.idsw) / c.gt : 0,
     motp: c.tp > 0 ? c.simSum / c.tp : 0,
     recall: c.gt > 0 ? c.tp / c.gt : 0,

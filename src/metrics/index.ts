@@ -5,3 +5,4 @@ export { clearMot, type ClearMot } from './clear-mot.js';
 export { hota, HOTA_ALPHAS, type Hota } from './hota.js';
 export { samota, SAMOTA_LEVELS, type SAmota } from './samota.js';
 export { evaluateMot, type MotEvaluation } from './evaluate.js';
+export { trackBox, truthBox } from './records.js';

@@ -6,7 +6,14 @@
  */
 import { MultiSensorTracker, type TrackerConfig } from '../fusion/multi-sensor-tracker.js';
 import { matchFrame } from '../metrics/clear-mot.js';
-import { evaluateMot, type MatchRule, type MotEvaluation, type MotFrame } from '../metrics/index.js';
+import {
+  evaluateMot,
+  trackBox,
+  truthBox,
+  type MatchRule,
+  type MotEvaluation,
+  type MotFrame,
+} from '../metrics/index.js';
 import { createSimMessage, DriveSimulator, GT, loadScenarioFile } from '../sim/index.js';
 import { LAYOUTS, ObjectClass, TRACK } from '../wire/layouts.js';
 import { DETECTOR_RIG, type SensorConfig } from '../wire/rig.js';
@@ -74,42 +81,17 @@ export function scoreScenario(scenarioName: string, options: SuiteOptions = {}):
     }
     const { payload } = msg;
     const bytes = msg.count * LAYOUTS[msg.kind].stride;
-    switch (msg.kind) {
-      case 'ego':
-        tracker.ingestEgo(new Float64Array(payload.buffer, payload.byteOffset, bytes / 8), msg.tNs);
-        break;
-      case 'lidar':
-        tracker.ingestLidar(
-          msg.sensorIndex,
-          new Float32Array(payload.buffer, payload.byteOffset, bytes / 4),
-          msg.count,
-          msg.tNs,
-        );
-        break;
-      case 'radar':
-        tracker.ingestRadar(
-          msg.sensorIndex,
-          new Float32Array(payload.buffer, payload.byteOffset, bytes / 4),
-          msg.count,
-          msg.tNs,
-        );
-        break;
-      case 'camera':
-        tracker.ingestCamera(
-          msg.sensorIndex,
-          new Float32Array(payload.buffer, payload.byteOffset, bytes / 4),
-          msg.count,
-          msg.tNs,
-        );
-        break;
-      case 'objects':
-        tracker.ingestObjects(
-          msg.sensorIndex,
-          new Float32Array(payload.buffer, payload.byteOffset, bytes / 4),
-          msg.count,
-          msg.tNs,
-        );
-        break;
+    if (msg.kind === 'ego') {
+      tracker.ingestEgo(new Float64Array(payload.buffer, payload.byteOffset, bytes / 8), msg.tNs);
+    } else {
+      const view = new Float32Array(payload.buffer, payload.byteOffset, bytes / 4);
+      const ingest = {
+        lidar: tracker.ingestLidar,
+        radar: tracker.ingestRadar,
+        camera: tracker.ingestCamera,
+        objects: tracker.ingestObjects,
+      }[msg.kind];
+      ingest.call(tracker, msg.sensorIndex, view, msg.count, msg.tNs);
     }
     if (msg.kind !== 'lidar' && !(msg.kind === 'objects' && !rig.some((s) => s.kind === 'lidar'))) continue;
     const n = tracker.writeTracks(msg.tNs, out);
@@ -119,42 +101,24 @@ export function scoreScenario(scenarioName: string, options: SuiteOptions = {}):
     const gv: number[] = [];
     for (let a = 0; a < g; a++) {
       const o = a * GT.stride;
-      const x = truth[o + GT.x]!;
-      const y = truth[o + GT.y]!;
+      const box = truthBox(truth, o);
       frame.gt.push({
         id: truth[o + GT.id]!,
         classId: truth[o + GT.classId]!,
-        box: {
-          x,
-          y,
-          z: truth[o + GT.z]!,
-          length: truth[o + GT.length]!,
-          width: truth[o + GT.width]!,
-          height: truth[o + GT.height]!,
-          yaw: truth[o + GT.yaw]!,
-        },
-        ignored: Math.hypot(x, y) > rangeM,
+        box,
+        ignored: Math.hypot(box.x, box.y) > rangeM,
       });
       gv.push(truth[o + GT.vx]!, truth[o + GT.vy]!);
     }
     for (let k = 0; k < n; k++) {
       const o = k * TRACK.stride;
-      const x = out[o + TRACK.x]!;
-      const y = out[o + TRACK.y]!;
+      const box = trackBox(out, o);
       frame.tracks.push({
         id: out[o + TRACK.id]!,
         classId: out[o + TRACK.classId]!,
-        box: {
-          x,
-          y,
-          z: out[o + TRACK.z]!,
-          length: out[o + TRACK.length]!,
-          width: out[o + TRACK.width]!,
-          height: out[o + TRACK.height]!,
-          yaw: out[o + TRACK.yaw]!,
-        },
+        box,
         score: out[o + TRACK.existence]!,
-        ignorable: Math.hypot(x, y) > rangeM,
+        ignorable: Math.hypot(box.x, box.y) > rangeM,
       });
       tv.push(out[o + TRACK.vx]!, out[o + TRACK.vy]!);
     }
