@@ -212,7 +212,8 @@ export class ReplayReport {
     let vel2 = 0;
     let falseTracks = 0;
     for (const t of this.trackLists) {
-      const g = nearest(truth, t.stampNs);
+      const gi = nearestIndex(truth, t.stampNs);
+      const g = truth[gi];
       if (!g || absBig(g.stampNs - t.stampNs) > 20_000_000n) continue;
       frames++;
       const dt = Number(t.stampNs - g.stampNs) / 1e9;
@@ -304,18 +305,4 @@ export class ReplayReport {
 
 function absBig(v: bigint): bigint {
   return v < 0n ? -v : v;
-}
-
-function nearest<T extends { stampNs: bigint }>(sorted: T[], stamp: bigint): T | undefined {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  if (hi < 0) return undefined;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid]!.stampNs < stamp) lo = mid + 1;
-    else hi = mid;
-  }
-  const a = sorted[lo]!;
-  const b = sorted[lo - 1];
-  return b && absBig(b.stampNs - stamp) < absBig(a.stampNs - stamp) ? b : a;
 }

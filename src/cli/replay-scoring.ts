@@ -56,7 +56,7 @@ export function nearestIndex(sorted: readonly StampedRecords[], stamp: bigint): 
     if (sorted[mid]!.stampNs < stamp) lo = mid + 1;
     else hi = mid;
   }
-  if (lo > 0 && absBig(sorted[lo - 1]!.stampNs - stamp) <= absBig(sorted[lo]!.stampNs - stamp)) return lo - 1;
+  if (lo > 0 && absBig(sorted[lo - 1]!.stampNs - stamp) < absBig(sorted[lo]!.stampNs - stamp)) return lo - 1;
   return lo;
 }
 
