@@ -499,8 +499,13 @@ export class MultiSensorTracker {
         hit = true;
         st.measurementsUsed++;
         t.lastHitS[slot] = tS;
-        const e = t.existence[slot]!;
-        t.existence[slot] = batch.existenceOnHit ? batch.existenceOnHit(t, slot, j) : e + (1 - e) * hitGain;
+        if (batch.existenceOnHit) {
+          t.detectorExistence[slot] = batch.existenceOnHit(t, slot, j);
+        } else {
+          const e = t.sensorExistence[slot]!;
+          t.sensorExistence[slot] = e + (1 - e) * hitGain;
+        }
+        t.combineExistence(slot);
         batch.afterUpdate(t, slot, j, tS);
         const extra = batch.extraUpdate ? batch.extraUpdate(t, slot, j, lin) : 0;
         if (extra > 0) ekf.update(t, slot, extra, lin);
@@ -508,8 +513,9 @@ export class MultiSensorTracker {
         // An object detector (on the lidar's scans or beyond) vouches for presence as the lidar does.
         if (batch.kind === 'lidar' || batch.kind === 'objects') t.lidarMissStreak[slot] = 0;
       } else if (batch.detectable(t, slot)) {
-        const e = t.existence[slot]!;
-        t.existence[slot] = e * (1 - missLoss);
+        if (batch.existenceOnHit) t.detectorExistence[slot] = t.detectorExistence[slot]! * (1 - missLoss);
+        else t.sensorExistence[slot] = t.sensorExistence[slot]! * (1 - missLoss);
+        t.combineExistence(slot);
         // Only a clean miss (no measurement near the track at all) is evidence of absence; a
         // nearby cluster that failed the gate is a model mismatch, not an empty place.
         if (
@@ -561,7 +567,9 @@ export class MultiSensorTracker {
       }
       batch.initialize(t, slot, j, tS);
       // Confirmed at the earliest on its second measurement, which gives it a velocity.
-      t.existence[slot] = batch.birthExistence ? batch.birthExistence(j) : cfg.initialExistence;
+      if (batch.birthExistence) t.detectorExistence[slot] = batch.birthExistence(j);
+      else t.sensorExistence[slot] = cfg.initialExistence;
+      t.combineExistence(slot);
       st.tracksCreated++;
       this.spawnedSlots[spawned++] = slot;
     }

@@ -57,6 +57,7 @@ export class ObjectMeasurements implements MeasurementBatch {
   private vy = new Float64Array(64);
   private varV = new Float64Array(64);
   private score = new Float64Array(64);
+  private range = new Float64Array(64);
   private classId = new Uint8Array(64);
 
   constructor(private readonly cfg: Readonly<TrackerConfig>) {}
@@ -113,6 +114,7 @@ export class ObjectMeasurements implements MeasurementBatch {
       this.z[n] = sensor.mount.z + z;
       this.classId[n] = cls;
       this.score[n] = score;
+      this.range[n] = r;
       if (varX + varY > 0) {
         // The record's covariance, turned from sensor axes into odom.
         this.rxx[n] = c * c * varX - 2 * c * s * covXY + s * s * varY;
@@ -165,18 +167,24 @@ export class ObjectMeasurements implements MeasurementBatch {
     return this.scan.covers(t, slot, 0.5, 0.9, 0.95);
   }
 
-  /** A detection's calibrated probability of being true, from score log-odds: σ(scale · l + bias). */
-  private calibrated(scoreLogit: number): number {
+  /**
+   * A detection's calibrated probability of being true from score log-odds l at range r from the
+   * sensor: σ(scale · l + bias + rangeGain · min(r, rangeCap)).
+   */
+  private calibrated(scoreLogit: number, r: number): number {
     const cfg = this.cfg;
-    return sigmoid(cfg.objectsScoreScale * scoreLogit + cfg.objectsScoreBias);
+    const range = r < cfg.objectsScoreRangeCap ? r : cfg.objectsScoreRangeCap;
+    return sigmoid(
+      cfg.objectsScoreScale * scoreLogit + cfg.objectsScoreBias + cfg.objectsScoreRangeGain * range,
+    );
   }
 
   maySpawn(m: number): boolean {
-    return this.calibrated(logit(this.score[m]!)) >= this.cfg.objectsBirthMinProbability;
+    return this.calibrated(logit(this.score[m]!), this.range[m]!) >= this.cfg.objectsBirthMinProbability;
   }
 
   birthExistence(m: number): number {
-    return this.calibrated(logit(this.score[m]!));
+    return this.calibrated(logit(this.score[m]!), this.range[m]!);
   }
 
   /**
@@ -188,7 +196,7 @@ export class ObjectMeasurements implements MeasurementBatch {
   existenceOnHit(t: TrackTable, slot: number, m: number): number {
     const l = t.scoreLogit[slot]!;
     t.scoreLogit[slot] = l + this.cfg.objectsScoreMemory * (logit(this.score[m]!) - l);
-    return this.calibrated(t.scoreLogit[slot]!);
+    return this.calibrated(t.scoreLogit[slot]!, this.range[m]!);
   }
 
   initialize(t: TrackTable, slot: number, m: number, tS: number): void {
@@ -302,6 +310,7 @@ export class ObjectMeasurements implements MeasurementBatch {
     this.vy = new Float64Array(cap);
     this.varV = new Float64Array(cap);
     this.score = new Float64Array(cap);
+    this.range = new Float64Array(cap);
     this.classId = new Uint8Array(cap);
   }
 }

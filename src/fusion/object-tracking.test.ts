@@ -13,6 +13,8 @@ const OBJECTS_RIG: SensorConfig[] = [
 const OBJ = 0;
 const EGO_INDEX = 1;
 const MS = 1_000_000n;
+/** A score as a lidar detector gives a clear car close by (log-odds 11). */
+const STRONG = 1 / (1 + Math.exp(-11));
 
 interface Box {
   x: number;
@@ -60,7 +62,7 @@ describe('MultiSensorTracker with object lists', () => {
     const tracker = new MultiSensorTracker(OBJECTS_RIG);
     let published: Float32Array[] = [];
     // A car 20 m ahead driving away at 5 m/s (relative), strong detections.
-    for (let k = 0; k < 30; k++) published = frame(tracker, k, [{ x: 20 + 0.5 * k, y: 2, score: 0.999 }]);
+    for (let k = 0; k < 30; k++) published = frame(tracker, k, [{ x: 20 + 0.5 * k, y: 2, score: STRONG }]);
     expect(published).toHaveLength(1);
     const t = published[0]!;
     expect(t[TRACK.x]).toBeCloseTo(34.5, 1);
@@ -74,10 +76,12 @@ describe('MultiSensorTracker with object lists', () => {
 
   it('uses the score: confident detections publish on their second frame, persistent weak ones never', () => {
     const tracker = new MultiSensorTracker(OBJECTS_RIG);
-    // Car A scores 0.999 (log-odds 6.9); B, a detector's persistent false positive, 0.6 (0.4).
+    // Car A scores log-odds 11; B, a detector's persistent false positive close by, 3.5:
+    // enough to start a track, never to publish it.
+    const MID = 1 / (1 + Math.exp(-3.5));
     const boxes = (k: number): Box[] => [
-      { x: 15, y: 3, score: 0.999 },
-      { x: 30, y: -4, score: 0.6 + 0.001 * k },
+      { x: 15, y: 3, score: STRONG },
+      { x: 20, y: -4, score: MID + 0.0001 * k },
     ];
     expect(frame(tracker, 0, boxes(0))).toHaveLength(0);
     const second = frame(tracker, 1, boxes(1));
@@ -92,14 +96,14 @@ describe('MultiSensorTracker with object lists', () => {
 
   it('does not publish a coasting track as if detected: existence falls with each miss', () => {
     const tracker = new MultiSensorTracker(OBJECTS_RIG);
-    for (let k = 0; k < 10; k++) frame(tracker, k, [{ x: 15, y: 3, score: 0.999 }]);
-    const before = frame(tracker, 10, [{ x: 15, y: 3, score: 0.999 }]);
+    for (let k = 0; k < 10; k++) frame(tracker, k, [{ x: 15, y: 3, score: STRONG }]);
+    const before = frame(tracker, 10, [{ x: 15, y: 3, score: STRONG }]);
     expect(before[0]![TRACK.existence]).toBeGreaterThan(0.9);
     // The detector misses it: the next list says nothing there.
     expect(frame(tracker, 11, [])).toHaveLength(0);
     const out = new Float32Array(8 * TRACK.stride);
     const t = new MultiSensorTracker(OBJECTS_RIG, { publishMinExistence: 0 });
-    for (let k = 0; k < 10; k++) frame(t, k, [{ x: 15, y: 3, score: 0.999 }]);
+    for (let k = 0; k < 10; k++) frame(t, k, [{ x: 15, y: 3, score: STRONG }]);
     frame(t, 10, []);
     expect(t.writeTracks(1000n * MS, out)).toBe(1);
     expect(out[TRACK.sinceUpdate]).toBeCloseTo(0.1, 6);
@@ -108,20 +112,20 @@ describe('MultiSensorTracker with object lists', () => {
 
   it('starts a track from a detection no track takes, even right beside an existing one', () => {
     const tracker = new MultiSensorTracker(OBJECTS_RIG);
-    for (let k = 0; k < 5; k++) frame(tracker, k, [{ x: 20, y: 0, score: 0.999 }]);
+    for (let k = 0; k < 5; k++) frame(tracker, k, [{ x: 20, y: 0, score: STRONG }]);
     // A second car appears 2.2 m to the side (adjacent lane, bumper to bumper in the other lane).
     let out: Float32Array[] = [];
     for (let k = 5; k < 8; k++)
       out = frame(tracker, k, [
-        { x: 20, y: 0, score: 0.999 },
-        { x: 20, y: 2.2, score: 0.999 },
+        { x: 20, y: 0, score: STRONG },
+        { x: 20, y: 2.2, score: STRONG },
       ]);
     expect(out.map((t) => Math.round(10 * t[TRACK.y]!)).sort((a, b) => a - b)).toEqual([0, 22]);
     // A duplicate detection inside a tracked box starts nothing.
     frame(tracker, 8, [
-      { x: 20, y: 0, score: 0.999 },
+      { x: 20, y: 0, score: STRONG },
       { x: 20.3, y: 0.1, score: 0.9 },
-      { x: 20, y: 2.2, score: 0.999 },
+      { x: 20, y: 2.2, score: STRONG },
     ]);
     expect(tracker.stats.tracksCreated).toBe(2);
     expect(tracker.stats.measurementsAbsorbed).toBe(1);
@@ -143,7 +147,7 @@ describe('MultiSensorTracker with object lists', () => {
           width: 2.5,
           height: 3.6,
           classId: ObjectClass.truck,
-          score: 0.99,
+          score: STRONG,
         },
       ]);
     }
@@ -167,7 +171,7 @@ describe('MultiSensorTracker with object lists', () => {
     for (let k = 0; k < 60; k++) {
       const a = omega * k * 0.1;
       out = frame(tracker, k, [
-        { x: R * Math.sin(a), y: 30 + R - R * Math.cos(a), yaw: a, score: 0.999 },
+        { x: R * Math.sin(a), y: 30 + R - R * Math.cos(a), yaw: a, score: STRONG },
         {
           x: 8 + 0.14 * k,
           y: -5,
@@ -175,7 +179,7 @@ describe('MultiSensorTracker with object lists', () => {
           width: 0.6,
           height: 1.8,
           classId: ObjectClass.pedestrian,
-          score: 0.99,
+          score: STRONG,
         },
       ]);
     }
@@ -193,7 +197,7 @@ describe('MultiSensorTracker with object lists', () => {
   it('publishes a positive semidefinite covariance in base_link axes', () => {
     const tracker = new MultiSensorTracker(OBJECTS_RIG);
     let out: Float32Array[] = [];
-    for (let k = 0; k < 10; k++) out = frame(tracker, k, [{ x: 30, y: 10, score: 0.999 }]);
+    for (let k = 0; k < 10; k++) out = frame(tracker, k, [{ x: 30, y: 10, score: STRONG }]);
     const t = out[0]!;
     expect(t[TRACK.varX]).toBeGreaterThan(0);
     expect(t[TRACK.varY]).toBeGreaterThan(0);
@@ -213,7 +217,7 @@ describe('MultiSensorTracker with object lists', () => {
       { x: 20, y: 0, score: 0.9, length: -1 },
       { x: 20, y: 0, score: 0.9, classId: 9 },
       { x: NaN, y: 0, score: 0.9 },
-      { x: 10, y: 0, score: 0.9 },
+      { x: 10, y: 0, score: STRONG },
     ]);
     tracker.ingestObjects(OBJ, bad, 6, 1n);
     expect(tracker.stats.measurementsInvalid).toBe(5);
@@ -398,7 +402,7 @@ describe('MultiSensorTracker checkpoints and hostile input', () => {
       if (sensor.kind === 'objects' || sensor.kind === 'camera') {
         // Mostly well-formed records, so tracks are made and then fed nonsense.
         for (let i = 0; i < count; i++) {
-          if (rng.chance(0.5)) continue;
+          if (rng.chance(0.2)) continue;
           const o = i * stride;
           if (sensor.kind === 'objects') {
             buf.set(
@@ -447,6 +451,15 @@ describe('MultiSensorTracker checkpoints and hostile input', () => {
     }
     expect(tracker.stats.measurementsInvalid).toBeGreaterThan(1000);
     expect(tracker.stats.tracksCreated).toBeGreaterThan(maxTracks);
-    expect(tracker.stats.trackTableFull).toBeGreaterThan(0);
+    // A flood of distinct objects: the table holds maxTracks, every refused spawn is counted.
+    const objIndex = rig.findIndex((s) => s.kind === 'objects');
+    const flood = new Float32Array(40 * 16);
+    for (let i = 0; i < 40; i++)
+      flood.set([5 + 2 * i, (i % 2) * 30 - 15, 0.7, 1, 1, 1.5, 0, 1, STRONG], i * 16);
+    const full = tracker.stats.trackTableFull;
+    stamp += 10n * MS;
+    tracker.ingestObjects(objIndex, flood, 40, stamp);
+    expect(tracker.stats.activeTracks).toBe(maxTracks);
+    expect(tracker.stats.trackTableFull - full).toBeGreaterThanOrEqual(40 - maxTracks);
   });
 });

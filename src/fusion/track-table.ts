@@ -44,7 +44,14 @@ export class TrackTable {
   readonly cov: Float64Array;
   readonly status: Uint8Array;
   readonly id: Int32Array;
+  /**
+   * Existence probability: the object detectors' evidence (their calibrated scores, fading with
+   * their misses) and the other sensors' evidence (hits raise it, misses lower it), fused as
+   * independent sources: 1 − (1 − detector)(1 − sensors).
+   */
   readonly existence: Float64Array;
+  readonly detectorExistence: Float64Array;
+  readonly sensorExistence: Float64Array;
   /** Hit (1) / miss (0) per scan in which the track was detectable; bit 0 is the latest. */
   readonly history: Uint32Array;
   /** Detectable scans seen since creation (saturates). */
@@ -105,6 +112,8 @@ export class TrackTable {
     this.status = new Uint8Array(capacity);
     this.id = new Int32Array(capacity);
     this.existence = new Float64Array(capacity);
+    this.detectorExistence = new Float64Array(capacity);
+    this.sensorExistence = new Float64Array(capacity);
     this.history = new Uint32Array(capacity);
     this.scans = new Uint32Array(capacity);
     this.hits = new Uint32Array(capacity);
@@ -146,6 +155,8 @@ export class TrackTable {
     this.id[slot] = this.nextId;
     this.nextId = this.nextId >= MAX_TRACK_ID ? 1 : this.nextId + 1;
     this.existence[slot] = 0;
+    this.detectorExistence[slot] = 0;
+    this.sensorExistence[slot] = 0;
     this.history[slot] = 1;
     this.scans[slot] = 1;
     this.hits[slot] = 1;
@@ -191,6 +202,11 @@ export class TrackTable {
     }
     this.nextId = other.nextId;
     this.live = other.live;
+  }
+
+  /** Sets the existence from its two sources (see `existence`). */
+  combineExistence(slot: number): void {
+    this.existence[slot] = 1 - (1 - this.detectorExistence[slot]!) * (1 - this.sensorExistence[slot]!);
   }
 
   free(slot: number): void {

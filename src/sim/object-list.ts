@@ -63,7 +63,7 @@ export const DEFAULT_OBJECT_LIST: ObjectListParams = {
   unknownRate: 0.01,
   scoreNear: 9,
   scoreFallAtRange: 6,
-  scoreFallOccluded: 6,
+  scoreFallOccluded: 3,
   scoreSigma: 2,
   falsePositiveScore: 1,
   falsePositiveScoreSigma: 1.5,
@@ -232,7 +232,8 @@ export class ObjectListModel {
     const k = rng.poisson(p.falsePositivesPerScan);
     const out = this.records;
     for (let f = 0; f < k && count < p.maxObjects; f++) {
-      const r = rng.range(3, 0.6 * rangeMax);
+      // Like a lidar detector's, false positives come from clutter close by (kerbs, bushes, poles).
+      const r = rng.range(3, Math.min(35, 0.6 * rangeMax));
       const b = rng.range(-halfFov, halfFov);
       const car = rng.chance(0.7);
       const o = count * OBJECT.stride;

@@ -59,7 +59,7 @@ export function detectionLines(cars: readonly KittiCar[], frames: number): strin
     for (const c of cars) {
       if (k < c.from || k >= c.to || c.missed?.includes(k) || c.type === 'Van') continue;
       const z = c.z + c.dz * k;
-      lines.push(`${k},2,500,150,700,250,${c.score ?? 8},1.5,1.8,4.5,${f(c.x)},1.65,${f(z)},-1.5708,-1.57`);
+      lines.push(`${k},2,500,150,700,250,${c.score ?? 11},1.5,1.8,4.5,${f(c.x)},1.65,${f(z)},-1.5708,-1.57`);
     }
   }
   return lines;
