@@ -159,10 +159,10 @@ function lidarBench() {
   });
   const world = new World(scenario);
   const sensor = DEFAULT_RIG.find((s) => s.kind === 'lidar');
-  // An 80-beam head at 0.19° steps: ~150k rays, of which ~120k return (upward beams miss).
+  // A 72-beam head at 0.19° steps: 135k rays, of which ~120k return (upward beams miss).
   const model = new LidarModel({ ...sensor, rangeM: 120 }, new Prng(3, 1), false, {
-    beams: 80,
-    columns: 1900,
+    beams: 72,
+    columns: 1875,
     elevationMaxDeg: 2,
     elevationMinDeg: -24.8,
     rangeSigma: 0.02,

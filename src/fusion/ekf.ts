@@ -3,6 +3,16 @@ import type { Linearization } from './linearization.js';
 import { MotionModel, turnTransition, type MotionModelId } from './motion-model.js';
 
 const N = S.dim;
+/** Columns where each row of the transition Jacobian (motion-model.ts) can be nonzero. */
+const F_NONZERO: readonly Int32Array[] = [
+  Int32Array.of(S.x, S.vx, S.vy, S.ax, S.ay, S.w),
+  Int32Array.of(S.y, S.vx, S.vy, S.ax, S.ay, S.w),
+  Int32Array.of(S.vx, S.vy, S.ax, S.ay, S.w),
+  Int32Array.of(S.vx, S.vy, S.ax, S.ay, S.w),
+  Int32Array.of(S.ax, S.ay, S.w),
+  Int32Array.of(S.ax, S.ay, S.w),
+  Int32Array.of(S.w),
+];
 /** Above this speed (m/s) process noise is split along and across the heading. */
 const HEADING_FRAME_SPEED = 3;
 
@@ -61,24 +71,26 @@ export class TrackEkf {
     if (model !== MotionModel.turn) zeroComponent(x, P, o, c, S.w, S.w);
     const F = this.f;
     turnTransition(x, o, dt, F);
-    // P <- F P Fᵀ (dense: the turn couples every block).
+    // P <- F P Fᵀ, through the nonzeros of F (the turn couples every block with the yaw rate).
     const FP = this.ap;
     for (let i = 0; i < N; i++) {
+      const cols = F_NONZERO[i]!;
       for (let j = 0; j < N; j++) {
         let sum = 0;
-        for (let k = 0; k < N; k++) {
-          const f = F[i * N + k]!;
-          if (f !== 0) sum += f * P[c + k * N + j]!;
+        for (let q = 0; q < cols.length; q++) {
+          const k = cols[q]!;
+          sum += F[i * N + k]! * P[c + k * N + j]!;
         }
         FP[i * N + j] = sum;
       }
     }
-    for (let i = 0; i < N; i++) {
-      for (let j = i; j < N; j++) {
+    for (let j = 0; j < N; j++) {
+      const cols = F_NONZERO[j]!;
+      for (let i = 0; i <= j; i++) {
         let sum = 0;
-        for (let k = 0; k < N; k++) {
-          const f = F[j * N + k]!;
-          if (f !== 0) sum += FP[i * N + k]! * f;
+        for (let q = 0; q < cols.length; q++) {
+          const k = cols[q]!;
+          sum += FP[i * N + k]! * F[j * N + k]!;
         }
         P[c + i * N + j] = sum;
         P[c + j * N + i] = sum;
@@ -237,34 +249,38 @@ export class TrackEkf {
       for (let k = 0; k < m; k++) sum += K[i * m + k]! * nu[k]!;
       x[o + i] = x[o + i]! + sum;
     }
-    // Joseph form: P = (I - K H) P (I - K H)ᵀ + K R Kᵀ.
-    const A = this.a;
-    for (let i = 0; i < N; i++) {
-      for (let j = 0; j < N; j++) {
-        let sum = i === j ? 1 : 0;
-        for (let k = 0; k < m; k++) sum -= K[i * m + k]! * H[k * N + j]!;
-        A[i * N + j] = sum;
-      }
-    }
+    // Joseph form P = (I - K H) P (I - K H)ᵀ + K R Kᵀ, with the products taken through the
+    // m columns of K rather than the 7×7 matrix I - K H: (I - K H) P = P - K (P Hᵀ)ᵀ, then
+    // ((I - K H) P)(I - K H)ᵀ = AP - (AP Hᵀ) Kᵀ.
     const P = t.cov;
     const c = slot * COV_SIZE;
     const AP = this.ap;
     for (let i = 0; i < N; i++) {
       for (let j = 0; j < N; j++) {
-        let sum = 0;
-        for (let k = 0; k < N; k++) sum += A[i * N + k]! * P[c + k * N + j]!;
+        let sum = P[c + i * N + j]!;
+        for (let k = 0; k < m; k++) sum -= K[i * m + k]! * pht[j * m + k]!;
         AP[i * N + j] = sum;
+      }
+    }
+    // APHt = AP Hᵀ (N×m), into the scratch `a`; KR = K R (N×m) after it.
+    const APHt = this.a;
+    const KR = N * 3;
+    for (let i = 0; i < N; i++) {
+      for (let k = 0; k < m; k++) {
+        let sum = 0;
+        let kr = 0;
+        for (let j = 0; j < N; j++) sum += AP[i * N + j]! * H[k * N + j]!;
+        for (let b = 0; b < m; b++) kr += K[i * m + b]! * R[b * m + k]!;
+        APHt[i * m + k] = sum;
+        APHt[KR + i * m + k] = kr;
       }
     }
     for (let i = 0; i < N; i++) {
       for (let j = i; j < N; j++) {
-        let sum = 0;
-        for (let k = 0; k < N; k++) sum += AP[i * N + k]! * A[j * N + k]!;
-        for (let a = 0; a < m; a++) {
-          let kr = 0;
-          for (let b = 0; b < m; b++) kr += K[i * m + b]! * R[b * m + a]!;
-          sum += kr * K[j * m + a]!;
-        }
+        // Row i of AP (I - K H)ᵀ at column j, plus (K R Kᵀ)[i][j]; symmetric by construction of
+        // the Joseph form, so the upper triangle is mirrored.
+        let sum = AP[i * N + j]!;
+        for (let k = 0; k < m; k++) sum += (APHt[KR + i * m + k]! - APHt[i * m + k]!) * K[j * m + k]!;
         P[c + i * N + j] = sum;
         P[c + j * N + i] = sum;
       }
