@@ -7,9 +7,9 @@ import tseslint from 'typescript-eslint';
  * (the right-hand side may import the left). Test files and test-support/ are exempt.
  */
 const LAYERS = [
-  ['wire', 'pool', 'schema'],
+  ['wire', 'pool', 'schema', 'math'],
   ['telemetry', 'smi/spec'],
-  ['fusion', 'planning', 'sim', 'smi/policy'],
+  ['fusion', 'planning', 'sim', 'metrics', 'smi/policy'],
   ['io', '>', 'sensors'],
   ['workers', '>', 'smi/scheduler'],
   ['service', '>', 'cli'],

@@ -9,6 +9,10 @@
 #include <node.h>
 #include <v8.h>
 
+#include <sched.h>
+
+#include <cerrno>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -326,6 +330,27 @@ class NativeReader : public Napi::ObjectWrap<NativeReader> {
   bool closed_ = false;
 };
 
+// setThreadRealtime(priority): the calling thread to SCHED_FIFO at `priority` (1-99), or back to
+// SCHED_OTHER for 0. Returns "" or why not (EPERM without CAP_SYS_NICE or an RT budget). Linux
+// scheduling policies are per thread: sched_setscheduler(0, ...) changes only the caller.
+Napi::Value SetThreadRealtime(const Napi::CallbackInfo& info) {
+  int priority = info[0].As<Napi::Number>().Int32Value();
+  if (priority < 0 || priority > 99) throw Napi::RangeError::New(info.Env(), "setThreadRealtime: priority 0-99");
+  sched_param p{};
+  p.sched_priority = priority;
+  int rc = sched_setscheduler(0, priority > 0 ? SCHED_FIFO : SCHED_OTHER, &p);
+  return Napi::String::New(info.Env(), rc == 0 ? "" : std::string(strerror(errno)));
+}
+
+// threadPolicy(): the calling thread's policy and priority, e.g. "fifo 10" or "other 0".
+Napi::Value ThreadPolicy(const Napi::CallbackInfo& info) {
+  int policy = sched_getscheduler(0);
+  sched_param p{};
+  sched_getparam(0, &p);
+  std::string name = policy == SCHED_FIFO ? "fifo" : policy == SCHED_RR ? "rr" : "other";
+  return Napi::String::New(info.Env(), name + " " + std::to_string(p.sched_priority));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("layoutVersion", Napi::Number::New(env, SMI_LAYOUT_VERSION));
   exports.Set("createSegment", Napi::Function::New<CreateSegment>(env, "createSegment"));
@@ -335,6 +360,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("futexWait", Napi::Function::New<FutexWait>(env, "futexWait"));
   exports.Set("futexWaitAsync", Napi::Function::New<FutexWaitAsync>(env, "futexWaitAsync"));
   exports.Set("reclaimDead", Napi::Function::New<ReclaimDead>(env, "reclaimDead"));
+  exports.Set("setThreadRealtime", Napi::Function::New<SetThreadRealtime>(env, "setThreadRealtime"));
+  exports.Set("threadPolicy", Napi::Function::New<ThreadPolicy>(env, "threadPolicy"));
   exports.Set("NativeWriter", NativeWriter::Init(env));
   exports.Set("NativeReader", NativeReader::Init(env));
   return exports;

@@ -24,7 +24,22 @@ afterEach(() => {
 function startRecording(out: string): ChildProcess {
   const child = spawn(
     process.execPath,
-    [cli, 'record', '--out', out, '--outputs', '--scenario', 'cut-in', '--status-interval', '0', ...QUIET],
+    // A generous queue: these tests are about stopping cleanly, and the suite runs CPU-heavy
+    // files beside them on two cores (a full queue drops, which the drop test covers).
+    [
+      cli,
+      'record',
+      '--out',
+      out,
+      '--outputs',
+      '--scenario',
+      'cut-in',
+      '--status-interval',
+      '0',
+      '--queue-mb',
+      '256',
+      ...QUIET,
+    ],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.push(child);

@@ -12,6 +12,11 @@ export interface FlagSpec {
   values?: readonly string[];
   min?: number;
   max?: number;
+  /**
+   * A second value that follows the first (e.g. `--export-tracks kitti DIR`): its placeholder in
+   * help; the parsed value is stored under `<name>.then`.
+   */
+  then?: string;
 }
 
 export interface CommandSpec {
@@ -110,6 +115,13 @@ export function parseFlags(argv: readonly string[], cmd: CommandSpec): ParseResu
       };
     }
     flags[flag.name] = value;
+    if (flag.then) {
+      const second = argv[++i];
+      if (second === undefined || second.length === 0) {
+        return { ok: false, error: `${prefix}: --${flag.name} ${raw} needs a ${flag.then} after it` };
+      }
+      flags[`${flag.name}.then`] = second;
+    }
   }
   if (flags.help) return { ok: true, help: true, flags, positionals };
   const p = cmd.positionals;
@@ -129,7 +141,7 @@ export function parseFlags(argv: readonly string[], cmd: CommandSpec): ParseResu
 /** Renders --help for a command from its flag table. */
 export function helpText(cmd: CommandSpec): string {
   const rows = [...cmd.flags, HELP].map((f) => {
-    const left = `  --${f.name}${f.type === 'boolean' ? '' : ` ${f.valueName ?? (f.type === 'enum' ? f.values!.join('|') : 'VALUE')}`}`;
+    const left = `  --${f.name}${f.type === 'boolean' ? '' : ` ${f.valueName ?? (f.type === 'enum' ? f.values!.join('|') : 'VALUE')}`}${f.then ? ` ${f.then}` : ''}`;
     return `${left.padEnd(34)} ${f.doc}`;
   });
   const pos = cmd.positionals

@@ -1,146 +1,99 @@
-import { existsSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { FileValidationError } from '../schema/yaml-file.js';
-import { loadRos2Mapping, type Ros2Mapping } from '../io/ros2-mapping.js';
-import { importRos2Bag, type Ros2ImportResult } from '../io/ros2-bag-import.js';
-import { CHUNK_COMPRESSIONS, type ChunkCompression } from '../io/zstd-codec.js';
+import { CHUNK_COMPRESSIONS } from '../io/zstd-codec.js';
 import type { CommandSpec, FlagValues } from './flags.js';
+import { importKitti } from './import-kitti.js';
+import { importRos2 } from './import-ros2.js';
 
 export const IMPORT_COMMAND: CommandSpec = {
   name: 'import',
-  summary: 'Turn a recording of another tool into a drive (MCAP): ros2 (a ROS 2 MCAP bag).',
-  usage: 'smi-fusion import ros2 BAG.mcap --map FILE [--out DRIVE.mcap]',
-  positionals: { name: 'FORMAT BAG', min: 2, max: 2, doc: 'ros2, then the bag (a ROS 2 MCAP file, CDR)' },
+  summary: 'Turn data of another tool into drives (MCAP): a ROS 2 bag, or KITTI tracking sequences.',
+  usage:
+    'smi-fusion import ros2 BAG.mcap --map FILE [--out DRIVE.mcap]\n' +
+    '       smi-fusion import kitti-tracking --detections DIR --calib DIR [--labels DIR] [--oxts DIR] [--sequences LIST] --out DIR',
+  positionals: {
+    name: 'FORMAT [BAG]',
+    min: 1,
+    max: 2,
+    doc: 'ros2 (then the bag: a ROS 2 MCAP file, CDR) or kitti-tracking',
+  },
   flags: [
     {
       name: 'map',
       type: 'string',
       valueName: 'FILE',
-      doc: 'mapping of bag topics to sensors (kind: Ros2Import; required)',
+      doc: 'ros2: mapping of bag topics to sensors (kind: Ros2Import; required)',
     },
     {
       name: 'out',
       type: 'string',
-      valueName: 'FILE',
-      doc: 'the drive to write (default: BAG with .smi.mcap)',
+      valueName: 'PATH',
+      doc: 'ros2: the drive to write (default: BAG with .smi.mcap); kitti-tracking: the directory for <seq>.mcap (required)',
     },
     {
       name: 'compression',
       type: 'enum',
       values: CHUNK_COMPRESSIONS,
-      doc: 'MCAP chunk compression (default zstd)',
+      doc: 'ros2: MCAP chunk compression (default zstd)',
+    },
+    {
+      name: 'detections',
+      type: 'string',
+      valueName: 'DIR',
+      doc: "kitti-tracking: detections per sequence, <seq>.txt (AB3DMOT's comma-separated format or KITTI result lines)",
+    },
+    {
+      name: 'calib',
+      type: 'string',
+      valueName: 'DIR',
+      doc: 'kitti-tracking: calibration per sequence, <seq>.txt (required)',
+    },
+    {
+      name: 'labels',
+      type: 'string',
+      valueName: 'DIR',
+      doc: 'kitti-tracking: label_02 files, <seq>.txt: ground truth (optional)',
+    },
+    {
+      name: 'oxts',
+      type: 'string',
+      valueName: 'DIR',
+      doc: 'kitti-tracking: oxts files, <seq>.txt: ego motion (optional; else standing still)',
+    },
+    {
+      name: 'sequences',
+      type: 'string',
+      valueName: 'LIST',
+      doc: 'kitti-tracking: comma-separated sequence names (default: every file in --detections)',
+    },
+    {
+      name: 'score',
+      type: 'enum',
+      values: ['auto', 'logit', 'probability'],
+      doc: 'kitti-tracking: detection scores are log-odds (mapped by 1/(1+e^-s)) or 0..1; auto: logit if any is outside 0..1',
     },
   ],
   notes:
-    'sensor_msgs/msg/PointCloud2 becomes lidar (x, y, z and an intensity-like field, organised or not),\n' +
-    'nav_msgs/msg/Odometry becomes ego, tf2_msgs/msg/TFMessage on /tf_static gives the mounts.\n' +
-    'vision_msgs/msg/Detection3DArray is listed as unmapped: the objects kind is not available in this build.\n' +
-    'Unmapped topics are listed once; messages that cannot be converted are counted with the reason.\n' +
-    'Exit 0 when every mapped topic converted; 1 when the bag was cut short or damaged (the drive holds\n' +
-    'what was read, and the command says at which byte it stopped), a mapped topic is missing or could\n' +
-    'not be converted at all; 2 on bad input (flags, mapping file).',
+    'ros2: sensor_msgs/msg/PointCloud2 becomes lidar (x, y, z and an intensity-like field, organised or not),\n' +
+    'nav_msgs/msg/Odometry becomes ego, tf2_msgs/msg/TFMessage on /tf_static gives the mounts;\n' +
+    'vision_msgs/msg/Detection3DArray becomes objects (box, best hypothesis: class by label, score 0..1,\n' +
+    "pose covariance; a topic's classes map labels the built-in names miss). Unmapped topics are listed once;\n" +
+    'messages that cannot be converted are counted with the reason. Exit 0 when every mapped topic\n' +
+    'converted; 1 when the bag was cut short or damaged (the drive holds what was read, and the command\n' +
+    'says at which byte it stopped), a mapped topic is missing or could not be converted at all; 2 on bad\n' +
+    'input (flags, mapping file).\n' +
+    'kitti-tracking: one drive per sequence: the detections as an object list (sensor kitti_objects,\n' +
+    '10 Hz) in the rectified camera frame re-axised to x forward, y left, z up, mounted where the\n' +
+    'calibration puts the camera; odometry from oxts or standing still; with labels, ground truth under\n' +
+    "KITTI's Car rules (truth/actors: Cars within truncation 0 and occlusion 2; truth/ignored: Vans and\n" +
+    'the rest). A bad file is an error naming the file and line; exit 2 on bad flags, 1 on bad data.',
 };
 
-/** The report printed after an import: one line per topic, the mounts, and where reading stopped. */
-export function importReport(r: Ros2ImportResult): string {
-  const lines: string[] = [];
-  const seconds = r.lastLogNs > r.firstLogNs ? Number(r.lastLogNs - r.firstLogNs) / 1e9 : 0;
-  const converted = r.topics.reduce((n, t) => n + t.converted, 0);
-  lines.push(
-    `${r.out}: ${converted} messages from ${r.bag} (${seconds.toFixed(2)} s), ${r.stats.messages} MCAP messages, ${(r.stats.bytes / 1e6).toFixed(1)} MB`,
-  );
-  for (const t of r.topics) {
-    if (t.mapping && !t.whyNot) {
-      const skipped = [...t.skipped].map(([why, n]) => `${n} x ${why}`);
-      lines.push(
-        `  ${t.mapping.sensor} (${t.mapping.kind}) <- ${t.topic}: ${t.converted} of ${t.messages} converted${skipped.length ? `; skipped: ${skipped.join('; ')}` : ''}`,
-      );
-    }
-  }
-  for (const m of r.mounts) {
-    const yawDeg = (m.mount.yaw * 180) / Math.PI;
-    lines.push(
-      m.found
-        ? `  mount of ${m.sensor} (frame ${m.frame}): x ${m.mount.x.toFixed(3)} y ${m.mount.y.toFixed(3)} z ${m.mount.z.toFixed(3)} yawDeg ${yawDeg.toFixed(2)}${m.levelled ? ' (roll/pitch applied to the points)' : ''}`
-        : `  mount of ${m.sensor}: no transform from the base frame to '${m.frame}' in /tf_static; left at 0`,
-    );
-  }
-  for (const t of r.topics) {
-    if (t.whyNot && (!t.mapping || t.whyNot !== 'read for the mounts'))
-      lines.push(
-        `  ${t.mapping ? 'not converted' : 'unmapped'}: ${t.topic} (${t.schemaName || t.messageEncoding}, ${t.messages} messages): ${t.whyNot}`,
-      );
-  }
-  if (r.outsideStampWindow > 0)
-    lines.push(
-      `  note: ${r.outsideStampWindow} messages have stamps more than ${r.spec.ingest.maxFutureMs} ms ahead of or ${r.spec.ingest.maxAgeMs} ms behind their bag log time; replay at speed 2/max will refuse them (use stamps: receive in the mapping)`,
-    );
-  return lines.join('\n');
-}
-
-/** `smi-fusion import`: returns the exit code. */
+/** `smi-fusion import FORMAT ...`: returns the exit code. */
 export async function importCommand(flags: FlagValues, positionals: readonly string[]): Promise<number> {
-  const prefix = 'smi-fusion import';
-  const [format, bag] = positionals as [string, string];
-  if (format !== 'ros2') {
-    process.stderr.write(`${prefix}: format '${format}' is not supported; allowed: ros2\n`);
-    return 2;
-  }
-  if (flags.map === undefined) {
-    process.stderr.write(`${prefix}: --map FILE is required (a Ros2Import mapping)\n`);
-    return 2;
-  }
-  if (!existsSync(bag)) {
-    process.stderr.write(`${prefix}: ${bag}: no such file\n`);
-    return 2;
-  }
-  let mapping: Ros2Mapping;
-  try {
-    mapping = loadRos2Mapping(String(flags.map));
-  } catch (err) {
-    process.stderr.write(`${prefix}: --map: invalid mapping\n${(err as Error).message}\n`);
-    return err instanceof FileValidationError ? 2 : 1;
-  }
-  const out =
-    flags.out !== undefined ? String(flags.out) : join(dirname(bag), `${basename(bag, '.mcap')}.smi.mcap`);
-  let r: Ros2ImportResult;
-  try {
-    r = await importRos2Bag({
-      bag,
-      out,
-      mapping,
-      compression: (flags.compression as ChunkCompression | undefined) ?? 'zstd',
-    });
-  } catch (err) {
-    process.stderr.write(`${prefix}: ${(err as Error).message}\n`);
-    return 1;
-  }
-  process.stdout.write(`${importReport(r)}\n`);
-  let failed = false;
-  for (const topic of r.missing) {
-    failed = true;
-    const have =
-      r.topics
-        .map((t) => t.topic)
-        .sort()
-        .join(', ') || 'none';
-    process.stderr.write(
-      `${prefix}: ${mapping.file}: topic '${topic}' is not in ${bag} (its topics: ${have})\n`,
-    );
-  }
-  for (const t of r.topics) {
-    if (t.mapping && t.whyNot) {
-      failed = true;
-      process.stderr.write(
-        `${prefix}: ${bag}: topic '${t.topic}' (sensor ${t.mapping.sensor}) not converted: ${t.whyNot}\n`,
-      );
-    }
-  }
-  if (!r.read.complete) {
-    failed = true;
-    process.stderr.write(
-      `${prefix}: ${bag}: stopped at byte ${r.read.stoppedAtByte} of ${r.read.fileBytes}: ${r.read.reason}; ${out} holds what was read before\n`,
-    );
-  }
-  return failed ? 1 : 0;
+  const [format, bag] = positionals;
+  if (format === 'ros2') return importRos2(flags, bag!);
+  if (format === 'kitti-tracking') return importKitti(flags);
+  process.stderr.write(
+    `smi-fusion import: format '${format}' is not supported; allowed: ros2, kitti-tracking\n`,
+  );
+  return 2;
 }

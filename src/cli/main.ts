@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** smi-fusion command line: `smi-fusion <command> [flags]`. */
+
 import { readFileSync } from 'node:fs';
 import { helpText, parseFlags, type CommandSpec } from './flags.js';
 import { RUN_COMMAND, runCommand } from './run-command.js';
@@ -9,6 +10,7 @@ import { RECORD_COMMAND, recordCommand } from './record-command.js';
 import { REPLAY_COMMAND, replayCommand } from './replay-command.js';
 import { IMPORT_COMMAND, importCommand } from './import-command.js';
 import { RIG_COMMAND, rigCommand } from './rig-command.js';
+import { EVALUATE_COMMAND, evaluateCommand } from './evaluate-command.js';
 
 const COMMANDS: readonly CommandSpec[] = [
   RUN_COMMAND,
@@ -18,6 +20,7 @@ const COMMANDS: readonly CommandSpec[] = [
   SIMULATE_COMMAND,
   IMPORT_COMMAND,
   RIG_COMMAND,
+  EVALUATE_COMMAND,
 ];
 
 function version(): string {
@@ -73,6 +76,8 @@ async function main(argv: string[]): Promise<number> {
       return importCommand(parsed.flags, parsed.positionals);
     case 'rig':
       return rigCommand(parsed.flags);
+    case 'evaluate':
+      return evaluateCommand(parsed.flags, parsed.positionals);
     default:
       return 2;
   }

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { loadPipelineSpec, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { FusionService } from '../service/fusion-service.js';
 import { createLogger, LOG_LEVELS } from '../telemetry/logger.js';
@@ -7,6 +8,9 @@ import { readDriveMetadata } from '../io/mcap-drive-reader.js';
 import { pipelineFromDrive } from '../io/drive-metadata.js';
 import { ReplaySource, type ReplayResult, type ReplaySpeed } from '../sensors/replay-source.js';
 import { ReplayReport } from './replay-report.js';
+import { exportGeometry, KittiTrackExport } from '../io/kitti-export.js';
+import { META } from '../io/drive-format.js';
+import { TRACK } from '../wire/layouts.js';
 import { RUN_COMMAND } from './run-command.js';
 import { applyRunFlags } from './run-flags.js';
 import type { CommandSpec, FlagValues } from './flags.js';
@@ -26,7 +30,8 @@ const SHARED_RUN_FLAGS = [
 export const REPLAY_COMMAND: CommandSpec = {
   name: 'replay',
   summary: 'Play a recorded drive (MCAP) through the pipeline as live input.',
-  usage: 'smi-fusion replay DRIVE.mcap [--speed 1|2|max] [--loop] [--from S --to S] [--report]',
+  usage:
+    'smi-fusion replay DRIVE.mcap [--speed 1|2|max] [--loop] [--from S --to S] [--report] [--report-json FILE] [--export-tracks kitti DIR]',
   positionals: { name: 'DRIVE', min: 1, max: 1, doc: 'a drive written by record or simulate' },
   flags: [
     {
@@ -42,6 +47,39 @@ export const REPLAY_COMMAND: CommandSpec = {
       name: 'report',
       type: 'boolean',
       doc: 'print a summary at the end (channels, outputs, latencies, accuracy)',
+    },
+    {
+      name: 'report-json',
+      type: 'string',
+      valueName: 'FILE',
+      doc: 'also write the report as JSON (channels, outputs, latencies, tracking scores)',
+    },
+    {
+      name: 'match',
+      type: 'enum',
+      values: ['iou3d', 'distance'],
+      doc: 'how tracking scores match tracks to truth: 3D IoU (default) or centre distance',
+    },
+    {
+      name: 'match-threshold',
+      type: 'number',
+      min: 0,
+      valueName: 'N',
+      doc: 'IoU at least N (default 0.25), or centre distance at most N m (default 2)',
+    },
+    {
+      name: 'score-range',
+      type: 'number',
+      min: 0,
+      valueName: 'M',
+      doc: 'true objects beyond M m (base_link) are not scored (default 80; KITTI drives: no limit)',
+    },
+    {
+      name: 'export-tracks',
+      type: 'enum',
+      values: ['kitti'],
+      then: 'DIR',
+      doc: 'write the published tracks as a KITTI tracking result file DIR/<sequence>.txt',
     },
     {
       name: 'duration',
@@ -60,6 +98,13 @@ export const REPLAY_COMMAND: CommandSpec = {
     'not inputs of the pipeline are listed once and skipped. A truncated or damaged drive is played up\n' +
     'to the last readable record; the command then says where it stopped and why and exits 1.',
 };
+
+/** JSON.stringify replacer: bigints as decimal strings, non-finite numbers as null. */
+function jsonValue(_key: string, v: unknown): unknown {
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number' && !Number.isFinite(v)) return null;
+  return v;
+}
 
 /** `smi-fusion replay`: returns the exit code. */
 export async function replayCommand(flags: FlagValues, positionals: readonly string[]): Promise<number> {
@@ -102,7 +147,33 @@ export async function replayCommand(flags: FlagValues, positionals: readonly str
     process.stderr.write(`${flagError}\n`);
     return 2;
   }
-  const report = new ReplayReport();
+  const match =
+    flags.match === 'distance'
+      ? {
+          kind: 'distance' as const,
+          threshold: flags['match-threshold'] === undefined ? 2 : Number(flags['match-threshold']),
+        }
+      : {
+          kind: 'iou3d' as const,
+          threshold: flags['match-threshold'] === undefined ? 0.25 : Number(flags['match-threshold']),
+        };
+  if (match.kind === 'iou3d' && !(match.threshold > 0 && match.threshold <= 1)) {
+    process.stderr.write(`${prefix}: --match-threshold ${match.threshold}: a 3D IoU must be in (0, 1]\n`);
+    return 2;
+  }
+  // The drive's records also say whether it came from KITTI (its camera); a drive too damaged to
+  // have them is still played as far as it goes.
+  const meta = await readDriveMetadata(path).catch(() => ({}) as Record<string, Record<string, string>>);
+  const geometry = exportGeometry(meta, path);
+  const report = new ReplayReport({
+    match,
+    // KITTI labels are scored wherever they are; simulated actors within 80 m by default.
+    rangeM:
+      flags['score-range'] !== undefined ? Number(flags['score-range']) : meta[META.kitti] ? Infinity : 80,
+    name: basename(path).replace(/\.mcap$/, ''),
+    camera: meta[META.kitti] ? geometry : undefined,
+  });
+  const exportDir = flags['export-tracks'] === 'kitti' ? String(flags['export-tracks.then']) : undefined;
   let service: FusionService | undefined;
   const source = new ReplaySource({
     path,
@@ -159,6 +230,16 @@ export async function replayCommand(flags: FlagValues, positionals: readonly str
   for (const [topic, why] of result.skipped)
     process.stderr.write(`${prefix}: skipped channel ${topic}: ${why}\n`);
   process.stdout.write(`${flags.report ? report.format(result) : report.format(result).split('\n')[0]}\n`);
+  if (flags['report-json'] !== undefined) {
+    writeFileSync(String(flags['report-json']), `${JSON.stringify(report.json(result), jsonValue, 2)}\n`);
+  }
+  if (exportDir !== undefined) {
+    const exp = new KittiTrackExport(geometry, exportDir);
+    for (const list of report.trackLists)
+      exp.add(list.stampNs, list.values, list.values.length / TRACK.stride);
+    const written = exp.finish();
+    process.stdout.write(`exported ${written.lines} track lines to ${written.path}\n`);
+  }
   if (!result.read.complete) {
     const intoS =
       result.lastLogNs >= 0n ? (Number(result.lastLogNs - result.driveStartNs) / 1e9).toFixed(2) : '0';

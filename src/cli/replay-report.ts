@@ -11,8 +11,18 @@ import { LatencyHistogram, formatNs } from '../telemetry/latency-histogram.js';
 import type { IngestOutcome } from '../sensors/ingest-stage.js';
 import type { DriveMessage } from '../io/mcap-drive-reader.js';
 import type { ReplayResult } from '../sensors/replay-source.js';
-import { TRUTH_TOPIC } from '../io/drive-format.js';
+import { TRUTH_DONTCARE_TOPIC, TRUTH_IGNORED_TOPIC, TRUTH_TOPIC } from '../io/drive-format.js';
+import { kittiVisibility, type KittiExportGeometry } from '../io/kitti-export.js';
 import { decodeWireMessage, wireChannelFormat } from '../io/mcap-wire-message.js';
+import type { MatchRule } from '../metrics/mot-data.js';
+import {
+  formatScores,
+  nearestIndex,
+  scoreDrive,
+  type DriveScores,
+  type StampedRecords,
+  type TrackVisibility,
+} from './replay-scoring.js';
 
 interface Outcomes {
   committed: number;
@@ -39,8 +49,25 @@ export class ReplayReport {
   tracks = 0;
   plans = 0;
   readonly decisions = new Map<string, number>();
-  private readonly truth: { stampNs: bigint; values: Float32Array }[] = [];
-  private readonly trackLists: { stampNs: bigint; values: Float32Array }[] = [];
+  private readonly truth: StampedRecords[] = [];
+  private readonly ignoredTruth: StampedRecords[] = [];
+  private readonly dontCare: StampedRecords[] = [];
+  /** Published track lists with the drive-clock stamp of the measurement they are valid at. */
+  readonly trackLists: StampedRecords[] = [];
+
+  /**
+   * @param scoring how tracking scores match tracks to truth (CLEAR MOT, HOTA, sAMOTA), beyond
+   *   which range true objects are not scored, and, for a drive imported from KITTI, its camera
+   *   (tracks outside the image are not in the frame; small ones and DontCare are ignorable)
+   */
+  constructor(
+    private readonly scoring: {
+      match: MatchRule;
+      rangeM: number;
+      name: string;
+      camera?: KittiExportGeometry;
+    },
+  ) {}
 
   /** ReplayOptions.onOffered */
   readonly onOffered = (
@@ -91,17 +118,84 @@ export class ReplayReport {
 
   /** ReplayOptions.onRecorded: keeps ground truth for the accuracy evaluation. */
   readonly onRecorded = (m: DriveMessage): void => {
-    if (m.channel.topic !== TRUTH_TOPIC || this.truth.length >= MAX_SAMPLES) return;
+    const topic = m.channel.topic;
+    const list =
+      topic === TRUTH_TOPIC
+        ? this.truth
+        : topic === TRUTH_IGNORED_TOPIC
+          ? this.ignoredTruth
+          : topic === TRUTH_DONTCARE_TOPIC
+            ? this.dontCare
+            : undefined;
+    if (!list || list.length >= MAX_SAMPLES) return;
     try {
       const format = wireChannelFormat(m.channel.messageEncoding, m.channel.schemaName);
       if (!format) return;
       const { payload } = decodeWireMessage(m.data, format);
       if (!payload) return;
-      this.truth.push({ stampNs: m.publishTimeNs, values: new Float32Array(payload.slice().buffer) });
+      list.push({ stampNs: m.publishTimeNs, values: new Float32Array(payload.slice().buffer) });
     } catch {
       // not a usable ground-truth sample
     }
   };
+
+  /** CLEAR MOT, HOTA and sAMOTA against the drive's truth, or undefined when it has none. */
+  scores(): DriveScores | undefined {
+    if (this.truth.length === 0 || this.trackLists.length === 0) return undefined;
+    const byStamp = (a: StampedRecords, b: StampedRecords): number =>
+      a.stampNs < b.stampNs ? -1 : a.stampNs > b.stampNs ? 1 : 0;
+    // The tracker publishes after every update, odometry included; of the lists valid at one
+    // instant the last published holds every measurement of it, so it alone is the frame.
+    const sorted = [...this.trackLists].sort(byStamp);
+    const lists = sorted.filter((l, i) => sorted[i + 1]?.stampNs !== l.stampNs);
+    const camera = this.scoring.camera;
+    const regions = [...this.dontCare].sort(byStamp);
+    const none = new Float32Array(0);
+    const visibility: TrackVisibility | undefined = camera
+      ? (box, stampNs) => {
+          const i = nearestIndex(regions, stampNs);
+          return kittiVisibility(
+            camera,
+            box,
+            i >= 0 && regions[i]!.stampNs === stampNs ? regions[i]!.values : none,
+          );
+        }
+      : undefined;
+    return scoreDrive(
+      this.scoring.name,
+      lists,
+      [...this.truth].sort(byStamp),
+      [...this.ignoredTruth].sort(byStamp),
+      this.scoring.match,
+      this.scoring.rangeM,
+      visibility,
+    );
+  }
+
+  /** The report as a JSON-serialisable object (latencies in ns). */
+  json(result: ReplayResult): object {
+    const channels: Record<string, Outcomes & { offered: number }> = {};
+    for (const [topic, o] of this.outcomes)
+      channels[topic] = { offered: result.offered.get(topic) ?? 0, ...o };
+    const lat = (h: LatencyHistogram) => ({
+      count: h.count,
+      p50: h.quantile(0.5),
+      p99: h.quantile(0.99),
+      max: h.max,
+    });
+    return {
+      drive: this.scoring.name,
+      messages: result.offeredTotal,
+      driveSeconds: Number(result.playedNs) / 1e9,
+      wallSeconds: Number(result.wallNs) / 1e9,
+      channels,
+      skipped: Object.fromEntries(result.skipped),
+      outputs: { trackLists: this.tracks, plans: this.plans, decisions: Object.fromEntries(this.decisions) },
+      latencyNs: { tracks: lat(this.fusion), plan: lat(this.e2e) },
+      accuracy: this.accuracy() ?? null,
+      scores: this.scores() ?? null,
+    };
+  }
 
   /** Tracking accuracy against ground truth, or undefined when the drive has none. */
   accuracy():
@@ -125,7 +219,8 @@ export class ReplayReport {
     let vel2 = 0;
     let falseTracks = 0;
     for (const t of this.trackLists) {
-      const g = nearest(truth, t.stampNs);
+      const gi = nearestIndex(truth, t.stampNs);
+      const g = truth[gi];
       if (!g || absBig(g.stampNs - t.stampNs) > 20_000_000n) continue;
       frames++;
       const dt = Number(t.stampNs - g.stampNs) / 1e9;
@@ -209,24 +304,12 @@ export class ReplayReport {
           `${acc.falseTracks.toFixed(2)} unmatched tracks per list`,
       );
     }
+    const scores = this.scores();
+    if (scores) lines.push(...formatScores(scores));
     return lines.join('\n');
   }
 }
 
 function absBig(v: bigint): bigint {
   return v < 0n ? -v : v;
-}
-
-function nearest<T extends { stampNs: bigint }>(sorted: T[], stamp: bigint): T | undefined {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  if (hi < 0) return undefined;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid]!.stampNs < stamp) lo = mid + 1;
-    else hi = mid;
-  }
-  const a = sorted[lo]!;
-  const b = sorted[lo - 1];
-  return b && absBig(b.stampNs - stamp) < absBig(a.stampNs - stamp) ? b : a;
 }

@@ -89,7 +89,7 @@ export const SIMULATE_COMMAND: CommandSpec = {
       name: 'pipeline',
       type: 'string',
       valueName: 'FILE',
-      doc: 'pipeline spec whose sensors are simulated and recorded; the closed loop also takes its fusion triggers, maxTracks and spec.planning (default: the built-in one)',
+      doc: 'pipeline spec whose sensors are simulated and recorded; the closed loop also takes its maxTracks and spec.planning (default: the built-in one)',
     },
     {
       name: 'compression',

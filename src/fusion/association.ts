@@ -1,3 +1,5 @@
+import { DenseHungarian } from '../math/hungarian.js';
+
 /**
  * Global-nearest-neighbour assignment over gated (row, column, cost) pairs.
  *
@@ -33,14 +35,9 @@ export class GatedAssignment {
   private compPairs: Int32Array;
   private cursor = new Int32Array(0);
 
-  // Dense Hungarian scratch (1-based, e-maxx formulation).
+  // Dense cost matrix (1-based) of a component, and its solver.
   private readonly dense: Float64Array;
-  private readonly u: Float64Array;
-  private readonly v: Float64Array;
-  private readonly p: Int32Array;
-  private readonly way: Int32Array;
-  private readonly minv: Float64Array;
-  private readonly used: Uint8Array;
+  private readonly hungarian: DenseHungarian;
 
   constructor(
     maxRows = 64,
@@ -55,12 +52,7 @@ export class GatedAssignment {
     this.compPairs = new Int32Array(pairs);
     const d = maxDense + 1;
     this.dense = new Float64Array(d * d);
-    this.u = new Float64Array(d);
-    this.v = new Float64Array(d);
-    this.p = new Int32Array(d);
-    this.way = new Int32Array(d);
-    this.minv = new Float64Array(d);
-    this.used = new Uint8Array(d);
+    this.hungarian = new DenseHungarian(maxDense);
   }
 
   get pairs(): number {
@@ -192,54 +184,7 @@ export class GatedAssignment {
       if (transpose) a[lc * w + lr] = this.pairCost[k]!;
       else a[lr * w + lc] = this.pairCost[k]!;
     }
-    const u = this.u;
-    const v = this.v;
-    const p = this.p;
-    const way = this.way;
-    const minv = this.minv;
-    const used = this.used;
-    u.fill(0, 0, n + 1);
-    v.fill(0, 0, m + 1);
-    p.fill(0, 0, m + 1);
-    way.fill(0, 0, m + 1);
-    for (let i = 1; i <= n; i++) {
-      p[0] = i;
-      let j0 = 0;
-      minv.fill(Infinity, 0, m + 1);
-      used.fill(0, 0, m + 1);
-      do {
-        used[j0] = 1;
-        const i0 = p[j0]!;
-        let delta = Infinity;
-        let j1 = 0;
-        for (let j = 1; j <= m; j++) {
-          if (used[j]) continue;
-          const cur = a[i0 * w + j]! - u[i0]! - v[j]!;
-          if (cur < minv[j]!) {
-            minv[j] = cur;
-            way[j] = j0;
-          }
-          if (minv[j]! < delta) {
-            delta = minv[j]!;
-            j1 = j;
-          }
-        }
-        for (let j = 0; j <= m; j++) {
-          if (used[j]) {
-            u[p[j]!]! += delta;
-            v[j]! -= delta;
-          } else {
-            minv[j]! -= delta;
-          }
-        }
-        j0 = j1;
-      } while (p[j0] !== 0);
-      do {
-        const j1 = way[j0]!;
-        p[j0] = p[j1]!;
-        j0 = j1;
-      } while (j0 !== 0);
-    }
+    const p = this.hungarian.solve(a, n, m, w);
     const r0 = this.compRowStart[comp]!;
     const c0 = this.compColStart[comp]!;
     for (let j = 1; j <= m; j++) {

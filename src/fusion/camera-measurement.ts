@@ -1,8 +1,9 @@
-import { CAMERA, ObjectClass } from '../wire/layouts.js';
+import { CAMERA } from '../wire/layouts.js';
 import type { SensorConfig } from '../wire/rig.js';
 import type { Linearization } from './linearization.js';
 import { type SensorPose, wrapAngle } from './ego-history.js';
 import {
+  addClassEvidence,
   initTrackUncertainty,
   placeOnSightLine,
   referencePoint,
@@ -13,9 +14,6 @@ import { SensorScan } from './sensor-scan.js';
 import type { TrackerConfig } from './tracker-config.js';
 import { CLASS_COUNT, S, type TrackTable } from './track-table.js';
 
-/** Evidence decay per camera update, and the evidence a class needs before the track takes it. */
-const CLASS_EVIDENCE_DECAY = 0.9;
-const CLASS_EVIDENCE_MIN = 1.5;
 /** Footprint corners nearer than this in depth are pushed out to it (a box cut by the image plane). */
 const NEAR_DEPTH = 0.2;
 
@@ -139,6 +137,7 @@ export class CameraMeasurements implements MeasurementBatch {
 
   innovation(t: TrackTable, slot: number, m: number, lin: Linearization): boolean {
     const { nu, H, R } = lin;
+    lin.key = 0;
     const p = this.scan.pose;
     const o = slot * S.dim;
     const dxc = t.state[o + S.x]! - p.x;
@@ -155,11 +154,11 @@ export class CameraMeasurements implements MeasurementBatch {
     nu[1] = this.range[m]! - rq;
     // The image-box centre moves with the object like its centre's bearing does, less the
     // share an image border holds still.
-    H.fill(0, 0, 12);
+    H.fill(0, 0, 2 * S.dim);
     H[S.x] = (-this.silGain * dyc) / rcSq;
     H[S.y] = (this.silGain * dxc) / rcSq;
-    H[6 + S.x] = dxq / rq;
-    H[6 + S.y] = dyq / rq;
+    H[S.dim + S.x] = dxq / rq;
+    H[S.dim + S.y] = dyq / rq;
     const rs = this.rangeStd(this.range[m]!);
     // Box edges are noisier for bigger boxes: part of the noise scales with the angular width.
     const bs = this.cfg.cameraBearingStd + this.cfg.cameraBearingRelStd * this.silWidth;
@@ -195,23 +194,8 @@ export class CameraMeasurements implements MeasurementBatch {
     this.addClassEvidence(t, slot, m);
   }
 
-  /** Decaying evidence per class; the track takes the strongest class once it is well supported. */
   private addClassEvidence(t: TrackTable, slot: number, m: number): void {
-    const base = slot * CLASS_COUNT;
-    const sc = t.classScore;
-    let best = 0;
-    for (let k = 0; k < CLASS_COUNT; k++) {
-      sc[base + k] = sc[base + k]! * CLASS_EVIDENCE_DECAY;
-      if (k === this.classId[m]) sc[base + k] = sc[base + k]! + this.confidence[m]!;
-      if (sc[base + k]! > sc[base + best]!) best = k;
-    }
-    if (sc[base + best]! >= CLASS_EVIDENCE_MIN && best !== t.classId[slot]) {
-      t.classId[slot] = best;
-      if (best !== ObjectClass.unknown) {
-        t.shapeClass[slot] = best;
-        refreshDimensions(t, slot);
-      }
-    }
+    addClassEvidence(t, slot, this.classId[m]!, this.confidence[m]!);
   }
 
   private ensure(n: number): void {

@@ -74,8 +74,11 @@ export class EgoHistory {
   }
 
   /**
-   * Ego pose at tS. Returns how far (s) the pose was extrapolated beyond the records, 0 when
-   * interpolated; with no records the pose is the origin at rest.
+   * Ego pose at tS from the newest record at or before tS, extrapolated to tS (constant yaw rate
+   * and acceleration; before the oldest record, back from it). Causal on purpose: a record newer
+   * than tS is never used, so a scan fused again after a rewind (out-of-sequence measurements)
+   * sees the very pose it saw in stamp order. Returns how far (s) the pose was extrapolated;
+   * with no records the pose is the origin at rest.
    */
   poseAt(tS: number, out: EgoPose): number {
     if (this.count === 0) {
@@ -109,20 +112,9 @@ export class EgoHistory {
       else hi = mid;
     }
     const a = (this.head + lo) % cap;
-    const b = (this.head + hi) % cap;
-    const ta = this.t[a]!;
-    const tb = this.t[b]!;
-    const f = tb > ta ? (tS - ta) / (tb - ta) : 0;
-    const ra = a * EGO.stride;
-    const rb = b * EGO.stride;
-    const r = this.rec;
-    out.x = r[ra + EGO.x]! + f * (r[rb + EGO.x]! - r[ra + EGO.x]!);
-    out.y = r[ra + EGO.y]! + f * (r[rb + EGO.y]! - r[ra + EGO.y]!);
-    out.yaw = wrapAngle(r[ra + EGO.yaw]! + f * wrapAngle(r[rb + EGO.yaw]! - r[ra + EGO.yaw]!));
-    out.speed = r[ra + EGO.speed]! + f * (r[rb + EGO.speed]! - r[ra + EGO.speed]!);
-    out.yawRate = r[ra + EGO.yawRate]! + f * (r[rb + EGO.yawRate]! - r[ra + EGO.yawRate]!);
-    out.accel = r[ra + EGO.accel]! + f * (r[rb + EGO.accel]! - r[ra + EGO.accel]!);
-    return 0;
+    const dt = tS - this.t[a]!;
+    this.extrapolate(a, dt, out);
+    return dt;
   }
 
   private extrapolate(idx: number, dt: number, out: EgoPose): void {

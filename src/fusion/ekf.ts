@@ -1,17 +1,47 @@
 import { COV_SIZE, S, type TrackTable } from './track-table.js';
 import type { Linearization } from './linearization.js';
+import { MotionModel, turnTransition, type MotionModelId } from './motion-model.js';
 
 const N = S.dim;
+/** Columns where each row of the transition Jacobian (motion-model.ts) can be nonzero. */
+const F_NONZERO: readonly Int32Array[] = [
+  Int32Array.of(S.x, S.vx, S.vy, S.ax, S.ay, S.w),
+  Int32Array.of(S.y, S.vx, S.vy, S.ax, S.ay, S.w),
+  Int32Array.of(S.vx, S.vy, S.ax, S.ay, S.w),
+  Int32Array.of(S.vx, S.vy, S.ax, S.ay, S.w),
+  Int32Array.of(S.ax, S.ay, S.w),
+  Int32Array.of(S.ax, S.ay, S.w),
+  Int32Array.of(S.w),
+];
 /** Above this speed (m/s) process noise is split along and across the heading. */
 const HEADING_FRAME_SPEED = 3;
 
+/** Process noise and limits of the motion models. */
+export interface MotionNoise {
+  /** White-noise jerk intensity, m²/s⁵, along the heading of moving objects (all directions when slow). */
+  jerkPsd: number;
+  /** Jerk intensity across the heading of moving objects, m²/s⁵. */
+  lateralJerkPsd: number;
+  /** Extra random walk on position, m²/s. */
+  positionPsd: number;
+  /** White-noise acceleration intensity of the constant-velocity model (pedestrians), m²/s³. */
+  cvAccelPsd: number;
+  /** White-noise yaw acceleration intensity of the turn model, rad²/s³. */
+  yawAccelPsd: number;
+  /** Bound on the acceleration estimate, m/s². */
+  maxAccel: number;
+  /** Bounds on the yaw rate: absolute (rad/s), and through the lateral acceleration v·ω (m/s²). */
+  maxYawRate: number;
+  maxLateralAccel: number;
+}
+
 /**
- * Extended Kalman filter over a TrackTable slot with a constant-acceleration motion model
- * (white-noise jerk, plus an optional random walk on position) in the odom frame. Measurement models supply the innovation ν, the
- * Jacobian H (m×6, row-major) and the noise R (m×m) for m ≤ 3 in a Linearization; the filter owns
- * all scratch memory, so no call allocates.
+ * Extended Kalman filter over a TrackTable slot in the odom frame, with a motion model per
+ * track (motion-model.ts). Measurement models supply the innovation ν, the Jacobian H (m×S.dim,
+ * row-major) and the noise R (m×m) for m ≤ 3 in a Linearization; the filter owns all scratch
+ * memory, so no call allocates.
  */
-export class ConstantAccelerationEkf {
+export class TrackEkf {
   /** ln det S of the last mahalanobis() call, for likelihood-based association costs. */
   logDetS = 0;
   private readonly pht = new Float64Array(N * 3);
@@ -20,51 +50,80 @@ export class ConstantAccelerationEkf {
   private readonly k = new Float64Array(N * 3);
   private readonly a = new Float64Array(COV_SIZE);
   private readonly ap = new Float64Array(COV_SIZE);
+  private readonly f = new Float64Array(COV_SIZE);
+  /** Key (Linearization.key), slot and det S of the pair whose S⁻¹ and P Hᵀ are in scratch. */
+  private lastKey = 0;
+  private lastSlot = -1;
+  private lastDet = 0;
 
-  /**
-   * @param jerkPsd white-noise jerk intensity, m²/s⁵ (along the heading for moving objects)
-   * @param maxAccel bound on the acceleration estimate, m/s²
-   * @param positionPsd extra random walk on position, m²/s
-   * @param lateralJerkPsd jerk intensity across the heading of moving objects, m²/s⁵
-   */
-  constructor(
-    private readonly jerkPsd: number,
-    private readonly maxAccel: number,
-    private readonly positionPsd = 0,
-    private readonly lateralJerkPsd = jerkPsd,
-  ) {}
+  constructor(private readonly noise: Readonly<MotionNoise>) {}
 
-  /** Predicts the slot's state and covariance forward by dt >= 0 seconds. */
-  predict(t: TrackTable, slot: number, dt: number): void {
+  /** Predicts the slot's state and covariance forward by dt >= 0 seconds under `model`. */
+  predict(t: TrackTable, slot: number, dt: number, model: MotionModelId): void {
     if (!(dt > 0)) return;
+    this.lastKey = 0;
     const x = t.state;
     const o = slot * N;
-    const h = 0.5 * dt * dt;
-    x[o + S.x] = x[o + S.x]! + dt * x[o + S.vx]! + h * x[o + S.ax]!;
-    x[o + S.y] = x[o + S.y]! + dt * x[o + S.vy]! + h * x[o + S.ay]!;
-    x[o + S.vx] = x[o + S.vx]! + dt * x[o + S.ax]!;
-    x[o + S.vy] = x[o + S.vy]! + dt * x[o + S.ay]!;
-
     const P = t.cov;
     const c = slot * COV_SIZE;
-    // P <- F P (rows), in an order that reads only rows not yet updated.
-    for (let j = 0; j < N; j++) {
-      P[c + S.x * N + j] = P[c + S.x * N + j]! + dt * P[c + S.vx * N + j]! + h * P[c + S.ax * N + j]!;
-      P[c + S.y * N + j] = P[c + S.y * N + j]! + dt * P[c + S.vy * N + j]! + h * P[c + S.ay * N + j]!;
-      P[c + S.vx * N + j] = P[c + S.vx * N + j]! + dt * P[c + S.ax * N + j]!;
-      P[c + S.vy * N + j] = P[c + S.vy * N + j]! + dt * P[c + S.ay * N + j]!;
-    }
-    // P <- P Fᵀ (columns).
+    // Pedestrians have no acceleration state and nothing but vehicles turns at a yaw rate.
+    if (model === MotionModel.constantVelocity) zeroComponent(x, P, o, c, S.ax, S.ay);
+    if (model !== MotionModel.turn) zeroComponent(x, P, o, c, S.w, S.w);
+    const F = this.f;
+    turnTransition(x, o, dt, F);
+    // P <- F P Fᵀ, through the nonzeros of F (the turn couples every block with the yaw rate).
+    const FP = this.ap;
     for (let i = 0; i < N; i++) {
-      const r = c + i * N;
-      P[r + S.x] = P[r + S.x]! + dt * P[r + S.vx]! + h * P[r + S.ax]!;
-      P[r + S.y] = P[r + S.y]! + dt * P[r + S.vy]! + h * P[r + S.ay]!;
-      P[r + S.vx] = P[r + S.vx]! + dt * P[r + S.ax]!;
-      P[r + S.vy] = P[r + S.vy]! + dt * P[r + S.ay]!;
+      const cols = F_NONZERO[i]!;
+      for (let j = 0; j < N; j++) {
+        let sum = 0;
+        for (let q = 0; q < cols.length; q++) {
+          const k = cols[q]!;
+          sum += F[i * N + k]! * P[c + k * N + j]!;
+        }
+        FP[i * N + j] = sum;
+      }
     }
-    // Discrete white-noise jerk, T(dt) per kinematic order pair, with a spatial intensity A:
-    // isotropic for slow objects, along/across the heading for moving ones (vehicles jerk far
-    // less sideways than along their path).
+    for (let j = 0; j < N; j++) {
+      const cols = F_NONZERO[j]!;
+      for (let i = 0; i <= j; i++) {
+        let sum = 0;
+        for (let q = 0; q < cols.length; q++) {
+          const k = cols[q]!;
+          sum += FP[i * N + k]! * F[j * N + k]!;
+        }
+        P[c + i * N + j] = sum;
+        P[c + j * N + i] = sum;
+      }
+    }
+    const dt2 = dt * dt;
+    const dt3 = dt2 * dt;
+    const q = this.noise;
+    if (model === MotionModel.constantVelocity) {
+      // Discrete white-noise acceleration, isotropic.
+      const a = q.cvAccelPsd;
+      for (let i = 0; i < 2; i++) {
+        const pi = S.x + i;
+        const vi = S.vx + i;
+        P[c + pi * N + pi]! += (a * dt3) / 3;
+        P[c + pi * N + vi]! += (a * dt2) / 2;
+        P[c + vi * N + pi]! += (a * dt2) / 2;
+        P[c + vi * N + vi]! += a * dt;
+      }
+    } else {
+      this.addJerkNoise(x, o, P, c, dt);
+    }
+    if (model === MotionModel.turn) P[c + S.w * N + S.w]! += q.yawAccelPsd * dt;
+    P[c + S.x * N + S.x]! += q.positionPsd * dt;
+    P[c + S.y * N + S.y]! += q.positionPsd * dt;
+  }
+
+  /**
+   * Discrete white-noise jerk, T(dt) per kinematic order pair, with a spatial intensity A:
+   * isotropic for slow objects, along/across the heading for moving ones (vehicles jerk far
+   * less sideways than along their path).
+   */
+  private addJerkNoise(x: Float64Array, o: number, P: Float64Array, c: number, dt: number): void {
     const dt2 = dt * dt;
     const dt3 = dt2 * dt;
     const tpp = (dt3 * dt2) / 20;
@@ -76,15 +135,16 @@ export class ConstantAccelerationEkf {
     const vx = x[o + S.vx]!;
     const vy = x[o + S.vy]!;
     const v2 = vx * vx + vy * vy;
-    let axx = this.jerkPsd;
+    const q = this.noise;
+    let axx = q.jerkPsd;
     let axy = 0;
-    let ayy = this.jerkPsd;
+    let ayy = q.jerkPsd;
     if (v2 > HEADING_FRAME_SPEED * HEADING_FRAME_SPEED) {
       const ux2 = (vx * vx) / v2;
       const uy2 = (vy * vy) / v2;
       const uxy = (vx * vy) / v2;
-      const qa = this.jerkPsd;
-      const qc = this.lateralJerkPsd;
+      const qa = q.jerkPsd;
+      const qc = q.lateralJerkPsd;
       axx = qa * ux2 + qc * uy2;
       ayy = qa * uy2 + qc * ux2;
       axy = (qa - qc) * uxy;
@@ -110,8 +170,6 @@ export class ConstantAccelerationEkf {
         P[c + ai * N + aj]! += a * taa;
       }
     }
-    P[c + S.x * N + S.x]! += this.positionPsd * dt;
-    P[c + S.y * N + S.y]! += this.positionPsd * dt;
   }
 
   /**
@@ -120,6 +178,10 @@ export class ConstantAccelerationEkf {
    */
   mahalanobis(t: TrackTable, slot: number, m: number, lin: Linearization): number {
     const { nu, H, R } = lin;
+    // Same H and R as the last pair, with the covariance untouched since: S⁻¹ is still valid.
+    if (lin.key !== 0 && lin.key === this.lastKey && slot === this.lastSlot && this.lastDet > 0) {
+      return this.distance(nu, m);
+    }
     const P = t.cov;
     const c = slot * COV_SIZE;
     const pht = this.pht;
@@ -139,11 +201,19 @@ export class ConstantAccelerationEkf {
       }
     }
     const det = invert(s, m, this.sInv);
+    this.lastKey = lin.key;
+    this.lastSlot = slot;
+    this.lastDet = det;
     if (!(det > 0) || !Number.isFinite(det)) {
       this.logDetS = Infinity;
       return Infinity;
     }
     this.logDetS = Math.log(det);
+    return this.distance(nu, m);
+  }
+
+  /** νᵀ S⁻¹ ν with the S⁻¹ in scratch. */
+  private distance(nu: Float64Array, m: number): number {
     const si = this.sInv;
     let d2 = 0;
     for (let r = 0; r < m; r++) {
@@ -160,6 +230,7 @@ export class ConstantAccelerationEkf {
    */
   update(t: TrackTable, slot: number, m: number, lin: Linearization): boolean {
     if (!Number.isFinite(this.mahalanobis(t, slot, m, lin))) return false;
+    this.lastKey = 0; // P changes below
     const { nu, H, R } = lin;
     const pht = this.pht;
     const si = this.sInv;
@@ -178,47 +249,72 @@ export class ConstantAccelerationEkf {
       for (let k = 0; k < m; k++) sum += K[i * m + k]! * nu[k]!;
       x[o + i] = x[o + i]! + sum;
     }
-    // Joseph form: P = (I - K H) P (I - K H)ᵀ + K R Kᵀ.
-    const A = this.a;
-    for (let i = 0; i < N; i++) {
-      for (let j = 0; j < N; j++) {
-        let sum = i === j ? 1 : 0;
-        for (let k = 0; k < m; k++) sum -= K[i * m + k]! * H[k * N + j]!;
-        A[i * N + j] = sum;
-      }
-    }
+    // Joseph form P = (I - K H) P (I - K H)ᵀ + K R Kᵀ, with the products taken through the
+    // m columns of K rather than the 7×7 matrix I - K H: (I - K H) P = P - K (P Hᵀ)ᵀ, then
+    // ((I - K H) P)(I - K H)ᵀ = AP - (AP Hᵀ) Kᵀ.
     const P = t.cov;
     const c = slot * COV_SIZE;
     const AP = this.ap;
     for (let i = 0; i < N; i++) {
       for (let j = 0; j < N; j++) {
-        let sum = 0;
-        for (let k = 0; k < N; k++) sum += A[i * N + k]! * P[c + k * N + j]!;
+        let sum = P[c + i * N + j]!;
+        for (let k = 0; k < m; k++) sum -= K[i * m + k]! * pht[j * m + k]!;
         AP[i * N + j] = sum;
+      }
+    }
+    // APHt = AP Hᵀ (N×m), into the scratch `a`; KR = K R (N×m) after it.
+    const APHt = this.a;
+    const KR = N * 3;
+    for (let i = 0; i < N; i++) {
+      for (let k = 0; k < m; k++) {
+        let sum = 0;
+        let kr = 0;
+        for (let j = 0; j < N; j++) sum += AP[i * N + j]! * H[k * N + j]!;
+        for (let b = 0; b < m; b++) kr += K[i * m + b]! * R[b * m + k]!;
+        APHt[i * m + k] = sum;
+        APHt[KR + i * m + k] = kr;
       }
     }
     for (let i = 0; i < N; i++) {
       for (let j = i; j < N; j++) {
-        let sum = 0;
-        for (let k = 0; k < N; k++) sum += AP[i * N + k]! * A[j * N + k]!;
-        for (let a = 0; a < m; a++) {
-          let kr = 0;
-          for (let b = 0; b < m; b++) kr += K[i * m + b]! * R[b * m + a]!;
-          sum += kr * K[j * m + a]!;
-        }
+        // Row i of AP (I - K H)ᵀ at column j, plus (K R Kᵀ)[i][j]; symmetric by construction of
+        // the Joseph form, so the upper triangle is mirrored.
+        let sum = AP[i * N + j]!;
+        for (let k = 0; k < m; k++) sum += (APHt[KR + i * m + k]! - APHt[i * m + k]!) * K[j * m + k]!;
         P[c + i * N + j] = sum;
         P[c + j * N + i] = sum;
       }
     }
-    // A filter fed a bad association can run its acceleration away; physics bounds it.
+    this.bound(x, o);
+    return true;
+  }
+
+  /** A filter fed a bad association can run its acceleration or turn away; physics bounds them. */
+  private bound(x: Float64Array, o: number): void {
+    const q = this.noise;
     const ax = x[o + S.ax]!;
     const ay = x[o + S.ay]!;
     const an = Math.hypot(ax, ay);
-    if (an > this.maxAccel) {
-      x[o + S.ax] = (ax * this.maxAccel) / an;
-      x[o + S.ay] = (ay * this.maxAccel) / an;
+    if (an > q.maxAccel) {
+      x[o + S.ax] = (ax * q.maxAccel) / an;
+      x[o + S.ay] = (ay * q.maxAccel) / an;
     }
-    return true;
+    const speed = Math.hypot(x[o + S.vx]!, x[o + S.vy]!);
+    const wMax = Math.min(q.maxYawRate, q.maxLateralAccel / Math.max(speed, 1e-3));
+    const w = x[o + S.w]!;
+    if (w > wMax) x[o + S.w] = wMax;
+    else if (w < -wMax) x[o + S.w] = -wMax;
+  }
+}
+
+/** Sets state components i..j (inclusive) and their covariance rows and columns to zero. */
+function zeroComponent(x: Float64Array, P: Float64Array, o: number, c: number, i: number, j: number): void {
+  for (let k = i; k <= j; k++) {
+    x[o + k] = 0;
+    for (let m = 0; m < N; m++) {
+      P[c + k * N + m] = 0;
+      P[c + m * N + k] = 0;
+    }
   }
 }
 
@@ -262,17 +358,4 @@ export function invert(a: Float64Array, m: number, out: Float64Array): number {
   out[7] = (a1 * a6 - a0 * a7) / d;
   out[8] = (a0 * a4 - a1 * a3) / d;
   return d;
-}
-
-/** Predicted state of a slot dt seconds ahead, without touching the table (for output). */
-export function predictState(t: TrackTable, slot: number, dt: number, out: Float64Array): void {
-  const x = t.state;
-  const o = slot * N;
-  const h = 0.5 * dt * dt;
-  out[S.x] = x[o + S.x]! + dt * x[o + S.vx]! + h * x[o + S.ax]!;
-  out[S.y] = x[o + S.y]! + dt * x[o + S.vy]! + h * x[o + S.ay]!;
-  out[S.vx] = x[o + S.vx]! + dt * x[o + S.ax]!;
-  out[S.vy] = x[o + S.vy]! + dt * x[o + S.ay]!;
-  out[S.ax] = x[o + S.ax]!;
-  out[S.ay] = x[o + S.ay]!;
 }

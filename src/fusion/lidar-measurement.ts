@@ -21,6 +21,8 @@ const EXTENT_GROWTH = 0.5;
 const EXTENT_FOLLOW = 0.3;
 /** A face seen at more than ~10° off its plane shows its whole extent. */
 const WHOLE_VIEW_SINE = 0.17;
+/** A track more than this share hidden behind a nearer one is not expected in a scan. */
+const OCCLUDED_SHARE = 0.5;
 /** Uncertainty of a shift for unseen extent, relative to the shift. */
 const SHIFT_REL_STD = 0.2;
 
@@ -111,13 +113,14 @@ export class LidarMeasurements implements MeasurementBatch {
 
   innovation(t: TrackTable, slot: number, m: number, lin: Linearization): boolean {
     const { nu, H, R } = lin;
+    lin.key = 0;
     this.shiftedCentre(t, slot, m);
     const o = slot * S.dim;
     nu[0] = this.zx - t.state[o + S.x]!;
     nu[1] = this.zy - t.state[o + S.y]!;
-    H.fill(0, 0, 12);
+    H.fill(0, 0, 2 * S.dim);
     H[S.x] = 1;
-    H[6 + S.y] = 1;
+    H[S.dim + S.y] = 1;
     // σ² I plus, along each shifted axis, the uncertainty of the size that justified the shift
     // (a class's typical length is good to some 10 %).
     const psi = t.yaw[slot]!;
@@ -136,7 +139,12 @@ export class LidarMeasurements implements MeasurementBatch {
     const r = this.scan.rangeTo(t, slot);
     // Returns thin out with range: a small object yields too few points for a cluster sooner.
     const size = Math.max(t.length[slot]!, t.width[slot]!);
-    return r > 3 && r < 0.8 * this.scan.maxRange && r < this.cfg.lidarReliableRangePerMetre * size;
+    return (
+      r > 3 &&
+      r < 0.8 * this.scan.maxRange &&
+      r < this.cfg.lidarReliableRangePerMetre * size &&
+      !this.scan.occluded(t, slot, OCCLUDED_SHARE)
+    );
   }
 
   initialize(t: TrackTable, slot: number, m: number): void {

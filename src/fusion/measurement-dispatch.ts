@@ -3,9 +3,10 @@ import type { MultiSensorTracker } from './multi-sensor-tracker.js';
 
 /**
  * Fuses one measurement into the tracker by its sensor's kind: ego odometry, a lidar scan
- * (clustered here), a radar scan or a camera object list. `f32` and `f64` view the same payload
- * (whichever the kind's layout uses is read), `bytes` is its length. The service's fusion worker
- * and the in-process closed loop both call this, so they fuse identically.
+ * (clustered here), a radar scan, a camera object list or a 3D object list. `f32` and `f64` view
+ * the same payload (whichever the kind's layout uses is read), `bytes` is its length. The
+ * in-process closed loop calls this; the service's tracker thread dispatches the same way from
+ * the slots it holds.
  */
 export function fuseMeasurement(
   tracker: MultiSensorTracker,
@@ -29,6 +30,9 @@ export function fuseMeasurement(
       break;
     case 'camera':
       tracker.ingestCamera(sensorIndex, f32, count, stampNs);
+      break;
+    case 'objects':
+      tracker.ingestObjects(sensorIndex, f32, count, stampNs);
       break;
   }
 }

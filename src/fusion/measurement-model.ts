@@ -1,16 +1,17 @@
 import type { MeasurementReference, TrackerConfig } from './tracker-config.js';
 import type { Linearization } from './linearization.js';
 import type { SensorScan } from './sensor-scan.js';
-import { CLASS_DIMENSIONS, COV_SIZE, S, type TrackTable } from './track-table.js';
+import { ObjectClass } from '../wire/layouts.js';
+import { CLASS_COUNT, CLASS_DIMENSIONS, COV_SIZE, S, type TrackTable } from './track-table.js';
 import { wrapAngle } from './ego-history.js';
 import { VisibleFaces } from './visible-faces.js';
 
-export type MeasuredKind = 'radar' | 'lidar' | 'camera';
+export type MeasuredKind = 'radar' | 'lidar' | 'camera' | 'objects';
 
 /**
  * One prepared scan of one sensor, as the tracker's association and update steps see it.
  * A model converts its records once per scan (prepare), then answers per (track, measurement)
- * pair with the innovation ν = z - h(x), the Jacobian H (dim×6) and the noise R (dim×dim).
+ * pair with the innovation ν = z - h(x), the Jacobian H (dim×S.dim) and the noise R (dim×dim).
  */
 export interface MeasurementBatch {
   readonly kind: MeasuredKind;
@@ -26,7 +27,22 @@ export interface MeasurementBatch {
   /** Starts a new track in `slot` from measurement m. */
   initialize(t: TrackTable, slot: number, m: number, tS: number): void;
   /** Non-kinematic updates after a successful update with measurement m (shape, class). */
-  afterUpdate(t: TrackTable, slot: number, m: number): void;
+  afterUpdate(t: TrackTable, slot: number, m: number, tS: number): void;
+  /**
+   * Existence of the track in `slot` after measurement m updated it, when the model has its
+   * own rule (a detector's score); undefined = the tracker's per-kind gain.
+   */
+  existenceOnHit?(t: TrackTable, slot: number, m: number): number;
+  /** Whether unassigned measurement m may start a track (e.g. its score is high enough). */
+  maySpawn?(m: number): boolean;
+  /** Existence of a track that measurement m starts, when the model has its own rule. */
+  birthExistence?(m: number): number;
+  /**
+   * A second update after measurement m updated the track: fills `lin` and returns its dimension
+   * (a measured velocity; or a pseudo-measurement such as "a vehicle does not slide sideways
+   * relative to its measured heading"), or 0 for none.
+   */
+  extraUpdate?(t: TrackTable, slot: number, m: number, lin: Linearization): number;
 }
 
 /**
@@ -152,14 +168,148 @@ export function clearlyMoving(t: TrackTable, slot: number): boolean {
   return v2 > MOVING_SIGMAS * MOVING_SIGMAS * along;
 }
 
-/** Lets the heading follow the velocity once the object clearly moves. */
-export function refreshHeading(t: TrackTable, slot: number): void {
+/** A box heading measured within this long (s) outranks the heading of the velocity. */
+const BOX_HEADING_MEMORY_S = 1;
+
+/**
+ * Keeps the heading consistent with the velocity once the object clearly moves. A heading
+ * measured on the box (a detector's yaw) within the last second is kept, only turned by 180°
+ * when the velocity says the object moves the other way (a box's yaw is ambiguous by 180°);
+ * otherwise the heading follows the velocity's direction.
+ */
+export function refreshHeading(t: TrackTable, slot: number, tS: number): void {
   if (!clearlyMoving(t, slot)) return;
   const o = slot * S.dim;
   const vx = t.state[o + S.vx]!;
   const vy = t.state[o + S.vy]!;
-  const gain = vx * vx + vy * vy > 16 ? 0.5 : 0.2;
-  t.yaw[slot] = wrapAngle(t.yaw[slot]! + gain * wrapAngle(Math.atan2(vy, vx) - t.yaw[slot]!));
+  const v2 = vx * vx + vy * vy;
+  const course = Math.atan2(vy, vx);
+  if (tS - t.yawMeasuredS[slot]! < BOX_HEADING_MEMORY_S) {
+    if (Math.abs(wrapAngle(course - t.yaw[slot]!)) > Math.PI / 2)
+      t.yaw[slot] = wrapAngle(t.yaw[slot]! + Math.PI);
+    return;
+  }
+  const gain = v2 > 16 ? 0.5 : 0.2;
+  t.yaw[slot] = wrapAngle(t.yaw[slot]! + gain * wrapAngle(course - t.yaw[slot]!));
+  // Variance of the course: the velocity's variance across its direction over the speed².
+  const across = t.varianceAlong(slot, S.vx, S.vy, -vy, vx) / (v2 * v2);
+  t.yawVar[slot] = (1 - gain) * t.yawVar[slot]! + gain * across;
+}
+
+/**
+ * Fuses a measured box heading (rad, odom; ambiguous by 180°) with variance `variance` into the
+ * track's heading filter (heading and heading rate): the nearer of the two directions is taken.
+ */
+export function fuseBoxHeading(t: TrackTable, slot: number, yaw: number, variance: number, tS: number): void {
+  let d = wrapAngle(yaw - t.yaw[slot]!);
+  if (d > Math.PI / 2) d -= Math.PI;
+  else if (d < -Math.PI / 2) d += Math.PI;
+  // H = [1 0]: S = Pψψ + R, K = [Pψψ, Pψω] / S.
+  const pp = t.yawVar[slot]!;
+  const pr = t.headingCov[slot]!;
+  const rr = t.headingRateVar[slot]!;
+  const s = pp + variance;
+  const k0 = pp / s;
+  const k1 = pr / s;
+  t.yaw[slot] = wrapAngle(t.yaw[slot]! + k0 * d);
+  t.headingRate[slot] = t.headingRate[slot]! + k1 * d;
+  t.yawVar[slot] = (1 - k0) * pp;
+  t.headingCov[slot] = (1 - k0) * pr;
+  t.headingRateVar[slot] = rr - k1 * pr;
+  t.yawMeasuredS[slot] = tS;
+}
+
+/** Starts the heading filter at a measured box heading (variance `variance`) with a rate of 0 (1σ `rateStd`). */
+export function startBoxHeading(
+  t: TrackTable,
+  slot: number,
+  yaw: number,
+  variance: number,
+  rateStd: number,
+  tS: number,
+): void {
+  t.yaw[slot] = yaw;
+  t.yawVar[slot] = variance;
+  t.headingRate[slot] = 0;
+  t.headingRateVar[slot] = rateStd * rateStd;
+  t.headingCov[slot] = 0;
+  t.yawMeasuredS[slot] = tS;
+}
+
+/**
+ * Advances the heading over dt: by the heading filter's own rate while box headings come in
+ * (with white heading acceleration of intensity `rateAccelPsd`, rad²/s³), else by the track's
+ * yaw rate, with a heading random walk of intensity `psd` (rad²/s).
+ */
+export function predictHeading(
+  t: TrackTable,
+  slot: number,
+  dt: number,
+  psd: number,
+  rateAccelPsd: number,
+  tS: number,
+): void {
+  const limit = Math.PI * Math.PI;
+  if (tS - t.yawMeasuredS[slot]! < BOX_HEADING_MEMORY_S) {
+    const pp = t.yawVar[slot]!;
+    const pr = t.headingCov[slot]!;
+    const rr = t.headingRateVar[slot]!;
+    const q = rateAccelPsd;
+    t.yaw[slot] = wrapAngle(t.yaw[slot]! + t.headingRate[slot]! * dt);
+    t.yawVar[slot] = Math.min(limit, pp + 2 * dt * pr + dt * dt * rr + (q * dt * dt * dt) / 3 + psd * dt);
+    t.headingCov[slot] = pr + dt * rr + (q * dt * dt) / 2;
+    t.headingRateVar[slot] = rr + q * dt;
+    return;
+  }
+  const o = slot * S.dim;
+  const w = t.state[o + S.w]!;
+  const pw = t.cov[slot * COV_SIZE + S.w * S.dim + S.w]!;
+  t.yaw[slot] = wrapAngle(t.yaw[slot]! + w * dt);
+  const v = t.yawVar[slot]! + psd * dt + pw * dt * dt;
+  // Never more uncertain than not knowing the direction at all.
+  t.yawVar[slot] = v < limit ? v : limit;
+}
+
+/**
+ * The heading filter's rate as the yaw rate of the track's motion (a vehicle turns as its box
+ * does): sets the state's yaw rate and its variance, uncorrelated with the rest.
+ */
+export function takeHeadingRate(t: TrackTable, slot: number): void {
+  const o = slot * S.dim;
+  const c = slot * COV_SIZE;
+  const n = S.dim;
+  t.state[o + S.w] = t.headingRate[slot]!;
+  for (let i = 0; i < n; i++) {
+    t.cov[c + S.w * n + i] = 0;
+    t.cov[c + i * n + S.w] = 0;
+  }
+  t.cov[c + S.w * n + S.w] = t.headingRateVar[slot]!;
+}
+
+/** Evidence decays per classification by this factor; a class needs this much to be taken. */
+const CLASS_EVIDENCE_DECAY = 0.9;
+const CLASS_EVIDENCE_MIN = 1.5;
+
+/**
+ * Adds classification evidence `weight` for class `cls` to the track's decaying per-class
+ * evidence; the track takes the strongest class once it is well supported.
+ */
+export function addClassEvidence(t: TrackTable, slot: number, cls: number, weight: number): void {
+  const base = slot * CLASS_COUNT;
+  const sc = t.classScore;
+  let best = 0;
+  for (let k = 0; k < CLASS_COUNT; k++) {
+    sc[base + k] = sc[base + k]! * CLASS_EVIDENCE_DECAY;
+    if (k === cls) sc[base + k] = sc[base + k]! + weight;
+    if (sc[base + k]! > sc[base + best]!) best = k;
+  }
+  if (sc[base + best]! >= CLASS_EVIDENCE_MIN && best !== t.classId[slot]) {
+    t.classId[slot] = best;
+    if (best !== ObjectClass.unknown) {
+      t.shapeClass[slot] = best;
+      refreshDimensions(t, slot);
+    }
+  }
 }
 
 /**
@@ -186,6 +336,7 @@ export function initTrackUncertainty(
   const accel = cfg.initialAccelStd ** 2;
   P[c + S.ax * S.dim + S.ax] = accel;
   P[c + S.ay * S.dim + S.ay] = accel;
+  P[c + S.w * S.dim + S.w] = cfg.initialYawRateStd ** 2;
   initRoadAlignedVelocity(
     t,
     slot,
@@ -259,7 +410,7 @@ function initRoadAlignedVelocity(
   t.cov[cv + S.vy * n + S.vx] = pxy;
 }
 
-/** Writes U diag(along, across) Uᵀ, U = [u, u⊥], into the (i, j) 2×2 block of a 6×6 matrix. */
+/** Writes U diag(along, across) Uᵀ, U = [u, u⊥], into the (i, j) 2×2 block of an S.dim×S.dim matrix. */
 function setRotatedBlock(
   P: Float64Array,
   c: number,

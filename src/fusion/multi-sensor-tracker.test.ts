@@ -94,7 +94,10 @@ describe('MultiSensorTracker', () => {
     expect(errors.misses).toBe(0);
     expect(errors.posErrors.length).toBe(31);
     expect(TrackErrors.max(errors.posErrors)).toBeLessThan(0.5);
-    expect(TrackErrors.max(errors.velErrors)).toBeLessThan(0.5);
+    // Vehicles carry an estimated yaw rate (turn model); from radar alone on a straight road
+    // that freedom costs some 0.05 m/s at the worst sample (it pays on curves: bench/sim-suite.mjs).
+    expect(TrackErrors.rms(errors.velErrors)).toBeLessThan(0.3);
+    expect(TrackErrors.max(errors.velErrors)).toBeLessThan(0.6);
     expect(errors.idsPerObject.get(1)!.size).toBe(1);
     expect(errors.extraTracks).toBe(0);
     expect(tracker.stats.radarScans).toBeGreaterThan(500);

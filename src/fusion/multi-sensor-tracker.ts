@@ -1,13 +1,25 @@
-import { CAMERA, EGO, LIDAR, RADAR, TRACK, TRACK_QUALITY, type SensorKind } from '../wire/layouts.js';
+import {
+  CAMERA,
+  EGO,
+  LIDAR,
+  OBJECT,
+  ObjectClass,
+  RADAR,
+  TRACK,
+  TRACK_QUALITY,
+  type SensorKind,
+} from '../wire/layouts.js';
 import type { SensorConfig } from '../wire/rig.js';
 import { GatedAssignment } from './association.js';
 import { CameraMeasurements } from './camera-measurement.js';
-import { ConstantAccelerationEkf, predictState } from './ekf.js';
+import { TrackEkf } from './ekf.js';
 import { EgoHistory, EgoPose, SensorPose, sensorPoseOf, wrapAngle } from './ego-history.js';
 import { CLUSTER, LidarClusterer } from './lidar-clusterer.js';
 import { LidarMeasurements } from './lidar-measurement.js';
 import { Linearization } from './linearization.js';
-import { refreshHeading, type MeasurementBatch } from './measurement-model.js';
+import { predictHeading, refreshHeading, type MeasurementBatch } from './measurement-model.js';
+import { MotionModel, motionModelOf, predictStateInto, type MotionModelId } from './motion-model.js';
+import { ObjectMeasurements } from './object-measurement.js';
 import { RadarMeasurements } from './radar-measurement.js';
 import {
   DEFAULT_TRACKER_CONFIG,
@@ -24,15 +36,22 @@ export type { TrackerConfig, TrackerStats } from './tracker-config.js';
 export interface TrackerCheckpoint {
   table: TrackTable;
   timeS: number;
+  epochNs: bigint | undefined;
   stats: TrackerStats;
 }
 export { DEFAULT_TRACKER_CONFIG } from './tracker-config.js';
 
 const MAX_CLUSTERS = 512;
+/** A track this far (m) outside a sensor's range or field of view still concerns its scans. */
+const COVERAGE_MARGIN_M = 5;
+/** ... and this much further per second since it was last predicted (m/s of unmodelled motion). */
+const COVERAGE_SPEED_MARGIN = 10;
 
 /**
- * Multi-sensor object tracker: lidar clusters, radar detections and camera objects fused into
- * one track list by an EKF per track (constant acceleration, odom frame).
+ * Multi-sensor object tracker: lidar clusters, radar detections, camera objects and detector
+ * object lists fused into one track list by an EKF per track (odom frame) with a motion model
+ * per class: a coordinated turn with estimated yaw rate for vehicles, constant velocity for
+ * pedestrians, constant acceleration for unknown objects.
  *
  * Each scan is placed in odom with the ego pose at its own capture time (interpolated from the
  * odometry history), all tracks are predicted to that time, measurements are associated by
@@ -47,7 +66,7 @@ export class MultiSensorTracker {
 
   private readonly sensors: readonly SensorConfig[];
   private readonly table: TrackTable;
-  private readonly ekf: ConstantAccelerationEkf;
+  private readonly ekf: TrackEkf;
   private readonly egoHistory = new EgoHistory(256);
   private readonly egoPose = new EgoPose();
   private readonly sensorPose = new SensorPose();
@@ -56,12 +75,25 @@ export class MultiSensorTracker {
   private readonly radar: RadarMeasurements;
   private readonly camera: CameraMeasurements;
   private readonly lidar: LidarMeasurements;
+  private readonly objects: ObjectMeasurements;
   private readonly assoc: GatedAssignment;
   private readonly rows: Int32Array;
   private readonly spawnedSlots: Int32Array;
   private readonly perRow: Int32Array;
+  /** Per row, the radar returns beyond the assigned one in its gate, as linked lists. */
+  private readonly extraHead: Int32Array;
+  private extraNext = new Int32Array(128);
+  private readonly nuSum = new Float64Array(3);
+  /** Per measurement of the scan, its pre-gate radius (m). */
+  private preGate = new Float64Array(128);
+  /** Per slot, for maintain(): position extrapolated to the scan time and how far its box reaches. */
+  private readonly mx: Float64Array;
+  private readonly my: Float64Array;
+  private readonly reach: Float64Array;
+  private readonly live: Int32Array;
   private readonly lin = new Linearization();
   private readonly predicted = new Float64Array(S.dim);
+  private readonly transition = new Float64Array(COV_SIZE);
   private minD2 = new Float64Array(64);
   private bestRow = new Int32Array(64);
   private epochNs: bigint | undefined;
@@ -78,15 +110,30 @@ export class MultiSensorTracker {
     }
     this.sensors = sensors.slice();
     this.table = new TrackTable(c.maxTracks);
-    this.ekf = new ConstantAccelerationEkf(c.jerkPsd, c.maxAccel, c.positionNoisePsd, c.lateralJerkPsd);
+    this.ekf = new TrackEkf({
+      jerkPsd: c.jerkPsd,
+      lateralJerkPsd: c.lateralJerkPsd,
+      positionPsd: c.positionNoisePsd,
+      cvAccelPsd: c.cvAccelPsd,
+      yawAccelPsd: c.yawAccelPsd,
+      maxAccel: c.maxAccel,
+      maxYawRate: c.maxYawRate,
+      maxLateralAccel: c.maxLateralAccel,
+    });
     this.clusterer = new LidarClusterer(c.lidar);
     this.radar = new RadarMeasurements(this.config);
     this.camera = new CameraMeasurements(this.config);
     this.lidar = new LidarMeasurements(this.config);
+    this.objects = new ObjectMeasurements(this.config);
     this.assoc = new GatedAssignment(c.maxTracks, 128);
     this.rows = new Int32Array(c.maxTracks);
     this.spawnedSlots = new Int32Array(c.maxTracks);
     this.perRow = new Int32Array(c.maxTracks);
+    this.extraHead = new Int32Array(c.maxTracks);
+    this.mx = new Float64Array(c.maxTracks);
+    this.my = new Float64Array(c.maxTracks);
+    this.reach = new Float64Array(c.maxTracks);
+    this.live = new Int32Array(c.maxTracks);
   }
 
   /** Ego odometry: rec is one EGO_LAYOUT record (x, y, yaw in odom; speed, yawRate, accel). */
@@ -155,11 +202,25 @@ export class MultiSensorTracker {
   }
 
   /**
+   * One object list from a detector: `count` OBJECTS_LAYOUT records in the frame of
+   * sensors[sensorIndex].
+   */
+  ingestObjects(sensorIndex: number, objs: Float32Array, count: number, stampNs: bigint): void {
+    const sensor = this.sensorOf(sensorIndex, 'objects', objs.length, OBJECT.stride, count);
+    this.stats.objectLists++;
+    const tS = this.beginScan(sensor, stampNs);
+    if (Number.isNaN(tS)) return;
+    this.objects.prepare(objs, count, sensor, this.egoPose, this.sensorPose);
+    this.processScan(this.objects, tS, this.config.spawnFromObjects);
+  }
+
+  /**
    * Predicts confirmed tracks (existence at least publishMinExistence) to stampNs and writes them
-   * as TRACKS_LAYOUT records (base_link at stampNs, velocities over ground in base_link axes)
-   * into out, in track-table order, and, when `quality` is given, one TRACK_QUALITY record per
-   * track into it (age at stampNs; covariance at the track's last update, in base_link axes).
-   * Returns the record count, at most out.length / 12 (and quality.length / 7).
+   * as TRACKS_LAYOUT records (base_link at stampNs, velocities over ground in base_link axes,
+   * covariance in base_link axes) into out, in track-table order, and, when `quality` is given,
+   * one TRACK_QUALITY record per track into it (age at stampNs, covariance blocks, seen extents:
+   * what the planner weighs trust by).
+   * Returns the record count, at most out.length / TRACK.stride (and quality.length / TRACK_QUALITY.stride).
    */
   writeTracks(stampNs: bigint, out: Float32Array, quality?: Float32Array): number {
     const tS = this.toSeconds(stampNs);
@@ -173,13 +234,14 @@ export class MultiSensorTracker {
     this.egoHistory.poseAt(tS, ego);
     const c = Math.cos(ego.yaw);
     const s = Math.sin(ego.yaw);
-    const dt = tS - this.timeS;
     const p = this.predicted;
     let n = 0;
     for (let slot = 0; slot < t.capacity && n < cap; slot++) {
       if (t.status[slot] !== TrackStatus.confirmed || t.existence[slot]! < this.config.publishMinExistence)
         continue;
-      predictState(t, slot, dt, p);
+      const dt = tS - t.timeS[slot]!;
+      const model = this.motionOf(slot);
+      predictStateInto(t.state, slot * S.dim, dt, model, p, this.transition);
       const dx = p[S.x]! - ego.x;
       const dy = p[S.y]! - ego.y;
       const o = n * TRACK.stride;
@@ -187,42 +249,94 @@ export class MultiSensorTracker {
       out[o + TRACK.classId] = t.classId[slot]!;
       out[o + TRACK.x] = c * dx + s * dy;
       out[o + TRACK.y] = -s * dx + c * dy;
+      out[o + TRACK.z] = t.z[slot]!;
       out[o + TRACK.vx] = c * p[S.vx]! + s * p[S.vy]!;
       out[o + TRACK.vy] = -s * p[S.vx]! + c * p[S.vy]!;
       out[o + TRACK.ax] = c * p[S.ax]! + s * p[S.ay]!;
       out[o + TRACK.ay] = -s * p[S.ax]! + c * p[S.ay]!;
       out[o + TRACK.length] = t.length[slot]!;
       out[o + TRACK.width] = t.width[slot]!;
-      out[o + TRACK.yaw] = wrapAngle(t.yaw[slot]! - ego.yaw);
+      out[o + TRACK.height] = t.height[slot]!;
+      out[o + TRACK.yaw] = wrapAngle(t.yaw[slot]! + p[S.w]! * dt - ego.yaw);
+      out[o + TRACK.yawRate] = p[S.w]!;
       out[o + TRACK.existence] = t.existence[slot]!;
+      out[o + TRACK.sinceUpdate] = tS - t.lastHitS[slot]!;
+      this.writeCovariance(slot, dt, c, s, out, o);
       if (quality) writeQuality(t, slot, tS, c, s, quality, n * TRACK_QUALITY.stride);
       n++;
     }
     return n;
   }
 
+  /**
+   * The covariance of the track's position and velocity predicted dt ahead (first order), and of
+   * its heading, turned into base_link axes (rotation by the ego's heading: cos c, sin s).
+   */
+  private writeCovariance(
+    slot: number,
+    dt: number,
+    c: number,
+    s: number,
+    out: Float32Array,
+    o: number,
+  ): void {
+    const P = this.table.cov;
+    const b = slot * COV_SIZE;
+    const n = S.dim;
+    const at = (i: number, j: number): number => P[b + i * n + j]!;
+    // Position block predicted with the velocity block: Ppp + dt (Ppv + Pvp) + dt² Pvv.
+    const pxx = at(S.x, S.x) + dt * 2 * at(S.x, S.vx) + dt * dt * at(S.vx, S.vx);
+    const pyy = at(S.y, S.y) + dt * 2 * at(S.y, S.vy) + dt * dt * at(S.vy, S.vy);
+    const pxy = at(S.x, S.y) + dt * (at(S.x, S.vy) + at(S.vx, S.y)) + dt * dt * at(S.vx, S.vy);
+    const vxx = at(S.vx, S.vx);
+    const vyy = at(S.vy, S.vy);
+    const vxy = at(S.vx, S.vy);
+    // R(-yaw) C R(-yaw)ᵀ with R(-yaw) = [[c, s], [-s, c]].
+    out[o + TRACK.varX] = c * c * pxx + 2 * c * s * pxy + s * s * pyy;
+    out[o + TRACK.varY] = s * s * pxx - 2 * c * s * pxy + c * c * pyy;
+    out[o + TRACK.covXY] = -c * s * pxx + (c * c - s * s) * pxy + c * s * pyy;
+    out[o + TRACK.varVx] = c * c * vxx + 2 * c * s * vxy + s * s * vyy;
+    out[o + TRACK.varVy] = s * s * vxx - 2 * c * s * vxy + c * c * vyy;
+    out[o + TRACK.covVxVy] = -c * s * vxx + (c * c - s * s) * vxy + c * s * vyy;
+    out[o + TRACK.varYaw] = this.table.yawVar[slot]! + dt * dt * at(S.w, S.w);
+  }
+
   /** Storage for `saveCheckpoint`, sized for this tracker. */
   createCheckpoint(): TrackerCheckpoint {
-    return { table: new TrackTable(this.config.maxTracks), timeS: -Infinity, stats: createTrackerStats() };
+    return {
+      table: new TrackTable(this.config.maxTracks),
+      timeS: -Infinity,
+      epochNs: undefined,
+      stats: createTrackerStats(),
+    };
   }
 
   /**
-   * Copies every piece of state a scan changes (tracks, the time they are predicted to, counters)
-   * into `cp`, so that `restoreCheckpoint` can rewind to it and later scans can be fused again in
-   * stamp order (out-of-sequence measurements). Odometry is not included: it is only appended, in
-   * stamp order, and looked up by time. No allocation.
+   * Copies every piece of state a scan changes (tracks, the time they are predicted to, the
+   * stamp origin, counters) into `cp`, so that `restoreCheckpoint` can rewind to it and later
+   * scans can be fused again in stamp order (out-of-sequence measurements). Odometry is not
+   * included: it is only appended, in stamp order, and looked up by time. The measurement models
+   * hold only per-scan scratch. No allocation.
    */
   saveCheckpoint(cp: TrackerCheckpoint): void {
     cp.table.copyFrom(this.table);
     cp.timeS = this.timeS;
+    cp.epochNs = this.epochNs;
     Object.assign(cp.stats, this.stats);
   }
 
-  /** Rewinds to a state saved by `saveCheckpoint`. */
+  /**
+   * Rewinds to a state saved by `saveCheckpoint`. The odometry counters are kept: odometry is
+   * not rewound (and ego lookups are causal, so scans fused again see the poses they saw).
+   */
   restoreCheckpoint(cp: TrackerCheckpoint): void {
     this.table.copyFrom(cp.table);
     this.timeS = cp.timeS;
+    this.epochNs = cp.epochNs;
+    const { egoRecords, egoDropped } = this.stats;
     Object.assign(this.stats, cp.stats);
+    this.stats.egoRecords = egoRecords;
+    this.stats.egoDropped = egoDropped;
   }
 
   /** Stamp the tracks are predicted to (ns), or undefined before the first scan. */
@@ -269,8 +383,9 @@ export class MultiSensorTracker {
   }
 
   /**
-   * Common start of a scan: sequence check, ego pose at the scan time, and prediction of every
-   * track to it. Returns the scan time, or NaN when the scan is dropped.
+   * Common start of a scan: sequence check and ego pose at the scan time. Tracks are predicted
+   * to it when the scan needs them (see processScan). Returns the scan time, or NaN when the scan
+   * is dropped.
    */
   private beginScan(sensor: SensorConfig, stampNs: bigint): number {
     const tS = this.toSeconds(stampNs);
@@ -285,13 +400,6 @@ export class MultiSensorTracker {
     const extrapolated = this.egoHistory.poseAt(tS, this.egoPose);
     if (extrapolated > this.config.maxEgoExtrapolationS) this.stats.egoStale++;
     sensorPoseOf(this.egoPose, sensor.mount, this.sensorPose);
-    const dt = this.timeS === -Infinity ? 0 : tS - this.timeS;
-    const t = this.table;
-    if (dt > 0) {
-      for (let slot = 0; slot < t.capacity; slot++) {
-        if (t.status[slot] !== TrackStatus.free) this.ekf.predict(t, slot, dt);
-      }
-    }
     this.timeS = tS;
     return tS;
   }
@@ -313,9 +421,15 @@ export class MultiSensorTracker {
     const lin = this.lin;
     const ekf = this.ekf;
 
+    // The tracks this scan concerns (near one of its measurements, or where the sensor looks)
+    // are predicted to its time; the others wait for a scan that needs them.
+    scan.timeS = tS;
     let rows = 0;
-    for (let slot = 0; slot < t.capacity; slot++)
-      if (t.status[slot] !== TrackStatus.free) this.rows[rows++] = slot;
+    for (let slot = 0; slot < t.capacity; slot++) {
+      if (t.status[slot] === TrackStatus.free || !this.concerns(batch, slot, tS)) continue;
+      this.bringTo(slot, tS);
+      this.rows[rows++] = slot;
+    }
 
     if (this.minD2.length < m) {
       this.minD2 = new Float64Array(Math.max(m, this.minD2.length * 2));
@@ -327,6 +441,9 @@ export class MultiSensorTracker {
     this.assoc.begin(rows, m);
     const posX = scan.posX;
     const posY = scan.posY;
+    if (this.preGate.length < m) this.preGate = new Float64Array(Math.max(m, 2 * this.preGate.length));
+    const preGate = this.preGate;
+    for (let j = 0; j < m; j++) preGate[j] = batch.preGateRadius(j);
     for (let r = 0; r < rows; r++) {
       const slot = this.rows[r]!;
       const o = slot * S.dim;
@@ -336,7 +453,7 @@ export class MultiSensorTracker {
       for (let j = 0; j < m; j++) {
         const dx = posX[j]! - tx;
         const dy = posY[j]! - ty;
-        const rad = batch.preGateRadius(j) + slack;
+        const rad = preGate[j]! + slack;
         if (dx * dx + dy * dy > rad * rad) continue;
         if (!batch.innovation(t, slot, j, lin)) continue;
         const d2 = ekf.mahalanobis(t, slot, dim, lin);
@@ -351,19 +468,28 @@ export class MultiSensorTracker {
     this.assoc.solve();
 
     // Radar returns beyond the assigned one that fall in a track's gate also update it; the
-    // scan's returns then share one measurement's weight (R times their count), so a biased
-    // face model cannot outvote the other sensors by sheer number of returns.
+    // scan's returns then share one measurement's weight, so a biased face model cannot outvote
+    // the other sensors by sheer number of returns: one update with their mean innovation (the
+    // model predicts once per track, so H and R are the same for all of them).
     const multi = batch.kind === 'radar' && cfg.radarMultiDetection;
     const perRow = this.perRow;
     perRow.fill(0, 0, rows);
     for (let r = 0; r < rows; r++) if (this.assoc.rowToCol[r]! >= 0) perRow[r] = 1;
+    if (this.extraNext.length < m) this.extraNext = new Int32Array(Math.max(m, 2 * this.extraNext.length));
+    const extraHead = this.extraHead;
+    const extraNext = this.extraNext;
+    extraHead.fill(-1, 0, rows);
     if (multi) {
-      for (let j = 0; j < m; j++) {
-        if (this.assoc.colToRow[j]! < 0 && minD2[j]! <= gate && this.assoc.rowToCol[bestRow[j]!]! >= 0) {
-          perRow[bestRow[j]!]!++;
+      for (let j = m - 1; j >= 0; j--) {
+        const r = bestRow[j]!;
+        if (this.assoc.colToRow[j]! < 0 && minD2[j]! <= gate && this.assoc.rowToCol[r]! >= 0) {
+          perRow[r]!++;
+          extraNext[j] = extraHead[r]!;
+          extraHead[r] = j;
         }
       }
     }
+    const nuSum = this.nuSum;
 
     const hitGain = cfg.existenceHitGain[batch.kind];
     const missLoss = cfg.existenceMissLoss[batch.kind];
@@ -371,20 +497,41 @@ export class MultiSensorTracker {
       const slot = this.rows[r]!;
       const j = this.assoc.rowToCol[r]!;
       let hit = false;
-      if (
-        j >= 0 &&
-        batch.innovation(t, slot, j, lin) &&
-        ekf.update(t, slot, dim, lin.scaleNoise(dim, perRow[r]!))
-      ) {
+      let usable = j >= 0 && batch.innovation(t, slot, j, lin);
+      if (usable && perRow[r]! > 1) {
+        for (let k = 0; k < dim; k++) nuSum[k] = lin.nu[k]!;
+        let n = 1;
+        for (let e = extraHead[r]!; e >= 0; e = extraNext[e]!) {
+          if (!batch.innovation(t, slot, e, lin)) continue;
+          for (let k = 0; k < dim; k++) nuSum[k] = nuSum[k]! + lin.nu[k]!;
+          this.assoc.colToRow[e] = r;
+          st.measurementsUsed++;
+          n++;
+        }
+        usable = batch.innovation(t, slot, j, lin);
+        for (let k = 0; k < dim; k++) lin.nu[k] = nuSum[k]! / n;
+      }
+      if (usable && ekf.update(t, slot, dim, lin)) {
         hit = true;
         st.measurementsUsed++;
         t.lastHitS[slot] = tS;
-        t.existence[slot] = t.existence[slot]! + (1 - t.existence[slot]!) * hitGain;
-        batch.afterUpdate(t, slot, j);
-        refreshHeading(t, slot);
-        if (batch.kind === 'lidar') t.lidarMissStreak[slot] = 0;
+        if (batch.existenceOnHit) {
+          t.detectorExistence[slot] = batch.existenceOnHit(t, slot, j);
+        } else {
+          const e = t.sensorExistence[slot]!;
+          t.sensorExistence[slot] = e + (1 - e) * hitGain;
+        }
+        t.combineExistence(slot);
+        batch.afterUpdate(t, slot, j, tS);
+        const extra = batch.extraUpdate ? batch.extraUpdate(t, slot, j, lin) : 0;
+        if (extra > 0) ekf.update(t, slot, extra, lin);
+        refreshHeading(t, slot, tS);
+        // An object detector (on the lidar's scans or beyond) vouches for presence as the lidar does.
+        if (batch.kind === 'lidar' || batch.kind === 'objects') t.lidarMissStreak[slot] = 0;
       } else if (batch.detectable(t, slot)) {
-        t.existence[slot] = t.existence[slot]! * (1 - missLoss);
+        if (batch.existenceOnHit) t.detectorExistence[slot] = t.detectorExistence[slot]! * (1 - missLoss);
+        else t.sensorExistence[slot] = t.sensorExistence[slot]! * (1 - missLoss);
+        t.combineExistence(slot);
         // Only a clean miss (no measurement near the track at all) is evidence of absence; a
         // nearby cluster that failed the gate is a model mismatch, not an empty place.
         if (
@@ -398,47 +545,47 @@ export class MultiSensorTracker {
         continue;
       }
       if (t.recordScan(slot, hit, cfg.confirmHits, cfg.confirmWindow)) st.tracksConfirmed++;
-    }
-
-    if (multi) {
-      for (let j = 0; j < m; j++) {
-        if (this.assoc.colToRow[j]! >= 0 || minD2[j]! > gate) continue;
-        const r = bestRow[j]!;
-        const slot = this.rows[r]!;
-        if (this.assoc.rowToCol[r]! < 0) continue;
-        if (!batch.innovation(t, slot, j, lin)) continue;
-        lin.scaleNoise(dim, perRow[r]!);
-        if (!(ekf.mahalanobis(t, slot, dim, lin) <= gate * perRow[r]!)) continue;
-        if (!ekf.update(t, slot, dim, lin)) continue;
-        st.measurementsUsed++;
-        this.assoc.colToRow[j] = r;
-        refreshHeading(t, slot);
+      else if (t.status[slot] === TrackStatus.tentative && t.existence[slot]! >= cfg.confirmExistence) {
+        t.status[slot] = TrackStatus.confirmed;
+        st.tracksConfirmed++;
       }
     }
 
     let spawned = 0;
     const exclusion = gate * cfg.spawnExclusionGateFactor;
+    // A detector reports each object once: an unassigned box is a new object unless its centre
+    // lies in a track's box (a duplicate detection, or the track of an object the gate lost).
+    // Other sensors see parts of objects (echoes, cluster fragments), so anything near a track
+    // (within the gate, times spawnExclusionGateFactor) is one.
+    const boxes = batch.kind === 'objects';
     for (let j = 0; j < m; j++) {
       if (this.assoc.colToRow[j]! >= 0) continue;
       // A second echo or a cluster fragment of a tracked object must not start a duplicate,
       // nor may several echoes of one new object start several tracks.
-      let absorbed = minD2[j]! <= exclusion || this.insideAnyBox(posX[j]!, posY[j]!, rows);
+      let absorbed = boxes
+        ? this.insideAnyBox(posX[j]!, posY[j]!, rows, true)
+        : minD2[j]! <= exclusion || this.insideAnyBox(posX[j]!, posY[j]!, rows, false);
       for (let k = 0; k < spawned && !absorbed; k++) {
         const slot = this.spawnedSlots[k]!;
-        absorbed = batch.innovation(t, slot, j, lin) && ekf.mahalanobis(t, slot, dim, lin) <= exclusion;
+        absorbed = boxes
+          ? this.insideBox(slot, posX[j]!, posY[j]!, 0)
+          : batch.innovation(t, slot, j, lin) && ekf.mahalanobis(t, slot, dim, lin) <= exclusion;
       }
       if (absorbed) {
         st.measurementsAbsorbed++;
         continue;
       }
-      if (!spawn) continue;
+      if (!spawn || (batch.maySpawn && !batch.maySpawn(j))) continue;
       const slot = t.allocate(tS);
       if (slot < 0) {
         st.trackTableFull++;
         continue;
       }
       batch.initialize(t, slot, j, tS);
-      t.existence[slot] = cfg.initialExistence;
+      // Confirmed at the earliest on its second measurement, which gives it a velocity.
+      if (batch.birthExistence) t.detectorExistence[slot] = batch.birthExistence(j);
+      else t.sensorExistence[slot] = cfg.initialExistence;
+      t.combineExistence(slot);
       st.tracksCreated++;
       this.spawnedSlots[spawned++] = slot;
     }
@@ -469,12 +616,73 @@ export class MultiSensorTracker {
     return false;
   }
 
-  /** Whether (px, py) lies within the box of any of the first `rows` tracks of this scan. */
-  private insideAnyBox(px: number, py: number, rows: number): boolean {
+  /**
+   * Whether (px, py) lies within the box of any of the first `rows` tracks of this scan: grown
+   * by spawnBoxMargin, or `exact`.
+   */
+  private insideAnyBox(px: number, py: number, rows: number, exact: boolean): boolean {
     for (let r = 0; r < rows; r++) {
-      if (this.insideBox(this.rows[r]!, px, py, this.config.spawnBoxMargin)) return true;
+      if (this.insideBox(this.rows[r]!, px, py, exact ? 0 : this.config.spawnBoxMargin)) return true;
     }
     return false;
+  }
+
+  /** Predicts track `slot` from its own time to tS (nothing when it is there already). */
+  private bringTo(slot: number, tS: number): void {
+    const t = this.table;
+    const dt = tS - t.timeS[slot]!;
+    if (!(dt > 0)) return;
+    const cfg = this.config;
+    const model = this.motionOf(slot);
+    this.ekf.predict(t, slot, dt, model);
+    const turn = model === MotionModel.turn;
+    predictHeading(
+      t,
+      slot,
+      dt,
+      turn ? cfg.headingPsdVehicle : cfg.headingPsdOther,
+      turn ? cfg.yawAccelPsd : cfg.headingPsdOther,
+      tS,
+    );
+    t.timeS[slot] = tS;
+  }
+
+  /**
+   * Whether a scan concerns track `slot`: the track, extrapolated at constant velocity to tS,
+   * lies within the sensor's coverage (with margins) or near one of the scan's measurements.
+   */
+  private concerns(batch: MeasurementBatch, slot: number, tS: number): boolean {
+    const t = this.table;
+    const scan = batch.scan;
+    const o = slot * S.dim;
+    const dt = tS - t.timeS[slot]!;
+    const x = t.state[o + S.x]! + dt * t.state[o + S.vx]!;
+    const y = t.state[o + S.y]! + dt * t.state[o + S.vy]!;
+    const p = scan.pose;
+    const dx = x - p.x;
+    const dy = y - p.y;
+    const margin = COVERAGE_MARGIN_M + 0.5 * (t.length[slot]! + t.width[slot]!);
+    const r = Math.hypot(dx, dy);
+    if (r <= scan.maxRange + margin) {
+      if (scan.halfFov >= Math.PI) return true;
+      const off = Math.abs(wrapAngle(Math.atan2(dy, dx) - p.yaw)) - scan.halfFov;
+      if (off <= 0 || off * r <= margin) return true;
+    }
+    const slack = 3 * Math.sqrt(t.positionVariance(slot)) + margin + COVERAGE_SPEED_MARGIN * dt;
+    for (let j = 0; j < scan.count; j++) {
+      const rad = batch.preGateRadius(j) + slack;
+      const ex = scan.posX[j]! - x;
+      const ey = scan.posY[j]! - y;
+      if (ex * ex + ey * ey <= rad * rad) return true;
+    }
+    return false;
+  }
+
+  /** The motion model of the track in `slot`: by its class, else by the class its shape suggests. */
+  private motionOf(slot: number): MotionModelId {
+    const t = this.table;
+    const cls = t.classId[slot] !== ObjectClass.unknown ? t.classId[slot]! : t.shapeClass[slot]!;
+    return motionModelOf(cls);
   }
 
   /** Deletes tracks that coasted too long, lost existence or failed confirmation; merges duplicates. */
@@ -486,13 +694,21 @@ export class MultiSensorTracker {
     const maxRangeSq = cfg.maxTrackRange * cfg.maxTrackRange;
     const ex = this.egoPose.x;
     const ey = this.egoPose.y;
+    const mx = this.mx;
+    const my = this.my;
+    const reach = this.reach;
+    const live = this.live;
+    let nLive = 0;
     for (let slot = 0; slot < t.capacity; slot++) {
       const status = t.status[slot]!;
       if (status === TrackStatus.free) continue;
       const coast = tS - t.lastHitS[slot]!;
       const o = slot * S.dim;
-      const dx = t.state[o + S.x]! - ex;
-      const dy = t.state[o + S.y]! - ey;
+      const ahead = tS - t.timeS[slot]!;
+      const x = t.state[o + S.x]! + ahead * t.state[o + S.vx]!;
+      const y = t.state[o + S.y]! + ahead * t.state[o + S.vy]!;
+      const dx = x - ex;
+      const dy = y - ey;
       const gone =
         t.positionVariance(slot) > maxVar ||
         (cfg.lidarMissesToDelete > 0 && t.lidarMissStreak[slot]! >= cfg.lidarMissesToDelete) ||
@@ -503,18 +719,32 @@ export class MultiSensorTracker {
       if (gone) {
         t.free(slot);
         st.tracksDeleted++;
+        continue;
       }
+      mx[slot] = x;
+      my[slot] = y;
+      reach[slot] = 0.5 * Math.hypot(t.length[slot]!, t.width[slot]!) + cfg.mergeDistance;
+      live[nLive++] = slot;
     }
 
     // Duplicates: two tracks of one object (a fragment, a face of a big object) move together
     // and one lies within the other's box. Known, different classes are never merged (a
-    // pedestrian beside a parked car).
+    // pedestrian beside a parked car). A pair can only have become one when this scan moved one
+    // of them, so only pairs with a track it updated are looked at.
     const speedSq = cfg.mergeSpeedDifference * cfg.mergeSpeedDifference;
-    for (let a = 0; a < t.capacity; a++) {
-      if (t.status[a] === TrackStatus.free) continue;
+    for (let ia = 0; ia < nLive; ia++) {
+      const a = live[ia]!;
+      if (t.status[a] === TrackStatus.free || t.lastHitS[a] !== tS) continue;
       const oa = a * S.dim;
-      for (let b = a + 1; b < t.capacity; b++) {
-        if (t.status[b] === TrackStatus.free) continue;
+      for (let ib = 0; ib < nLive; ib++) {
+        const b = live[ib]!;
+        if (b === a || t.status[b] === TrackStatus.free) continue;
+        // Cheap reject: centres farther apart than the two boxes reach.
+        const gx = mx[b]! - mx[a]!;
+        const gy = my[b]! - my[a]!;
+        const rr = reach[a]! + reach[b]!;
+        if (gx * gx + gy * gy > rr * rr) continue;
+        this.bringTo(b, tS);
         const ob = b * S.dim;
         const dvx = t.state[oa + S.vx]! - t.state[ob + S.vx]!;
         const dvy = t.state[oa + S.vy]! - t.state[ob + S.vy]!;

@@ -45,6 +45,26 @@ export class RadarMeasurements implements MeasurementBatch {
   private rr2 = 0;
   /** Noise per sensor id, resolved once. */
   private readonly noise = new Map<string, RadarNoise>();
+  /**
+   * The prediction for one track (expected measurement, H, R, azimuth of the reference point)
+   * depends on the track alone, not on the detection: it is kept for the last track asked about,
+   * with the state it was computed from, and reused for that track's other detections.
+   */
+  private readonly cached = {
+    slot: -1,
+    x: NaN,
+    y: NaN,
+    vx: NaN,
+    vy: NaN,
+    yaw: NaN,
+    length: NaN,
+    width: NaN,
+    az: 0,
+    key: 0,
+  };
+  private readonly cachedZ = new Float64Array(3);
+  private readonly cachedH = new Float64Array(3 * S.dim);
+  private readonly cachedR = new Float64Array(9);
 
   constructor(private readonly cfg: Readonly<TrackerConfig>) {}
 
@@ -53,6 +73,7 @@ export class RadarMeasurements implements MeasurementBatch {
     this.ensure(count);
     const scan = this.scan;
     scan.begin(sensor, pose, egoYaw);
+    this.cached.slot = -1;
     let noise = this.noise.get(sensor.id);
     if (!noise) {
       noise = radarNoiseFor(this.cfg, sensor.id, sensor.fovDeg);
@@ -108,6 +129,49 @@ export class RadarMeasurements implements MeasurementBatch {
 
   innovation(t: TrackTable, slot: number, m: number, lin: Linearization): boolean {
     const { nu, H, R } = lin;
+    const o = slot * S.dim;
+    const c = this.cached;
+    if (
+      c.slot !== slot ||
+      c.x !== t.state[o + S.x] ||
+      c.y !== t.state[o + S.y] ||
+      c.vx !== t.state[o + S.vx] ||
+      c.vy !== t.state[o + S.vy] ||
+      c.yaw !== t.yaw[slot] ||
+      c.length !== t.length[slot] ||
+      c.width !== t.width[slot]
+    ) {
+      if (!this.predict(t, slot)) {
+        c.slot = -1;
+        return false;
+      }
+      c.slot = slot;
+      c.x = t.state[o + S.x]!;
+      c.y = t.state[o + S.y]!;
+      c.vx = t.state[o + S.vx]!;
+      c.vy = t.state[o + S.vy]!;
+      c.yaw = t.yaw[slot]!;
+      c.length = t.length[slot]!;
+      c.width = t.width[slot]!;
+      c.key = lin.nextKey();
+    }
+    H.set(this.cachedH);
+    R.set(this.cachedR);
+    lin.key = c.key;
+    const z = this.cachedZ;
+    nu[0] = this.range[m]! - z[0]!;
+    nu[1] = wrapAngle(this.azimuth[m]! - c.az - z[1]!);
+    nu[2] = this.rangeRate[m]! - z[2]!;
+    return true;
+  }
+
+  /**
+   * The expected measurement of track `slot` (into cachedZ, azimuth relative to cached.az), its
+   * Jacobian and noise (cachedH, cachedR); false when the geometry is degenerate.
+   */
+  private predict(t: TrackTable, slot: number): boolean {
+    const H = this.cachedH;
+    const R = this.cachedR;
     const p = this.scan.pose;
     const o = slot * S.dim;
     const dvx = t.state[o + S.vx]! - p.vx;
@@ -130,15 +194,15 @@ export class RadarMeasurements implements MeasurementBatch {
     const rr = (dvx * dx + dvy * dy) / r;
     const az = wrapAngle(Math.atan2(dy, dx) - p.yaw);
     // Jacobian at the reference point (the faces move with the centre).
-    H.fill(0, 0, 18);
+    H.fill(0, 0, 3 * S.dim);
     H[S.x] = dx / r;
     H[S.y] = dy / r;
-    H[6 + S.x] = -dy / rSq;
-    H[6 + S.y] = dx / rSq;
-    H[12 + S.x] = dvx / r - (rr * dx) / rSq;
-    H[12 + S.y] = dvy / r - (rr * dy) / rSq;
-    H[12 + S.vx] = dx / r;
-    H[12 + S.vy] = dy / r;
+    H[S.dim + S.x] = -dy / rSq;
+    H[S.dim + S.y] = dx / rSq;
+    H[2 * S.dim + S.x] = dvx / r - (rr * dx) / rSq;
+    H[2 * S.dim + S.y] = dvy / r - (rr * dy) / rSq;
+    H[2 * S.dim + S.vx] = dx / r;
+    H[2 * S.dim + S.vy] = dy / r;
     R.fill(0, 0, 9);
     const z = this.zMean;
     if (extended) {
@@ -151,9 +215,8 @@ export class RadarMeasurements implements MeasurementBatch {
       z[1] = 0;
       z[2] = rr;
     }
-    nu[0] = this.range[m]! - z[0]!;
-    nu[1] = wrapAngle(this.azimuth[m]! - az - z[1]!);
-    nu[2] = this.rangeRate[m]! - z[2]!;
+    this.cachedZ.set(z);
+    this.cached.az = az;
     const model = this.cfg.radarReferenceStd ** 2;
     R[0] = R[0]! + this.r2 + model;
     R[4] = R[4]! + this.az2 + model / rSq;

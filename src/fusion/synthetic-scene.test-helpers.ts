@@ -4,7 +4,7 @@
  * produce payloads in the wire layouts (lidar by ray casting, radar and camera from geometry plus
  * seeded noise). Everything is closed-form in time, so scenarios are exactly reproducible.
  */
-import { CAMERA, EGO, LIDAR, RADAR, TRACK } from '../wire/layouts.js';
+import { CAMERA, EGO, LIDAR, OBJECT, RADAR, TRACK } from '../wire/layouts.js';
 import type { SensorConfig } from '../wire/rig.js';
 import type { MultiSensorTracker } from './multi-sensor-tracker.js';
 
@@ -485,6 +485,46 @@ export interface ScenarioOptions {
   onOutput?: (tS: number, tracks: Float32Array, count: number, truth: readonly TruthInBase[]) => void;
 }
 
+/**
+ * An object list as a detector reports it: each object within the sensor's range, its box
+ * centre in the sensor frame with `positionStd` noise, heading, size and class, score 0.99.
+ */
+export function objectList(
+  ego: EgoState,
+  objects: readonly (ObjectState & { classId: number })[],
+  sensor: SensorConfig,
+  rng: Prng,
+  out: Float32Array,
+  positionStd = 0.1,
+): number {
+  const c = Math.cos(ego.yaw);
+  const s = Math.sin(ego.yaw);
+  const sx = ego.x + c * sensor.mount.x - s * sensor.mount.y;
+  const sy = ego.y + s * sensor.mount.x + c * sensor.mount.y;
+  const yaw = ego.yaw + sensor.mount.yaw;
+  const cy = Math.cos(yaw);
+  const sy2 = Math.sin(yaw);
+  let n = 0;
+  for (const o of objects) {
+    const dx = o.x - sx;
+    const dy = o.y - sy;
+    if (Math.hypot(dx, dy) > sensor.rangeM) continue;
+    const b = n * OBJECT.stride;
+    out.fill(0, b, b + OBJECT.stride);
+    out[b + OBJECT.x] = cy * dx + sy2 * dy + positionStd * rng.gaussian();
+    out[b + OBJECT.y] = -sy2 * dx + cy * dy + positionStd * rng.gaussian();
+    out[b + OBJECT.z] = o.height / 2 - sensor.mount.z;
+    out[b + OBJECT.length] = o.length;
+    out[b + OBJECT.width] = o.width;
+    out[b + OBJECT.height] = o.height;
+    out[b + OBJECT.yaw] = o.yaw - yaw + 0.02 * rng.gaussian();
+    out[b + OBJECT.classId] = o.classId;
+    out[b + OBJECT.score] = 0.99;
+    n++;
+  }
+  return n;
+}
+
 /** Feeds a tracker with every sensor at its rate (phase-shifted per sensor) over the scenario. */
 export function runScenario(tracker: MultiSensorTracker, opts: ScenarioOptions): void {
   const rng = new Prng(opts.seed);
@@ -493,6 +533,7 @@ export function runScenario(tracker: MultiSensorTracker, opts: ScenarioOptions):
   const lidarBuf = new Float32Array(140_000 * LIDAR.stride);
   const radarBuf = new Float32Array(256 * RADAR.stride);
   const camBuf = new Float32Array(64 * CAMERA.stride);
+  const objBuf = new Float32Array(64 * OBJECT.stride);
   const egoBuf = new Float64Array(EGO.stride);
   const trackBuf = new Float32Array(128 * TRACK.stride);
   const outPeriodNs = Math.round(opts.outputEveryS * 1e9);
@@ -550,6 +591,11 @@ export function runScenario(tracker: MultiSensorTracker, opts: ScenarioOptions):
       case 'camera': {
         const n = cameraFrame(ego, states, sensor, rng, camBuf, opts.camera ?? CAMERA_NOISE);
         tracker.ingestCamera(k, camBuf, n, stamp);
+        break;
+      }
+      case 'objects': {
+        const n = objectList(ego, states, sensor, rng, objBuf);
+        tracker.ingestObjects(k, objBuf, n, stamp);
         break;
       }
     }

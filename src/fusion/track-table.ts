@@ -1,13 +1,16 @@
-import { ObjectClass } from '../wire/layouts.js';
+import { OBJECT_CLASS_COUNT, ObjectClass } from '../wire/layouts.js';
 
-/** State vector of a track, odom frame: position, velocity over ground, acceleration. */
-export const S = { x: 0, y: 1, vx: 2, vy: 3, ax: 4, ay: 5, dim: 6 } as const;
+/**
+ * State vector of a track, odom frame: position, velocity over ground, acceleration, yaw rate
+ * (the turn rate of the velocity, estimated for vehicles; 0 for other classes).
+ */
+export const S = { x: 0, y: 1, vx: 2, vy: 3, ax: 4, ay: 5, w: 6, dim: 7 } as const;
 export const COV_SIZE = S.dim * S.dim;
 
 export const TrackStatus = { free: 0, tentative: 1, confirmed: 2 } as const;
 
 /** Number of object classes (ObjectClass values are 0 .. CLASS_COUNT - 1). */
-export const CLASS_COUNT = 5;
+export const CLASS_COUNT = OBJECT_CLASS_COUNT;
 
 /**
  * Smallest, typical and largest footprint (length, width) per class, m. Typical sizes fill in
@@ -18,20 +21,22 @@ export const CLASS_DIMENSIONS: readonly {
   min: [number, number];
   typical: [number, number];
   max: [number, number];
+  /** Typical height, m, until a measurement gives one. */
+  height: number;
 }[] = [
-  { min: [0.3, 0.3], typical: [0.6, 0.6], max: [20, 4] }, // unknown
-  { min: [3.2, 1.5], typical: [4.5, 1.8], max: [6.5, 2.3] }, // car
-  { min: [5, 2], typical: [12, 2.55], max: [20, 3] }, // truck (typical: EU rigid-truck limit)
-  { min: [0.3, 0.3], typical: [0.5, 0.5], max: [1.2, 1.2] }, // pedestrian
-  { min: [1.2, 0.4], typical: [1.8, 0.6], max: [2.5, 1.2] }, // cyclist
+  { min: [0.3, 0.3], typical: [0.6, 0.6], max: [20, 4], height: 1 }, // unknown
+  { min: [3.2, 1.5], typical: [4.5, 1.8], max: [6.5, 2.3], height: 1.5 }, // car
+  { min: [5, 2], typical: [12, 2.55], max: [20, 3], height: 3.5 }, // truck (typical: EU rigid-truck limit)
+  { min: [0.3, 0.3], typical: [0.5, 0.5], max: [1.2, 1.2], height: 1.75 }, // pedestrian
+  { min: [1.2, 0.4], typical: [1.8, 0.6], max: [2.5, 1.2], height: 1.7 }, // cyclist
 ];
 
 /** Largest id before wrapping back to 1: ids travel as f32 in TRACKS_LAYOUT, exact up to 2^24. */
 export const MAX_TRACK_ID = 16_777_215;
 
 /**
- * Fixed-capacity struct-of-arrays storage of tracks. Slot i's state is state[i*6 .. i*6+6) and
- * its covariance cov[i*36 .. i*36+36) (row-major). Slots are reused lowest-first, so the layout
+ * Fixed-capacity struct-of-arrays storage of tracks. Slot i's state is state[i*S.dim ..
+ * (i+1)*S.dim) and its covariance cov[i*COV_SIZE .. (i+1)*COV_SIZE) (row-major). Slots are reused lowest-first, so the layout
  * depends only on the sequence of operations (determinism).
  */
 export class TrackTable {
@@ -39,18 +44,41 @@ export class TrackTable {
   readonly cov: Float64Array;
   readonly status: Uint8Array;
   readonly id: Int32Array;
+  /**
+   * Existence probability: the object detectors' evidence (their calibrated scores, fading with
+   * their misses) and the other sensors' evidence (hits raise it, misses lower it), fused as
+   * independent sources: 1 − (1 − detector)(1 − sensors).
+   */
   readonly existence: Float64Array;
+  readonly detectorExistence: Float64Array;
+  readonly sensorExistence: Float64Array;
   /** Hit (1) / miss (0) per scan in which the track was detectable; bit 0 is the latest. */
   readonly history: Uint32Array;
   /** Detectable scans seen since creation (saturates). */
   readonly scans: Uint32Array;
   readonly hits: Uint32Array;
   readonly createdS: Float64Array;
+  /** Time (s) the state and covariance are predicted to: tracks are predicted when a scan needs them. */
+  readonly timeS: Float64Array;
   readonly lastHitS: Float64Array;
-  /** Box footprint and heading; the heading follows the velocity once the object moves. */
+  /**
+   * Box footprint and heading; the heading comes from measured box headings when a detector
+   * gives them (a filter of heading and heading rate), else it follows the velocity once the
+   * object moves. yawVar is the heading's variance; headingRate and its variance, and their
+   * covariance, are the rest of the heading filter (rad/s).
+   */
   readonly length: Float64Array;
   readonly width: Float64Array;
   readonly yaw: Float64Array;
+  readonly yawVar: Float64Array;
+  readonly headingRate: Float64Array;
+  readonly headingRateVar: Float64Array;
+  readonly headingCov: Float64Array;
+  /** Time a measurement last gave the box heading (s), -Infinity if none ever did. */
+  readonly yawMeasuredS: Float64Array;
+  /** Box centre height above the ground and box height, m (class-typical until measured). */
+  readonly z: Float64Array;
+  readonly height: Float64Array;
   /**
    * Extents seen by lidar along the track's own axes (0 = never seen): the largest partial
    * extent, or a running estimate once the dimension was seen whole (see dimsKnown).
@@ -67,6 +95,11 @@ export class TrackTable {
   readonly shapeClass: Uint8Array;
   /** Bit 0: the lidar has seen the whole length (a side face); bit 1: the whole width (an end). */
   readonly dimsKnown: Uint8Array;
+  /**
+   * Detection scores that updated the track, as log-odds, averaged with a short memory (0 until
+   * a detector's object list updates it).
+   */
+  readonly scoreLogit: Float64Array;
   /** Consecutive lidar scans in which the track was detectable but not seen. */
   readonly lidarMissStreak: Uint16Array;
   private nextId = 1;
@@ -79,20 +112,31 @@ export class TrackTable {
     this.status = new Uint8Array(capacity);
     this.id = new Int32Array(capacity);
     this.existence = new Float64Array(capacity);
+    this.detectorExistence = new Float64Array(capacity);
+    this.sensorExistence = new Float64Array(capacity);
     this.history = new Uint32Array(capacity);
     this.scans = new Uint32Array(capacity);
     this.hits = new Uint32Array(capacity);
     this.createdS = new Float64Array(capacity);
+    this.timeS = new Float64Array(capacity);
     this.lastHitS = new Float64Array(capacity);
     this.length = new Float64Array(capacity);
     this.width = new Float64Array(capacity);
     this.yaw = new Float64Array(capacity);
+    this.yawVar = new Float64Array(capacity);
+    this.headingRate = new Float64Array(capacity);
+    this.headingRateVar = new Float64Array(capacity);
+    this.headingCov = new Float64Array(capacity);
+    this.yawMeasuredS = new Float64Array(capacity);
+    this.z = new Float64Array(capacity);
+    this.height = new Float64Array(capacity);
     this.seenLength = new Float64Array(capacity);
     this.seenWidth = new Float64Array(capacity);
     this.classScore = new Float64Array(capacity * CLASS_COUNT);
     this.classId = new Uint8Array(capacity);
     this.shapeClass = new Uint8Array(capacity);
     this.lidarMissStreak = new Uint16Array(capacity);
+    this.scoreLogit = new Float64Array(capacity);
     this.dimsKnown = new Uint8Array(capacity);
   }
 
@@ -111,20 +155,31 @@ export class TrackTable {
     this.id[slot] = this.nextId;
     this.nextId = this.nextId >= MAX_TRACK_ID ? 1 : this.nextId + 1;
     this.existence[slot] = 0;
+    this.detectorExistence[slot] = 0;
+    this.sensorExistence[slot] = 0;
     this.history[slot] = 1;
     this.scans[slot] = 1;
     this.hits[slot] = 1;
     this.createdS[slot] = tS;
+    this.timeS[slot] = tS;
     this.lastHitS[slot] = tS;
     this.length[slot] = CLASS_DIMENSIONS[ObjectClass.unknown]!.typical[0];
     this.width[slot] = CLASS_DIMENSIONS[ObjectClass.unknown]!.typical[1];
     this.yaw[slot] = 0;
+    this.yawVar[slot] = Math.PI * Math.PI;
+    this.headingRate[slot] = 0;
+    this.headingRateVar[slot] = 0;
+    this.headingCov[slot] = 0;
+    this.yawMeasuredS[slot] = -Infinity;
+    this.height[slot] = CLASS_DIMENSIONS[ObjectClass.unknown]!.height;
+    this.z[slot] = 0.5 * this.height[slot]!;
     this.seenLength[slot] = 0;
     this.seenWidth[slot] = 0;
     this.classScore.fill(0, slot * CLASS_COUNT, (slot + 1) * CLASS_COUNT);
     this.classId[slot] = ObjectClass.unknown;
     this.shapeClass[slot] = ObjectClass.unknown;
     this.lidarMissStreak[slot] = 0;
+    this.scoreLogit[slot] = 0;
     this.dimsKnown[slot] = 0;
     this.state.fill(0, slot * S.dim, (slot + 1) * S.dim);
     this.cov.fill(0, slot * COV_SIZE, (slot + 1) * COV_SIZE);
@@ -147,6 +202,11 @@ export class TrackTable {
     }
     this.nextId = other.nextId;
     this.live = other.live;
+  }
+
+  /** Sets the existence from its two sources (see `existence`). */
+  combineExistence(slot: number): void {
+    this.existence[slot] = 1 - (1 - this.detectorExistence[slot]!) * (1 - this.sensorExistence[slot]!);
   }
 
   free(slot: number): void {

@@ -33,10 +33,23 @@ export const META = {
   import: 'smi-fusion/import',
   /** written at the end: messages offered / recorded / dropped per channel. */
   summary: 'smi-fusion/recording-summary',
+  /** drives imported from KITTI tracking: sequence, files, score mapping, camera geometry (kitti-drive.ts). */
+  kitti: 'smi-fusion/kitti',
 } as const;
 
-/** Raw channel of simulator ground truth. */
+/** Raw channel of simulator ground truth (and of imported labels: the objects to score). */
 export const TRUTH_TOPIC = 'truth/actors';
+/**
+ * Raw channel of labelled objects that scoring ignores (TRUTH_LAYOUT records): a track on one
+ * is neither a true nor a false positive, and missing one is no miss (KITTI: Vans when scoring
+ * Car, and Cars beyond the truncation and occlusion limits).
+ */
+export const TRUTH_IGNORED_TOPIC = 'truth/ignored';
+/**
+ * Raw channel of image regions that scoring ignores (KITTI DontCare): 4 float32 per region,
+ * left, top, right, bottom in pixels of the drive's camera (the `smi-fusion/kitti` record's P2).
+ */
+export const TRUTH_DONTCARE_TOPIC = 'truth/dontcare';
 
 /**
  * Ground truth payload: one float32 record per actor in base_link at the header's stampNs (the
@@ -64,5 +77,11 @@ export const FOXGLOVE_TOPICS = {
 
 /** True for topics of channels that carry raw wire-format messages in a drive. */
 export function isRawTopic(topic: string): boolean {
-  return topic.startsWith('sensor/') || topic.startsWith('out/') || topic === TRUTH_TOPIC;
+  return (
+    topic.startsWith('sensor/') ||
+    topic.startsWith('out/') ||
+    topic === TRUTH_TOPIC ||
+    topic === TRUTH_IGNORED_TOPIC ||
+    topic === TRUTH_DONTCARE_TOPIC
+  );
 }

@@ -26,7 +26,8 @@ export function pipelineDocument(spec: PipelineSpec): object {
     kind: 'Pipeline',
     metadata: { name: spec.name },
     spec: {
-      // A drive made without sources (an import) records none: replay supplies its own.
+      // An imported drive has no sources of its own (replay supplies them); the schema wants
+      // at least one when the field is there.
       ...(spec.sources.length > 0 ? { sources: spec.sources } : {}),
       sensors: spec.sensors.map((s) => ({
         id: s.id,

@@ -11,6 +11,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { McapWriter, type IWritable } from '@mcap/core';
 import type { SensorConfig } from '../wire/rig.js';
 import { decodeHeader } from '../wire/codec.js';
+import { TRACKS_LAYOUT } from '../wire/layouts.js';
 import { DRIVE_PROFILE, FOXGLOVE_TOPICS, META, TRUTH_TOPIC, isRawTopic } from './drive-format.js';
 import {
   FOXGLOVE_SCHEMAS,
@@ -301,7 +302,11 @@ export class DriveWriter {
         logTimeNs,
         stampNs,
       );
-    } else if (topic === 'out/tracks' && header.stride === 48 && payload.byteLength === count * 48) {
+    } else if (
+      topic === 'out/tracks' &&
+      header.stride === TRACKS_LAYOUT.stride &&
+      payload.byteLength === count * TRACKS_LAYOUT.stride
+    ) {
       await this.add(
         FOXGLOVE_TOPICS.tracks,
         FOXGLOVE_SCHEMAS.sceneUpdate,

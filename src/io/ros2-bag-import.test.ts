@@ -16,8 +16,9 @@ import { META } from './drive-format.js';
 import { pipelineFromDrive } from './drive-metadata.js';
 import { decodeWireMessage } from './mcap-wire-message.js';
 import { parseRos2Mapping } from './ros2-mapping.js';
-import { OBJECTS_UNAVAILABLE, importRos2Bag } from './ros2-bag-import.js';
+import { importRos2Bag } from './ros2-bag-import.js';
 import { convertPointCloud2 } from './ros2-pointcloud.js';
+import { classOfLabel, convertDetection3DArray } from './ros2-detections.js';
 
 const dir = tempDir('ros2');
 const T0 = 1_700_000_000_000_000_000n; // bags carry wall-clock stamps
@@ -33,6 +34,31 @@ spec:
 `;
 
 const yawQ = (yaw: number) => ({ x: 0, y: 0, z: Math.sin(yaw / 2), w: Math.cos(yaw / 2) });
+
+/** Detection3D of `label` (best of two hypotheses) at (x, y, z), yaw, size 4.5 × 1.9 × 1.6. */
+function detection(label: string, score: number, x: number, y: number, yaw: number, variance = 0) {
+  const covariance = new Array<number>(36).fill(0);
+  covariance[0] = variance;
+  covariance[7] = variance / 2;
+  covariance[35] = variance / 10;
+  const pose = { position: { x, y, z: 0.8 }, orientation: yawQ(yaw) };
+  return {
+    header: { stamp: time(0n), frame_id: '' },
+    results: [
+      { hypothesis: { class_id: 'unknown', score: score / 4 }, pose: { pose, covariance } },
+      { hypothesis: { class_id: label, score }, pose: { pose, covariance } },
+    ],
+    bbox: { center: pose, size: { x: 4.5, y: 1.9, z: 1.6 } },
+    id: '',
+  };
+}
+
+/** Frame k's detections in the frame `roof`: a car moving ahead, a pedestrian, an unknown label. */
+const detections = (k: number) => [
+  detection('car', 0.9, 15 + k, 2, 0.3, 0.25),
+  detection('human.pedestrian.adult', 0.6, 8, -3, 0),
+  detection('traffic_cone', 0.5, 5, 1, 0),
+];
 
 /** A 1 s bag: 10 organised clouds (2 rows, NaN holes), 100 odometry, static tf, detections, an image-like topic. */
 async function writeBag(path: string, opts: { noZ?: number } = {}) {
@@ -60,7 +86,7 @@ async function writeBag(path: string, opts: { noZ?: number } = {}) {
       await bag.add('/points', cloud, t + 5_000_000n);
       await bag.add(
         '/detections',
-        { header: { stamp: time(t), frame_id: 'base_link' }, detections: [] },
+        { header: { stamp: time(t), frame_id: 'roof' }, detections: k === 0 ? [] : detections(k) },
         t + 5_000_000n,
       );
       await bag.add('/chatter', { data: `hello ${k}` }, t + 5_000_000n);
@@ -80,8 +106,8 @@ describe('import of a ROS 2 bag', () => {
     const by = (topic: string) => r.topics.find((t) => t.topic === topic)!;
     expect(by('/points')).toMatchObject({ converted: 10, messages: 10 });
     expect(by('/odom')).toMatchObject({ converted: 100, messages: 100 });
-    expect(by('/detections').whyNot).toBe(OBJECTS_UNAVAILABLE);
-    expect(OBJECTS_UNAVAILABLE).toBe('unmapped: the objects kind is not available in this build');
+    expect(by('/detections')).toMatchObject({ converted: 10, messages: 10 });
+    expect([...by('/detections').unknownLabels]).toEqual([['traffic_cone', 9]]);
     expect(by('/chatter').whyNot).toBe('not in the mapping');
     // base_link → roof → velodyne: (1, 0, 1.5) + (0.25, 0.1, 0.3), yaw 90°.
     const mount = r.mounts[0]!;
@@ -101,8 +127,29 @@ describe('import of a ROS 2 bag', () => {
     expect(spec.sensors.map((s) => [s.id, s.kind, s.rateHz])).toEqual([
       ['lidar_top', 'lidar', 10],
       ['ego', 'ego', 100],
+      ['detector', 'objects', 10],
     ]);
     expect(spec.sensors[0]!.mount.yaw).toBeCloseTo(Math.PI / 2, 9);
+    // The detections' frame is `roof`: mounted 1.5 m up, not turned.
+    expect(spec.sensors[2]!.mount).toMatchObject({ x: 1, y: 0, z: 1.5, yaw: 0 });
+    const objects = records.flatMap((x) =>
+      x.type === 'message' && x.message.channel.topic === 'sensor/objects/detector' ? [x.message] : [],
+    );
+    expect(objects).toHaveLength(10);
+    expect((decodeHeader(decodeWireMessage(objects[0]!.data).header) as { count: number }).count).toBe(0);
+    const list = decodeWireMessage(objects[2]!.data);
+    expect((decodeHeader(list.header) as { count: number }).count).toBe(3);
+    const o = new Float32Array(list.payload!.slice().buffer);
+    // x y z length width height yaw classId score vx vy varX covXY varY varYaw varV
+    const f = Math.fround;
+    expect([...o.subarray(0, 16)]).toEqual(
+      [17, 2, 0.8, 4.5, 1.9, 1.6, 0.3, 1, 0.9, 0, 0, 0.25, 0, 0.125, 0.025, 0].map(f),
+    );
+    // nuScenes-style label → pedestrian; no covariance given → zeros (the detector noise model applies).
+    expect([...o.subarray(16, 32)]).toEqual(
+      [8, -3, 0.8, 4.5, 1.9, 1.6, 0, 3, 0.6, 0, 0, 0, 0, 0, 0, 0].map(f),
+    );
+    expect([o[32 + 7], o[32 + 8]]).toEqual([0, 0.5]);
     expect(meta[META.import]!.format).toBe('ros2');
     const lidar = records.flatMap((x) =>
       x.type === 'message' && x.message.channel.topic === 'sensor/lidar/lidar_top' ? [x.message] : [],
@@ -185,6 +232,51 @@ describe('import of a ROS 2 bag', () => {
     expect(() => parseRos2Mapping(MAPPING.replace('sensor: detector', 'sensor: ego'), 'map.yaml')).toThrow(
       /sensor 'ego' is used twice/,
     );
+    expect(() =>
+      parseRos2Mapping(
+        MAPPING.replace('kind: objects }', 'kind: objects, classes: { cone: bollard } }'),
+        'map.yaml',
+      ),
+    ).toThrow(/map\.yaml:\d+: spec\.topics\[2\]\.classes\.cone: .*unknown, car, truck, pedestrian, cyclist/);
+    expect(() =>
+      parseRos2Mapping(MAPPING.replace('kind: lidar }', 'kind: lidar, classes: { a: car } }'), 'map.yaml'),
+    ).toThrow(/spec\.topics\[0\]\.classes: classes applies to kind objects only, not lidar/);
+  });
+});
+
+describe('Detection3DArray conversion', () => {
+  const header = { stamp: time(0n), frame_id: 'det' };
+  it("maps labels by the topic's classes first, then the built-in names, else unknown (listed)", () => {
+    const msg = { header, detections: [detection('1', 0.7, 10, 0, 0), detection('Truck', 0.8, 20, 0, 0)] };
+    const plain = convertDetection3DArray(msg);
+    if (typeof plain === 'string') throw new Error(plain);
+    expect([plain.records[7], plain.records[16 + 7]]).toEqual([0, 2]);
+    expect([...plain.unknownLabels]).toEqual([['1', 1]]);
+    const mapped = convertDetection3DArray(msg, { classes: { '1': 'car' } });
+    if (typeof mapped === 'string') throw new Error(mapped);
+    expect(mapped.records[7]).toBe(1);
+    expect(mapped.unknownLabels.size).toBe(0);
+    expect(classOfLabel('vehicle.bus.rigid')).toBe(2);
+    expect(classOfLabel('Pedestrian')).toBe(3);
+  });
+
+  it('turns boxes of a rolled or pitched frame into the levelled one', () => {
+    // 90° roll about x: the frame's y is up, its z points right (−y of the levelled frame).
+    const rollX = Float64Array.of(1, 0, 0, 0, 0, -1, 0, 1, 0);
+    const msg = { header, detections: [detection('car', 0.9, 10, 0.8, 0)] };
+    const r = convertDetection3DArray(msg, { rotation: rollX });
+    if (typeof r === 'string') throw new Error(r);
+    expect([...r.records.subarray(0, 3)].map((v) => +v.toFixed(5))).toEqual([10, -0.8, 0.8]);
+    expect(r.records[6]).toBeCloseTo(0, 6);
+  });
+
+  it('refuses a message with a score outside 0..1 or a non-finite value, saying which detection', () => {
+    const logit = { header, detections: [detection('car', 0.9, 1, 0, 0), detection('car', 2.5, 10, 0, 0)] };
+    expect(convertDetection3DArray(logit)).toBe(
+      'detection 1: score 2.5 is outside 0..1 (vision_msgs scores are probabilities)',
+    );
+    const nan = { header, detections: [detection('car', 0.9, NaN, 0, 0)] };
+    expect(convertDetection3DArray(nan)).toBe('detection 0 holds NaN or Inf (or a value beyond float32)');
   });
 });
 

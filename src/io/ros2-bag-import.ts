@@ -1,9 +1,8 @@
 /**
  * Turns a ROS 2 bag (MCAP, CDR messages with ros2msg schemas) into a drive, following a mapping
  * (ros2-mapping.ts): sensor_msgs/msg/PointCloud2 → lidar, nav_msgs/msg/Odometry → ego,
- * tf2_msgs/msg/TFMessage on /tf_static → the sensors' mounts. vision_msgs/msg/Detection3DArray
- * would become object lists once the wire format has an `objects` kind; until then such a topic
- * is listed as unmapped with that reason.
+ * vision_msgs/msg/Detection3DArray → objects, tf2_msgs/msg/TFMessage on /tf_static → the
+ * sensors' mounts.
  *
  * Two passes over the bag, both with the drive reader (so a truncated or damaged bag is read up to
  * its last good record and the result says where it stopped): the first collects the static
@@ -20,7 +19,7 @@ import {
   type ChannelSpec,
   type PipelineSpec,
 } from '../smi/spec/pipeline-spec.js';
-import { SENSOR_KINDS } from '../wire/layouts.js';
+import { OBJECT } from '../wire/layouts.js';
 import type { SensorConfig } from '../wire/rig.js';
 import { encodeHeader, sensorTopic } from '../wire/codec.js';
 import { makeSensorHeader } from '../wire/header-validator.js';
@@ -32,6 +31,7 @@ import { encodeWireMessage } from './mcap-wire-message.js';
 import type { ChunkCompression } from './zstd-codec.js';
 import type { ImportKind, Ros2Mapping, TopicMapping } from './ros2-mapping.js';
 import { convertPointCloud2, type PointCloud2 } from './ros2-pointcloud.js';
+import { convertDetection3DArray, type Detection3DArray } from './ros2-detections.js';
 import {
   StaticTransforms,
   splitMount,
@@ -48,11 +48,6 @@ export const ROS_TYPES: Record<ImportKind | 'tf', string> = {
   tf: 'tf2_msgs/msg/TFMessage',
 };
 
-/** Why an `objects` mapping is not converted in this build. */
-export const OBJECTS_UNAVAILABLE = (SENSOR_KINDS as readonly string[]).includes('objects')
-  ? 'no converter from vision_msgs/msg/Detection3DArray to the objects kind yet'
-  : 'unmapped: the objects kind is not available in this build';
-
 export interface TopicReport {
   topic: string;
   schemaName: string;
@@ -65,6 +60,8 @@ export interface TopicReport {
   skipped: Map<string, number>;
   /** Why the whole topic was not converted (unmapped, wrong type, unknown encoding). */
   whyNot?: string;
+  /** Kind objects: detector labels no rule knew, converted as class unknown: label → detections. */
+  unknownLabels: Map<string, number>;
 }
 
 export interface MountReport {
@@ -153,8 +150,8 @@ const count = (m: Map<string, number>, reason: string): void => void m.set(reaso
 interface Survey {
   channels: Map<string, { schemaName: string; messageEncoding: string }>;
   tf: StaticTransforms;
-  /** Per mapped topic: largest cloud (points), first frame id, stamps for the rate. */
-  topics: Map<string, { maxPoints: number; frame?: string; firstNs: bigint; lastNs: bigint; n: number }>;
+  /** Per mapped topic: largest cloud (points) or detection list, first frame id, stamps for the rate. */
+  topics: Map<string, { maxRecords: number; frame?: string; firstNs: bigint; lastNs: bigint; n: number }>;
 }
 
 async function survey(o: Ros2ImportOptions): Promise<Survey> {
@@ -177,15 +174,19 @@ async function survey(o: Ros2ImportOptions): Promise<Survey> {
       if (typeof tf !== 'string') for (const t of tf.transforms) s.tf.add(t);
       continue;
     }
-    const msg = decode<{ header?: { stamp: Time; frame_id: string }; width?: number; height?: number }>(
-      d,
-      r.message.data,
-    );
+    const msg = decode<{
+      header?: { stamp: Time; frame_id: string };
+      width?: number;
+      height?: number;
+      detections?: unknown[];
+    }>(d, r.message.data);
     if (typeof msg === 'string' || !msg.header) continue;
     const t = stampNs(msg.header.stamp);
-    const info = s.topics.get(ch.topic) ?? { maxPoints: 0, firstNs: t, lastNs: t, n: 0 };
+    const info = s.topics.get(ch.topic) ?? { maxRecords: 0, firstNs: t, lastNs: t, n: 0 };
     info.frame ??= msg.header.frame_id;
-    if (m!.kind === 'lidar') info.maxPoints = Math.max(info.maxPoints, (msg.width ?? 0) * (msg.height ?? 0));
+    const records =
+      m!.kind === 'lidar' ? (msg.width ?? 0) * (msg.height ?? 0) : (msg.detections?.length ?? 0);
+    info.maxRecords = Math.max(info.maxRecords, records);
     info.lastNs = t;
     info.n++;
     s.topics.set(ch.topic, info);
@@ -207,7 +208,7 @@ function rigFrom(
   const rotations = new Map<string, Float64Array>();
   const sensors: SensorConfig[] = [];
   for (const t of o.mapping.topics) {
-    if (t.kind === 'objects' || !s.channels.has(t.topic)) continue;
+    if (!s.channels.has(t.topic)) continue;
     const info = s.topics.get(t.topic);
     const measured =
       info && info.n > 1 && info.lastNs > info.firstNs
@@ -215,7 +216,7 @@ function rigFrom(
         : undefined;
     const rateHz = t.rateHz ?? (measured ? Math.round(measured * 10) / 10 : t.kind === 'ego' ? 100 : 10);
     let mount = { x: 0, y: 0, z: 0, yaw: 0 };
-    if (t.kind === 'lidar') {
+    if (t.kind !== 'ego') {
       const frame = t.frame ?? info?.frame ?? t.sensor;
       const pose = s.tf.lookup(o.mapping.baseFrame, frame);
       let levelled = false;
@@ -234,17 +235,18 @@ function rigFrom(
       kind: t.kind,
       rateHz,
       mount,
-      fovDeg: t.fovDeg ?? (t.kind === 'lidar' ? 360 : 0),
-      rangeM: t.rangeM ?? (t.kind === 'lidar' ? 200 : 0),
+      fovDeg: t.fovDeg ?? (t.kind === 'ego' ? 0 : 360),
+      rangeM: t.rangeM ?? (t.kind === 'ego' ? 0 : 200),
     });
   }
-  // Lidar slots sized for the biggest cloud in the bag; everything else follows the rig.
+  // Slots sized for the biggest cloud or detection list in the bag; everything else follows the rig.
   const overrides: Record<string, Partial<ChannelSpec>> = {};
   for (const sensor of sensors) {
-    if (sensor.kind !== 'lidar') continue;
-    const points = s.topics.get(o.mapping.topics.find((t) => t.sensor === sensor.id)!.topic)?.maxPoints ?? 0;
-    const base = defaultChannel('lidar', sensor.rateHz).slotBytes;
-    overrides[sensor.id] = { slotBytes: Math.max(base, Math.ceil((points * 16) / 65536) * 65536) };
+    if (sensor.kind === 'ego') continue;
+    const most = s.topics.get(o.mapping.topics.find((t) => t.sensor === sensor.id)!.topic)?.maxRecords ?? 0;
+    const bytes = most * (sensor.kind === 'lidar' ? 16 : OBJECT.stride * 4);
+    const base = defaultChannel(sensor.kind, sensor.rateHz).slotBytes;
+    overrides[sensor.id] = { slotBytes: Math.max(base, Math.ceil(bytes / 65536) * 65536) };
   }
   return { spec: withRig(spec, sensors, overrides), mounts, rotations };
 }
@@ -299,6 +301,7 @@ export async function importRos2Bag(o: Ros2ImportOptions): Promise<Ros2ImportRes
           messages: 0,
           converted: 0,
           skipped: new Map(),
+          unknownLabels: new Map(),
           ...(m ? { mapping: m } : {}),
         };
         rep.whyNot = whyNotConverted(rep, m, o.mapping.tfStatic, decoders.get(ch));
@@ -328,6 +331,22 @@ export async function importRos2Bag(o: Ros2ImportOptions): Promise<Ros2ImportRes
         }
         payload = new Uint8Array(cloud.points.buffer, 0, cloud.count * 16);
         records = cloud.count;
+        headerStamp = stampNs(msg.header.stamp);
+      } else if (m.kind === 'objects') {
+        const msg = decode<Detection3DArray>(d, data);
+        if (typeof msg === 'string') {
+          count(rep.skipped, msg);
+          continue;
+        }
+        const list = convertDetection3DArray(msg, { classes: m.classes, rotation: rotations.get(m.sensor) });
+        if (typeof list === 'string') {
+          count(rep.skipped, list);
+          continue;
+        }
+        for (const [label, n] of list.unknownLabels)
+          rep.unknownLabels.set(label, (rep.unknownLabels.get(label) ?? 0) + n);
+        payload = new Uint8Array(list.records.buffer);
+        records = list.count;
         headerStamp = stampNs(msg.header.stamp);
       } else {
         const msg = decode<Odometry>(d, data);
@@ -370,9 +389,8 @@ export async function importRos2Bag(o: Ros2ImportOptions): Promise<Ros2ImportRes
       lastStamp.set(m.sensor, stamp);
       const seq = seqs.get(m.sensor) ?? 0;
       seqs.set(m.sensor, seq + 1);
-      const kind = m.kind as 'lidar' | 'ego'; // objects mappings never get here (whyNot)
-      const header = encodeHeader(makeSensorHeader(kind, m.sensor, seq, stamp, records));
-      await writer.addWire(sensorTopic(kind, m.sensor), encodeWireMessage(header, payload), logTimeNs);
+      const header = encodeHeader(makeSensorHeader(m.kind, m.sensor, seq, stamp, records));
+      await writer.addWire(sensorTopic(m.kind, m.sensor), encodeWireMessage(header, payload), logTimeNs);
       rep.converted++;
       if (firstLogNs < 0n) firstLogNs = logTimeNs;
       lastLogNs = logTimeNs;
@@ -420,11 +438,8 @@ function whyNotConverted(
   if (!m) {
     if (rep.topic === tfStatic && rep.schemaName === ROS_TYPES.tf)
       return typeof decoder === 'string' ? decoder : 'read for the mounts';
-    if (rep.schemaName === ROS_TYPES.objects)
-      return `not in the mapping (as kind objects it would be ${OBJECTS_UNAVAILABLE})`;
     return 'not in the mapping';
   }
-  if (m.kind === 'objects') return OBJECTS_UNAVAILABLE;
   if (rep.schemaName !== ROS_TYPES[m.kind])
     return `is ${rep.schemaName || 'schemaless'}; kind ${m.kind} is made from ${ROS_TYPES[m.kind]}`;
   if (typeof decoder === 'string') return decoder;

@@ -12,8 +12,10 @@
  *     topics:
  *       - { topic: /points, sensor: lidar_top, kind: lidar, rateHz: 10, intensityField: intensity }
  *       - { topic: /odom, sensor: ego, kind: ego }
+ *       - { topic: /detections, sensor: detector, kind: objects, classes: { "1": car } }
  */
 import { SENSOR_ID_PATTERN } from '../wire/codec.js';
+import { ObjectClass, type ObjectClassName } from '../wire/layouts.js';
 import { arr, num, obj, opt, req, str } from '../schema/schema.js';
 import {
   FileValidationError,
@@ -24,9 +26,11 @@ import {
 } from '../schema/yaml-file.js';
 import { API_VERSION } from '../smi/spec/pipeline-spec.js';
 
-/** Drive kinds a topic can map to; `objects` exists only where the wire format has that kind. */
+/** Drive kinds a topic can map to. */
 export const IMPORT_KINDS = ['lidar', 'ego', 'objects'] as const;
 export type ImportKind = (typeof IMPORT_KINDS)[number];
+
+const OBJECT_CLASS_NAMES = Object.keys(ObjectClass) as ObjectClassName[];
 
 export interface TopicMapping {
   topic: string;
@@ -42,6 +46,8 @@ export interface TopicMapping {
   intensityField?: string;
   /** Intensity multiplier (default: 1 for float fields, 1/max for integer fields); results clamp to 0..1. */
   intensityScale?: number;
+  /** Kind objects: detector label → class, ahead of the built-in names (ros2-detections.ts). */
+  classes?: Record<string, ObjectClassName>;
 }
 
 export interface Ros2Mapping {
@@ -80,6 +86,7 @@ const SCHEMA = obj({
             frame: opt(str()),
             intensityField: opt(str()),
             intensityScale: opt(num({ min: 0, exclusiveMin: true })),
+            classes: opt({ type: 'map', values: str({ enum: OBJECT_CLASS_NAMES }) }),
           }),
           { minItems: 1 },
         ),
@@ -134,6 +141,14 @@ export function parseRos2Mapping(text: string, file: string): Ros2Mapping {
         line: doc.lineOf(path),
         path,
         message: `intensityField/intensityScale apply to kind lidar only, not ${t.kind}`,
+      });
+    if (t.kind !== 'objects' && t.classes !== undefined)
+      cross.push({
+        file,
+        doc: 0,
+        line: doc.lineOf(`${path}.classes`),
+        path: `${path}.classes`,
+        message: `classes applies to kind objects only, not ${t.kind}`,
       });
     seenTopics.add(t.topic);
     seenSensors.add(t.sensor);

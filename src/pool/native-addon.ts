@@ -54,6 +54,10 @@ export interface PoolAddon {
     timeoutMs: number,
   ): Promise<boolean>;
   reclaimDead(sab: SharedArrayBuffer, channel: number): { readers: number; slots: number; writers: number };
+  /** The calling thread to SCHED_FIFO at `priority` (1-99), or SCHED_OTHER for 0; "" or why not. */
+  setThreadRealtime(priority: number): string;
+  /** The calling thread's policy and priority: "fifo 10", "other 0". */
+  threadPolicy(): string;
   NativeWriter: new (sab: SharedArrayBuffer, channel: number, producerId: number) => NativeWriterHandle;
   NativeReader: new (sab: SharedArrayBuffer, channel: number, mode: number) => NativeReaderHandle;
 }

@@ -49,6 +49,75 @@ async function rejectedCount(metrics: PipelineMetrics, sensor: string, reason: s
 }
 
 describe('IngestStage', () => {
+  it('rejects implausible object lists, radar and camera payloads with a reason, counts them, and goes on', async () => {
+    const sensors = [
+      ...DEFAULT_RIG.filter((s) => s.kind !== 'ego'),
+      {
+        id: 'det',
+        kind: 'objects' as const,
+        rateHz: 10,
+        mount: { x: 0, y: 0, z: 0, yaw: 0 },
+        fovDeg: 360,
+        rangeM: 100,
+      },
+    ];
+    const pool = SlotPool.create(
+      sensors.map((s) => ({ name: s.id, slotCount: 4, slotBytes: 4096, readerCount: 1 })),
+    );
+    const metrics = new PipelineMetrics();
+    const lines: Record<string, unknown>[] = [];
+    const log = pino(
+      { level: 'warn' },
+      new Writable({
+        write(chunk: Buffer, _e, cb) {
+          lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+          cb();
+        },
+      }),
+    );
+    const ingest = new IngestStage(
+      sensors,
+      pool,
+      metricsIngestSink(metrics, sensors),
+      new RateLimitedLog(log),
+      {
+        maxFutureMs: 50,
+        maxAgeMs: 2000,
+      },
+    );
+    const now = process.hrtime.bigint();
+    const car = [20, 0, 0.7, 4.5, 1.8, 1.5, 0, 1, 0.9, 0, 0, 0, 0, 0, 0, 0];
+    const far = [5000, 0, 0.7, 4.5, 1.8, 1.5, 0, 1, 0.9, 0, 0, 0, 0, 0, 0, 0];
+    expect(ingest.ingest(sensorFrame('objects', 'det', 1, now - 3_000_000n, car), now)).toBe('committed');
+    expect(ingest.ingest(sensorFrame('objects', 'det', 2, now - 2_000_000n, [...car, ...far]), now)).toBe(
+      'rejected',
+    );
+    expect(ingest.ingest(sensorFrame('objects', 'det', 3, now - 1_000_000n, []), now)).toBe('committed');
+    expect(ingest.ingest(sensorFrame('radar', 'radar_front', 1, now, [40, 0, -900, 10]), now)).toBe(
+      'rejected',
+    );
+    expect(
+      ingest.ingest(sensorFrame('camera', 'cam_front', 1, now, [1, 0.9, 500, 100, 20, 300, 0, 20]), now),
+    ).toBe('rejected');
+    expect(ingest.ingest(sensorFrame('objects', 'det', 4, now, car), now)).toBe('committed');
+    expect(await rejectedCount(metrics, 'det', 'out_of_range')).toBe(1);
+    expect(await rejectedCount(metrics, 'radar_front', 'out_of_range')).toBe(1);
+    expect(await rejectedCount(metrics, 'cam_front', 'bad_box')).toBe(1);
+    expect(ingest.rejectedCount).toBe(3);
+    expect(lines.find((l) => l.reason === 'out_of_range' && l.sensor === 'det')?.detail).toBe(
+      'object 1: centre 5000 m from the sensor; at most 1000 m',
+    );
+    // Nothing of the refused messages reached the pool: the next good one is read intact.
+    const reader = pool.reader(sensors.length - 1);
+    const d = emptyDescriptor();
+    const seen: number[] = [];
+    while (reader.next(d)) {
+      seen.push(d.length);
+      reader.release(d.slot);
+    }
+    expect(seen).toEqual([64, 0, 64]);
+  });
+
   it('commits a good frame into the pool, readable in place', () => {
     const { ingest, pool, commits, radar } = setup();
     const reader = pool.reader(radar);

@@ -1,6 +1,7 @@
 import { decodeHeader, parseSensorTopic } from '../wire/codec.js';
 import { emptySensorHeader, validateSensorHeader } from '../wire/header-validator.js';
 import { LAYOUTS } from '../wire/layouts.js';
+import { checkPayload } from '../wire/payload-checks.js';
 import type { Rejection, RejectReason } from '../wire/reject-reason.js';
 import type { SensorConfig } from '../wire/rig.js';
 import type { ChannelWriter, Descriptor, SlotPool } from '../pool/slot-pool.js';
@@ -219,6 +220,11 @@ export class IngestStage {
       writer.abandon(slot);
       return this.reject(index, sensor.id, 'non_finite', `payload holds NaN or Inf`);
     }
+    const implausible = checkPayload(parsed.kind, writer.slotF32(slot), h.count);
+    if (implausible) {
+      writer.abandon(slot);
+      return this.rejectWith(index, sensor.id, implausible);
+    }
     const commitNs = process.hrtime.bigint();
     writer.commit(slot, expected, h.seq, h.stampNs, commitNs);
     this.lastStamp[index] = h.stampNs;
@@ -260,8 +266,15 @@ export class IngestStage {
     }
     if (this.checkOrder(index, d.stampNs, d.seq, clockNs)) return false;
     const perElement = layout.scalar === 'f32' ? 4 : 8;
-    if (!allFinite(this.externalView(index, d.slot, layout.scalar), d.length / perElement)) {
+    const view = this.externalView(index, d.slot, layout.scalar);
+    if (!allFinite(view, d.length / perElement)) {
       this.reject(index, sensor.id, 'non_finite', `payload holds NaN or Inf`);
+      return false;
+    }
+    const implausible =
+      view instanceof Float32Array ? checkPayload(sensor.kind, view, d.length / layout.stride) : undefined;
+    if (implausible) {
+      this.rejectWith(index, sensor.id, implausible);
       return false;
     }
     this.lastStamp[index] = d.stampNs;

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import type { MessagePort } from 'node:worker_threads';
 import { openPool, type SlotPool } from '../pool/index.js';
 import type { PipelineSpec, ZmqSourceSpec } from '../smi/spec/pipeline-spec.js';
@@ -13,7 +14,7 @@ import { StatusLine } from '../telemetry/status-line.js';
 import type { Logger } from '../telemetry/logger.js';
 import { PipelineScheduler } from '../smi/scheduler/pipeline-scheduler.js';
 import { buildStageGraph, poolGeometry, type StageGraph } from '../smi/scheduler/stage-graph.js';
-import { CLASS_NICE, setThreadNice } from '../workers/thread-priority.js';
+import { savedThreadPriority, setThreadClass } from '../workers/thread-priority.js';
 import { STAGE_COUNTER } from '../workers/scheduler-block.js';
 import { OVERLOAD } from '../smi/policy/admission.js';
 import { emptyDescriptor, type ChannelReader } from '../pool/slot-pool.js';
@@ -66,6 +67,8 @@ export class FusionService {
   private readonly sources: ServiceSource[] = [];
   private statusTimer: NodeJS.Timeout | undefined;
   private stopped: Promise<void> | undefined;
+  /** Puts the main thread's scheduling back as start() found it (see savedThreadPriority). */
+  private restorePriority: (() => void) | undefined;
   /** Why the pool runs in-process instead of in shared memory (said once at start-up). */
   private readonly poolFallback: string | undefined;
   /** Lidar scans are ingested on the lidar thread; else here (and why). */
@@ -162,10 +165,16 @@ export class FusionService {
           `the shared-memory pool; this pool is in-process (${this.poolFallback ?? `spec.pool.implementation '${spec.pool.implementation}'`})`,
       );
     }
-    // This thread ingests critical messages: it runs at the critical class's priority.
-    const mainPriority = spec.scheduler.threadPriorities
-      ? setThreadNice(CLASS_NICE[0]!)
-      : 'priority unchanged';
+    // This thread ingests critical messages: it runs at the critical class's priority. Threads
+    // created from here on inherit it: libuv's pool (file I/O) is started first so that it does
+    // not; stage and simulator threads set their own; ZeroMQ's I/O thread, which receives the
+    // critical sockets' messages, keeps it.
+    let mainPriority = 'priority unchanged';
+    if (spec.scheduler.threadPriorities) {
+      await stat(process.cwd());
+      this.restorePriority = savedThreadPriority();
+      mainPriority = setThreadClass(0, options.deterministic ? 0 : spec.scheduler.realtimePriority);
+    }
     if (spec.outputs.metrics.enabled) {
       this.metricsPort = await this.metricsServer.listen(
         spec.outputs.metrics.host,
@@ -380,7 +389,7 @@ export class FusionService {
 
   /**
    * The SUB sockets of one zmq source. Connecting to drivers (bind: false), one socket per class
-   * of traffic, each with its own queue: critical (radar, ego) and camera here, lidar on the
+   * of traffic, each with its own queue: critical (radar, ego, object lists) and camera here, lidar on the
    * lidar thread. A binding source has one socket for every kind (two sockets cannot bind one
    * endpoint).
    */
@@ -389,7 +398,7 @@ export class FusionService {
     if (src.bind) return [new ZmqSensorSource(src, onMessage, log, { name: 'all' })];
     const sockets = [
       new ZmqSensorSource(src, onMessage, log, {
-        subscribe: ['sensor/radar/', 'sensor/ego/'],
+        subscribe: ['sensor/radar/', 'sensor/ego/', 'sensor/objects/'],
         highWaterMark: 10_000,
         name: 'critical',
       }),
@@ -454,6 +463,7 @@ export class FusionService {
       this.ingest.close();
       this.lidarPort?.close();
       await this.scheduler.stop();
+      this.restorePriority?.();
       this.pool.close(); // unlinks the segment name; drivers holding a mapping keep it until they close
       await this.foxglove?.close();
       await this.metricsServer.close();

@@ -6,7 +6,7 @@ import { FusionService } from './fusion-service.js';
 import { OutputCollector, waitFor } from '../test-support/output-collector.js';
 import { egoRecord, radarTarget, sensorFrame } from '../test-support/frames.js';
 import { encodeHeader } from '../wire/codec.js';
-import { TRACK } from '../wire/layouts.js';
+import { TRACK, TRACKS_LAYOUT } from '../wire/layouts.js';
 
 const RADAR_X = 3.7;
 
@@ -84,7 +84,12 @@ describe('ZeroMQ round trip', () => {
     const tracks = out.of('out/tracks');
     expect(tracks.length).toBeGreaterThanOrEqual(20);
     const last = tracks[tracks.length - 1]!;
-    expect(last.header).toMatchObject({ v: 1, kind: 'tracks', frame: 'base_link', stride: 48 });
+    expect(last.header).toMatchObject({
+      v: 1,
+      kind: 'tracks',
+      frame: 'base_link',
+      stride: TRACKS_LAYOUT.stride,
+    });
     expect(last.payload.length).toBe(Number(last.header.count) * TRACK.stride);
     // Tracks are box centres; the radar sees the car's rear face, half a length nearer.
     const rearFaceX = RADAR_X + range;

@@ -13,11 +13,13 @@ import { LAYOUTS, type SensorKind } from '../wire/layouts.js';
 import type { SensorConfig } from '../wire/rig.js';
 import { CameraModel } from './camera.js';
 import { LidarModel } from './lidar.js';
+import { ObjectListModel } from './object-list.js';
 import { OdometryModel } from './odometry.js';
 import { Prng } from './prng.js';
 import { RadarModel } from './radar.js';
 import type { Scenario } from './scenario-types.js';
 import { GT, World, type Collision } from './world.js';
+import { snapshotLength } from './scene-snapshot.js';
 
 /** One sensor message. The simulator reuses the object passed to next(); copy what you keep. */
 export interface SimMessage {
@@ -32,6 +34,11 @@ export interface SimMessage {
   count: number;
   /** count * stride bytes in the kind's layout; valid until the next call to next(). */
   payload: Uint8Array;
+  /**
+   * With `castLidarElsewhere`, a lidar message carries no payload (count 0) but the scene to cast
+   * it from (scene-snapshot.ts), valid until the next call; undefined otherwise.
+   */
+  scene?: Float64Array;
 }
 
 /** Makes an empty message to pass to `DriveSimulator.next`. */
@@ -52,10 +59,26 @@ export interface DriveSimulatorOptions {
   seed?: number;
   /** Noise-free sensors: no noise, misses, clutter or misclassification (for tests and debugging). */
   ideal?: boolean;
+  /**
+   * Lidar messages carry the scene instead of the scan, for a caster on another thread (the live
+   * simulator: casting inline would hold up every message due meanwhile).
+   */
+  castLidarElsewhere?: boolean;
+  /**
+   * With castLidarElsewhere: a lidar message is handed out this long before its capture time,
+   * with the scene predicted for that time (World.sceneAhead), so that its scan can be cast by
+   * then. Default 50 ms.
+   */
+  lidarLeadNs?: number;
 }
 
 interface SensorModel {
   scan(world: World): number;
+}
+
+/** The lidar model of a rig sensor as the simulator makes it (the same noise stream anywhere). */
+export function lidarModelOf(cfg: SensorConfig, seed: number, ideal = false): LidarModel {
+  return new LidarModel(cfg, new Prng(seed >>> 0, streamOf(cfg.id)), ideal);
 }
 
 /** PRNG stream of a sensor: FNV-1a of its id, so a sensor's noise does not depend on its place in the rig. */
@@ -89,6 +112,9 @@ export class DriveSimulator {
   private readonly dropFrom: Float64Array[];
   private readonly dropTo: Float64Array[];
   private readonly duration: number;
+  private readonly castLidarElsewhere: boolean;
+  private readonly leadNs: Float64Array;
+  private readonly scene: Float64Array;
 
   constructor(scenario: Scenario, rig: readonly SensorConfig[], options: DriveSimulatorOptions = {}) {
     // Payloads are written through typed arrays, which use the host's byte order; the wire is little-endian.
@@ -101,6 +127,10 @@ export class DriveSimulator {
     this.durationNs = BigInt(this.duration);
     this.world = new World(scenario);
     const ideal = options.ideal ?? false;
+    this.castLidarElsewhere = options.castLidarElsewhere ?? false;
+    const lead = this.castLidarElsewhere ? (options.lidarLeadNs ?? 50_000_000) : 0;
+    this.leadNs = Float64Array.from(rig, (c) => (c.kind === 'lidar' ? lead : 0));
+    this.scene = new Float64Array(snapshotLength(this.world.count));
     this.models = [];
     this.outputs = [];
     this.strides = [];
@@ -117,6 +147,9 @@ export class DriveSimulator {
           break;
         case 'camera':
           model = new CameraModel(cfg, rng, ideal);
+          break;
+        case 'objects':
+          model = new ObjectListModel(cfg, rng, ideal);
           break;
         case 'ego':
           model = new OdometryModel(rng, ideal);
@@ -171,14 +204,18 @@ export class DriveSimulator {
     }
   }
 
-  /** Index of the sensor due next (lowest rig index on ties), or -1 at the end. */
+  /**
+   * Index of the sensor due next (lowest rig index on ties), or -1 at the end: by capture time,
+   * less the lead of a lidar cast elsewhere.
+   */
   private nextSensor(): number {
     let best = -1;
-    let bestT = this.duration;
+    let bestT = Infinity;
     for (let i = 0; i < this.dueNs.length; i++) {
       const t = this.dueNs[i]!;
-      if (t < bestT) {
-        bestT = t;
+      if (t >= this.duration) continue;
+      if (t - this.leadNs[i]! < bestT) {
+        bestT = t - this.leadNs[i]!;
         best = i;
       }
     }
@@ -199,9 +236,12 @@ export class DriveSimulator {
     const i = this.nextSensor();
     if (i < 0) return false;
     const t = this.dueNs[i]!;
-    this.world.advanceTo(t);
     const cfg = this.rig[i]!;
-    const count = this.models[i]!.scan(this.world);
+    const elsewhere = this.castLidarElsewhere && cfg.kind === 'lidar';
+    // A scene handed out ahead is predicted: the world itself stays at the messages' time.
+    if (!elsewhere) this.world.advanceTo(t);
+    const count = elsewhere ? 0 : this.models[i]!.scan(this.world);
+    out.scene = elsewhere ? this.world.sceneAhead(t, this.scene) : undefined;
     out.kind = cfg.kind;
     out.sensorIndex = i;
     out.sensorId = cfg.id;

@@ -12,7 +12,7 @@ import { LIDAR } from '../wire/layouts.js';
 import type { SensorConfig } from '../wire/rig.js';
 import { INFO_BY_CLASS_ID } from './actor-classes.js';
 import type { Prng } from './prng.js';
-import type { World } from './world.js';
+import type { LidarScene } from './scene-snapshot.js';
 
 export interface LidarParams {
   beams: number;
@@ -133,7 +133,7 @@ export class LidarModel {
   }
 
   /** Produces one scan of the world at its current time; returns the number of points. */
-  scan(world: World): number {
+  scan(world: LidarScene): number {
     const { beams, columns, rangeSigma, intensitySigma, minRange } = this.params;
     const rangeMax = this.config.rangeM;
     const mountZ = this.config.mount.z;
@@ -227,7 +227,7 @@ export class LidarModel {
 
   /** Puts every actor in range into box-local scratch arrays with its column interval; returns the count. */
   private prepareBoxes(
-    world: World,
+    world: LidarScene,
     px: number,
     py: number,
     psi: number,

@@ -12,6 +12,7 @@ import { Road } from './road.js';
 import { boxesOverlap } from './geometry.js';
 import type { Scenario, ScenarioActor } from './scenario-types.js';
 import { ActorTrajectory, POSE, wrapAngle } from './trajectory.js';
+import { sensorPoseOf, takeSnapshot } from './scene-snapshot.js';
 
 export { GT };
 
@@ -153,6 +154,22 @@ export class World {
   }
 
   /**
+   * What a lidar would see at `tNs` (ahead of now), as a scene snapshot into `out`, without
+   * moving the world: actors follow their scripts, the ego its script or the command in force
+   * (a command that changes before `tNs` is not foreseen: over a 50 ms lead a 10 m/s² change moves
+   * the ego by 1.3 cm). The world's state is restored afterwards, collisions included.
+   */
+  sceneAhead(tNs: number, out: Float64Array): Float64Array {
+    const { tNs: t0, gridNs, gridS, gridV, gridA, egoS, egoV, egoA, collision } = this;
+    this.advanceTo(tNs);
+    takeSnapshot(this, out);
+    Object.assign(this, { tNs: t0, gridNs, gridS, gridV, gridA, egoS, egoV, egoA, collision });
+    this.updateEgoPose();
+    this.updateActors();
+    return out;
+  }
+
+  /**
    * Integrates the ego over `dt` s from the grid point at `fromNs` (the acceleration is the one
    * of the whole grid step, so a partial step lies on the same line). Commits to the grid state
    * or only sets the current state.
@@ -255,15 +272,7 @@ export class World {
    * (ego velocity plus yaw rate times the lever arm) into out[0..4].
    */
   sensorPose(mount: Mount, out: Float64Array): void {
-    const c = Math.cos(this.egoYaw);
-    const s = Math.sin(this.egoYaw);
-    const rx = c * mount.x - s * mount.y;
-    const ry = s * mount.x + c * mount.y;
-    out[0] = this.egoX + rx;
-    out[1] = this.egoY + ry;
-    out[2] = wrapAngle(this.egoYaw + mount.yaw);
-    out[3] = this.egoVx - this.egoYawRate * ry;
-    out[4] = this.egoVy + this.egoYawRate * rx;
+    sensorPoseOf(this, mount, out);
   }
 
   /** Writes ground truth records (see GT) for every actor; returns the count. */

@@ -83,7 +83,7 @@ export class PipelineMetrics {
 
   readonly stageLatency = new Histogram({
     name: 'smi_stage_latency_seconds',
-    help: "A stage's input stampNs to the stage done with it (what its budget bounds)",
+    help: "A stage's input stampNs (for lidar boxes: their commit) to the stage done with it (what its budget bounds)",
     labelNames: ['stage', 'class'] as const,
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],

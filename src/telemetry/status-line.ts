@@ -32,7 +32,7 @@ export class StatusLine {
     const { sensors, received, e2e } = this.inputs;
     const now = performance.now();
     const dt = Math.max((now - this.lastAtMs) / 1000, 1e-3);
-    const perKind = SENSOR_KINDS.map((kind) => {
+    const perKind = SENSOR_KINDS.filter((kind) => sensors.some((s) => s.kind === kind)).map((kind) => {
       let n = 0;
       sensors.forEach((s, i) => {
         if (s.kind === kind) n += received[i]! - this.last[i]!;

@@ -4,3 +4,4 @@ export * from './mount.js';
 export * from './codec.js';
 export * from './reject-reason.js';
 export * from './header-validator.js';
+export * from './payload-checks.js';

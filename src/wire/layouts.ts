@@ -11,7 +11,7 @@
  */
 
 /** Sensor kinds accepted on `sensor/<kind>/<sensorId>` topics. */
-export const SENSOR_KINDS = ['lidar', 'radar', 'camera', 'ego'] as const;
+export const SENSOR_KINDS = ['lidar', 'radar', 'camera', 'objects', 'ego'] as const;
 export type SensorKind = (typeof SENSOR_KINDS)[number];
 
 /** Output kinds published on `out/<kind>` topics. */
@@ -68,6 +68,38 @@ export const CAMERA_LAYOUT: RecordLayout = {
 };
 
 /**
+ * objects: a 3D object list from a detector, one object per record, in the sensor's frame (the
+ * header's `frame`; the sensor's mount places it in base_link). x, y, z m: box centre; length,
+ * width, height m (>= 0; 0 = not estimated); yaw rad of the length axis; classId (ObjectClass);
+ * score 0..1 (detection confidence); vx, vy m/s over ground, in sensor axes, valid when varV > 0;
+ * varX, covXY, varY m²: centre covariance (all 0 = not given, the tracker's model applies);
+ * varYaw rad² (0 = not given); varV (m/s)² per velocity component (0 = no velocity measured).
+ */
+export const OBJECTS_LAYOUT: RecordLayout = {
+  fields: [
+    'x',
+    'y',
+    'z',
+    'length',
+    'width',
+    'height',
+    'yaw',
+    'classId',
+    'score',
+    'vx',
+    'vy',
+    'varX',
+    'covXY',
+    'varY',
+    'varYaw',
+    'varV',
+  ],
+  stride: 64,
+  scalar: 'f32',
+  frame: 'sensor',
+};
+
+/**
  * ego: one record of vehicle odometry. x, y m and yaw rad in the odom frame;
  * speed m/s (over ground, longitudinal); yawRate rad/s; accel m/s² (longitudinal).
  */
@@ -80,12 +112,39 @@ export const EGO_LAYOUT: RecordLayout = {
 
 /**
  * tracks: one fused object per record in base_link at the header's stampNs.
- * id; classId; x, y m; vx, vy m/s over ground in base_link axes; ax, ay m/s²;
- * length, width m; yaw rad; existence probability 0..1.
+ * id; classId; x, y, z m (box centre); vx, vy m/s over ground in base_link axes; ax, ay m/s²;
+ * length, width, height m; yaw rad; yawRate rad/s; existence probability 0..1 (also the track's
+ * score); sinceUpdate s since a measurement last updated the track (0 = updated at this stamp,
+ * larger = coasting); the covariance in base_link axes: varX, covXY, varY m², varVx, covVxVy,
+ * varVy (m/s)², varYaw rad².
  */
 export const TRACKS_LAYOUT: RecordLayout = {
-  fields: ['id', 'classId', 'x', 'y', 'vx', 'vy', 'ax', 'ay', 'length', 'width', 'yaw', 'existence'],
-  stride: 48,
+  fields: [
+    'id',
+    'classId',
+    'x',
+    'y',
+    'z',
+    'vx',
+    'vy',
+    'ax',
+    'ay',
+    'length',
+    'width',
+    'height',
+    'yaw',
+    'yawRate',
+    'existence',
+    'sinceUpdate',
+    'varX',
+    'covXY',
+    'varY',
+    'varVx',
+    'covVxVy',
+    'varVy',
+    'varYaw',
+  ],
+  stride: 92,
   scalar: 'f32',
   frame: 'base_link',
 };
@@ -105,12 +164,13 @@ export const LAYOUTS: Readonly<Record<MessageKind, RecordLayout>> = {
   lidar: LIDAR_LAYOUT,
   radar: RADAR_LAYOUT,
   camera: CAMERA_LAYOUT,
+  objects: OBJECTS_LAYOUT,
   ego: EGO_LAYOUT,
   tracks: TRACKS_LAYOUT,
   plan: PLAN_LAYOUT,
 };
 
-/** Object classes used by camera object lists, tracks and ground truth. */
+/** Object classes used by camera and detector object lists, tracks and ground truth. */
 export const ObjectClass = {
   unknown: 0,
   car: 1,
@@ -119,6 +179,8 @@ export const ObjectClass = {
   cyclist: 4,
 } as const;
 export type ObjectClassName = keyof typeof ObjectClass;
+/** Number of object classes: valid class ids are the integers 0 .. OBJECT_CLASS_COUNT - 1. */
+export const OBJECT_CLASS_COUNT = 5;
 
 /** Field offsets (in elements, not bytes) for code that indexes records directly. */
 export const LIDAR = { x: 0, y: 1, z: 2, intensity: 3, stride: 4 } as const;
@@ -134,21 +196,51 @@ export const CAMERA = {
   range: 7,
   stride: 8,
 } as const;
+export const OBJECT = {
+  x: 0,
+  y: 1,
+  z: 2,
+  length: 3,
+  width: 4,
+  height: 5,
+  yaw: 6,
+  classId: 7,
+  score: 8,
+  vx: 9,
+  vy: 10,
+  varX: 11,
+  covXY: 12,
+  varY: 13,
+  varYaw: 14,
+  varV: 15,
+  stride: 16,
+} as const;
 export const EGO = { x: 0, y: 1, yaw: 2, speed: 3, yawRate: 4, accel: 5, stride: 6 } as const;
 export const TRACK = {
   id: 0,
   classId: 1,
   x: 2,
   y: 3,
-  vx: 4,
-  vy: 5,
-  ax: 6,
-  ay: 7,
-  length: 8,
-  width: 9,
-  yaw: 10,
-  existence: 11,
-  stride: 12,
+  z: 4,
+  vx: 5,
+  vy: 6,
+  ax: 7,
+  ay: 8,
+  length: 9,
+  width: 10,
+  height: 11,
+  yaw: 12,
+  yawRate: 13,
+  existence: 14,
+  sinceUpdate: 15,
+  varX: 16,
+  covXY: 17,
+  varY: 18,
+  varVx: 19,
+  covVxVy: 20,
+  varVy: 21,
+  varYaw: 22,
+  stride: 23,
 } as const;
 export const PLAN_POINT = { t: 0, x: 1, y: 2, v: 3, stride: 4 } as const;
 

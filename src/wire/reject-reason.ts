@@ -15,6 +15,12 @@ export const REJECT_REASONS = [
   'length_mismatch', // payload bytes != count * stride (or payload missing)
   'too_large', // payload larger than the channel's slot
   'non_finite', // NaN or Inf in the payload
+  'bad_class', // a record's classId is not an ObjectClass
+  'bad_score', // a record's score or confidence is outside 0..1
+  'bad_size', // a record's box size is negative
+  'bad_box', // a camera box is inverted or outside any image
+  'bad_covariance', // a record's variance is negative, or its covariance not positive semidefinite
+  'out_of_range', // a record's position, range or speed is physically impossible (e.g. kilometres away)
   'stamp_future', // stampNs later than now + the allowed skew
   'stamp_stale', // stampNs older than now - the allowed age
   'stamp_backwards', // stampNs not later than the sensor's previous accepted stamp

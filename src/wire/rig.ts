@@ -120,3 +120,23 @@ export const DEFAULT_RIG: readonly SensorConfig[] = [
   },
   { id: 'ego', kind: 'ego', rateHz: 100, mount: { x: 0, y: 0, z: 0, yaw: 0 }, fovDeg: 0, rangeM: 0 },
 ];
+
+/**
+ * A 3D object detector running on the roof lidar's scans (objects kind, 10 Hz, all around):
+ * the simulator gives it a detector-like error model (src/sim/object-list.ts).
+ */
+export const OBJECT_LIST_SENSOR: SensorConfig = {
+  id: 'objects_top',
+  kind: 'objects',
+  rateHz: 10,
+  mount: { x: 1.3, y: 0, z: 1.9, yaw: 0 },
+  fovDeg: 360,
+  rangeM: 100,
+};
+
+/** The built-in rig with the object detector added (before odometry): the simulated suite's rig. */
+export const DETECTOR_RIG: readonly SensorConfig[] = [
+  ...DEFAULT_RIG.filter((s) => s.kind !== 'ego'),
+  OBJECT_LIST_SENSOR,
+  ...DEFAULT_RIG.filter((s) => s.kind === 'ego'),
+];

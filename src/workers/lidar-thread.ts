@@ -29,6 +29,8 @@ export class LidarThread {
   private readonly boxes = new Float32Array(MAX_CLUSTERS * CLUSTER.stride);
   private readonly writers: Map<number, ChannelWriter>;
   private readonly cost = new StageCostModel();
+  /** Degraded runs (half the points, coarser grid) cost differently: learned apart. */
+  private readonly degradedCost = new StageCostModel();
   private readonly points: Float32Array[][];
   private readonly seqOut: Map<number, number> = new Map();
   private readonly lag: LagDetector;
@@ -106,10 +108,17 @@ export class LidarThread {
           deadlineNs: f.deadlineNs,
           nowNs: Number(startNs),
           costNs: this.cost.expected(count),
-          degradedCostNs: this.cost.trained ? this.cost.expected(count / 2) * 0.6 : undefined,
+          // Until degraded runs are seen: half the points on a coarser grid, guessed at 0.6×.
+          degradedCostNs: this.degradedCost.trained
+            ? this.degradedCost.expected(count / 2)
+            : this.cost.trained
+              ? this.cost.expected(count / 2) * 0.6
+              : undefined,
           overload: this.block.overload,
+          sinceFullRun: this.cost.sinceFullRun,
         })
       : 'run';
+    if (decision === 'shed-deadline' || decision === 'degrade') this.cost.noteNotRun();
     if (decision === 'shed-deadline' || decision === 'shed-overload') {
       this.block.count(
         stage.index,
@@ -126,6 +135,7 @@ export class LidarThread {
       if (decision === 'degrade') {
         const half = this.decimate(view, count);
         n = this.coarse.cluster(this.decimated, half, sensor.mount, this.boxes);
+        this.degradedCost.observe(Number(process.hrtime.bigint() - startNs), half);
         this.block.count(stage.index, STAGE_COUNTER.degraded);
       } else {
         n = this.clusterer.cluster(view, count, sensor.mount, this.boxes);

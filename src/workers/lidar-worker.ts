@@ -13,7 +13,7 @@ import { RateLimitedLog } from '../telemetry/reject-log-limiter.js';
 import { SAMPLE, SchedulerBlock } from './scheduler-block.js';
 import { StageInputs } from './stage-inputs.js';
 import { LidarThread } from './lidar-thread.js';
-import { setThreadNice } from './thread-priority.js';
+import { setThreadClass } from './thread-priority.js';
 import type {
   FromStageThread,
   LidarThreadData,
@@ -26,7 +26,10 @@ const data = workerData as LidarThreadData;
 const post = (m: FromStageThread): void => port.postMessage(m);
 
 async function main(): Promise<void> {
-  const priority = data.nice === undefined ? 'priority unchanged' : setThreadNice(data.nice);
+  const priority =
+    data.priority === undefined
+      ? 'priority unchanged'
+      : setThreadClass(data.priority.rank, data.priority.realtime);
   const log = createLogger(data.logLevel as LevelWithSilent).child({ thread: 'lidar' });
   const limited = new RateLimitedLog(log);
   const pool = SlotPool.attach(data.poolSab);

@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DriveWriter } from '../io/mcap-drive-writer.js';
 import { RecordRing } from '../io/record-ring.js';
-import { CLASS_NICE, setThreadNice } from './thread-priority.js';
+import { setThreadClass } from './thread-priority.js';
 import {
   emptyRecorderStats,
   type RecorderControl,
@@ -17,8 +17,8 @@ import {
 } from '../io/recorder-protocol.js';
 
 // Recording is best-effort work (DESIGN: priorities): compression never competes with ingest
-// and fusion for a core.
-setThreadNice(CLASS_NICE[3]!);
+// and fusion for a core (nor inherits a critical thread's real-time policy).
+setThreadClass(3);
 
 const port = parentPort!;
 const data = workerData as RecorderWorkerData;

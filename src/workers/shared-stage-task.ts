@@ -6,10 +6,10 @@
 import { CLUSTER, LidarClusterer } from '../fusion/lidar-clusterer.js';
 import type { Mount } from '../wire/mount.js';
 import { LIDAR } from '../wire/layouts.js';
-import { CLASS_NICE, setThreadNice } from './thread-priority.js';
+import { setThreadClass } from './thread-priority.js';
 
 // Shared-pool threads run high-class work (lidar extraction), whatever they inherited.
-setThreadNice(CLASS_NICE[1]!);
+setThreadClass(1);
 
 export interface ClusterTask {
   sab: SharedArrayBuffer;

@@ -14,7 +14,31 @@ export interface SimWorkerData {
    * 1.6 MB scan never passes through the thread that ingests critical messages.
    */
   lidarPort?: MessagePort;
+  /**
+   * Lidar scenes go here, to the lidar caster (lidar-cast-worker.ts), instead of being cast on the
+   * simulator's thread; `lidarPort` is then the caster's, not this worker's.
+   */
+  casterPort?: MessagePort;
 }
+
+export interface LidarCastWorkerData {
+  scenarioFile: string;
+  rig: readonly SensorConfig[];
+  seed?: number;
+  /** Where the simulator sends CastRequests (and the caster answers `flushed`). */
+  scenes: MessagePort;
+  /** The lidar thread's port; without it scans go to the parent as SimEvent frames. */
+  out?: MessagePort;
+}
+
+/** Simulator ⇄ lidar caster. */
+export type CastRequest =
+  | { type: 'scene'; sensorIndex: number; seq: number; stampNs: bigint; scene: Float64Array }
+  /** The drive restarts: fresh lidar models (noise streams from the start). */
+  | { type: 'loop' }
+  /** The drive ended: cast what came before, close the lidar port, answer `flushed`. */
+  | { type: 'flush' }
+  | { type: 'flushed' };
 
 /** Parent → simulator worker. */
 export type SimControl = { type: 'stop' } | { type: 'accel'; value: number | null };

@@ -122,7 +122,9 @@ export class StageInputs {
         frame.commitNs = d.commitNs;
         frame.stage = stage.index;
         frame.classRank = stage.classRank;
-        frame.deadlineNs = Number(d.stampNs) + stage.budgetNs;
+        // A stage's budget counts from its input's capture stamp; for what another stage wrote
+        // (lidar boxes) from that commit: the writer's own budget covered the time before.
+        frame.deadlineNs = Number(info.kind === 'boxes' ? d.commitNs : d.stampNs) + stage.budgetNs;
         if (!ready.push(frame)) {
           this.block.count(stage.index, STAGE_COUNTER.queueFull);
           this.finish(d.channel, d.slot);

@@ -10,7 +10,7 @@ import type { PlanningSpec } from '../smi/spec/pipeline-spec.js';
 import type { SchedulerBlockShape } from './scheduler-block.js';
 
 /** Kinds of pool channel a stage reads. */
-export type InputKind = 'ego' | 'radar' | 'camera' | 'lidar' | 'boxes';
+export type InputKind = 'ego' | 'radar' | 'objects' | 'camera' | 'lidar' | 'boxes';
 
 /** One input channel of a thread's stages. */
 export interface InputChannelInfo {
@@ -55,8 +55,8 @@ export interface StageThreadData {
   deterministic: boolean;
   shedding: boolean;
   prefetch: PrefetchSpec;
-  /** nice value for this thread, or undefined to leave it. */
-  nice?: number;
+  /** The thread's class rank and SCHED_FIFO priority (thread-priority.ts), or undefined to leave it. */
+  priority?: { rank: number; realtime: number };
   logLevel: string;
   ingestLimits: { maxFutureMs: number; maxAgeMs: number };
 }

@@ -14,7 +14,7 @@ import { RateLimitedLog } from '../telemetry/reject-log-limiter.js';
 import { SchedulerBlock } from './scheduler-block.js';
 import { StageInputs } from './stage-inputs.js';
 import { TrackerThread } from './tracker-thread.js';
-import { setThreadNice } from './thread-priority.js';
+import { setThreadClass } from './thread-priority.js';
 import type { FromStageThread, TrackerThreadData } from './stage-thread-protocol.js';
 
 const port = parentPort!;
@@ -22,7 +22,10 @@ const data = workerData as TrackerThreadData;
 const post = (m: FromStageThread, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 
 async function main(): Promise<void> {
-  const priority = data.nice === undefined ? 'priority unchanged' : setThreadNice(data.nice);
+  const priority =
+    data.priority === undefined
+      ? 'priority unchanged'
+      : setThreadClass(data.priority.rank, data.priority.realtime);
   const log = createLogger(data.logLevel as LevelWithSilent).child({ thread: 'tracker' });
   const limited = new RateLimitedLog(log);
   const pool = SlotPool.attach(data.poolSab);

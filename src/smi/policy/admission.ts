@@ -27,7 +27,17 @@ export interface AdmitInput {
   /** Expected run time degraded, ns; undefined when the stage cannot degrade. */
   degradedCostNs: number | undefined;
   overload: number;
+  /** Frames of this stage shed or degraded on their deadline since its last full run (StageCostModel.sinceFullRun). */
+  sinceFullRun?: number;
 }
+
+/**
+ * After this many frames in a row shed or degraded on their deadline, the next one runs at full
+ * quality anyway: a cost estimate learned in a bad moment (a cold JIT, a preempted run) would
+ * otherwise shed or degrade every frame from then on, since those frames never run at full
+ * quality and so never correct it. The probe is counted like any frame (a miss if it is late).
+ */
+export const PROBE_AFTER = 8;
 
 /**
  * Critical frames always run (late ones are counted as misses when they finish). Others are shed
@@ -39,7 +49,8 @@ export function admit(f: AdmitInput): AdmitDecision {
   if (f.classRank === 3 && f.overload >= OVERLOAD.shedBestEffort) return 'shed-overload';
   if (f.classRank === 2 && f.overload >= OVERLOAD.shedNormal) return 'shed-overload';
   const degradeForLoad = f.classRank === 1 && f.overload >= OVERLOAD.degradeHigh;
-  if (f.nowNs + f.costNs <= f.deadlineNs && !degradeForLoad) return 'run';
+  const probe = (f.sinceFullRun ?? 0) >= PROBE_AFTER;
+  if (!degradeForLoad && (f.nowNs + f.costNs <= f.deadlineNs || probe)) return 'run';
   if (f.degradedCostNs !== undefined && f.nowNs + f.degradedCostNs <= f.deadlineNs) return 'degrade';
   return 'shed-deadline';
 }
@@ -49,13 +60,14 @@ export function admit(f: AdmitInput): AdmitDecision {
  * its budget. A window (100 ms) is bad when a critical frame missed, or when more than `tolerance`
  * of its frames (at least two) used more than `raiseAt` of the budget: one late frame on a busy
  * machine is noise, a run of them is load. Two bad windows in a row raise the level one step; it
- * falls one step after `calmWindows` windows in a row with no frame above `lowerAt`.
+ * falls one step after `calmWindows` windows in a row in which at most `tolerance` of the frames
+ * used more than `lowerAt` (a single slow frame must not hold the shedding in place forever).
  */
 export class OverloadGovernor {
   private level: number = OVERLOAD.none;
   private frames = 0;
   private slow = 0;
-  private worst = 0;
+  private aboveLower = 0;
   private missed = false;
   private bad = 0;
   private calm = 0;
@@ -76,7 +88,7 @@ export class OverloadGovernor {
     const ratio = latencyNs / budgetNs;
     this.frames++;
     if (ratio > this.raiseAt) this.slow++;
-    if (ratio > this.worst) this.worst = ratio;
+    if (ratio > this.lowerAt) this.aboveLower++;
     if (ratio > 1) this.missed = true;
   }
 
@@ -94,7 +106,7 @@ export class OverloadGovernor {
       }
     } else {
       this.bad = 0;
-      if (this.worst < this.lowerAt) {
+      if (this.aboveLower <= this.tolerance * this.frames) {
         if (++this.calm >= this.calmWindows && this.level > OVERLOAD.none) {
           this.level--;
           this.calm = 0;
@@ -105,7 +117,7 @@ export class OverloadGovernor {
     }
     this.frames = 0;
     this.slow = 0;
-    this.worst = 0;
+    this.aboveLower = 0;
     this.missed = false;
     this.windowStartNs = nowNs;
     return this.level;
@@ -137,8 +149,17 @@ export class StageCostModel {
     private readonly minSamples = 3,
   ) {}
 
+  /** Frames shed or degraded on their deadline since the last full-quality run (see PROBE_AFTER). */
+  sinceFullRun = 0;
+
+  /** A frame was shed or degraded on its deadline, on this model's estimate. */
+  noteNotRun(): void {
+    this.sinceFullRun++;
+  }
+
   /** A run took `ns` for an input of `units`. */
   observe(ns: number, units = 1): void {
+    this.sinceFullRun = 0;
     const x = Math.max(1, units);
     const keep = 1 - this.alpha;
     this.w = this.w * keep + 1;
@@ -156,7 +177,9 @@ export class StageCostModel {
     const mx = this.sx / this.w;
     const my = this.sy / this.w;
     const varX = this.sxx / this.w - mx * mx;
-    if (varX > 1e-9 * mx * mx + 1e-12) {
+    // A slope needs sizes that differ: over scans within a few per cent of each other, timing
+    // noise alone would make it anything (2 ms over 50 points of 100,000 is 40 µs a point).
+    if (varX > 0.01 * mx * mx) {
       const b = Math.max(0, (this.sxy / this.w - mx * my) / varX);
       const a = Math.max(0, my - b * mx);
       return a + b * x;

@@ -64,44 +64,57 @@ export class PeriodEstimator {
 }
 
 /**
- * A stage's lag detector: a moving average of the period at which it completes frames against the
- * period it is expected to keep. Lagging when the average exceeds `enterFactor` × expected,
- * recovered below `exitFactor` × (hysteresis); each change is reported once.
+ * A stage's lag detector: the average period at which it completes frames over a window of time
+ * (at least 1 s and 20 expected periods), against the period it is expected to keep. Windows, not
+ * a per-frame moving average: a stage fed by several sensors completes in bursts (ego and radar at
+ * one instant, then nothing), and a short average of such gaps crosses any threshold many times a
+ * second. Lagging when a window's average exceeds `enterFactor` × expected, recovered when one is
+ * below `exitFactor` × (hysteresis); each change is reported once, at the end of a window.
  */
 export class LagDetector {
+  private windowStartNs = -1;
+  private completions = 0;
   private avgNs: number;
-  private lastNs = -1;
   private lagging = false;
   /** Times the stage started lagging. */
   episodes = 0;
+  readonly windowNs: number;
 
   constructor(
     readonly expectedPeriodNs: number,
-    private readonly alpha = 0.1,
+    windowNs = Math.max(1e9, 20 * expectedPeriodNs),
     private readonly enterFactor = 1.5,
     private readonly exitFactor = 1.2,
   ) {
     this.avgNs = expectedPeriodNs;
+    this.windowNs = windowNs;
   }
 
   /** Records a completion; returns 'lagging' or 'recovered' when the state changes, else undefined. */
   observe(atNs: number): 'lagging' | 'recovered' | undefined {
-    if (this.lastNs >= 0) {
-      const d = atNs - this.lastNs;
-      if (d > 0) this.avgNs += this.alpha * (d - this.avgNs);
-    }
-    this.lastNs = atNs;
-    return this.evaluate();
+    const e = this.tick(atNs);
+    if (this.windowStartNs < 0) this.windowStartNs = atNs;
+    else this.completions++;
+    return e;
   }
 
-  /** Time passing without completions also counts (a stalled stage completes nothing). */
+  /**
+   * Closes the windows that `nowNs` has passed (a stalled stage completes nothing: its windows
+   * close empty, and it lags); returns the state change, if any.
+   */
   tick(nowNs: number): 'lagging' | 'recovered' | undefined {
-    if (this.lastNs < 0) return undefined;
-    const open = nowNs - this.lastNs;
-    if (open > this.avgNs) this.avgNs += this.alpha * (open - this.avgNs);
-    return this.evaluate();
+    if (this.windowStartNs < 0) return undefined;
+    let e: 'lagging' | 'recovered' | undefined;
+    while (nowNs - this.windowStartNs >= this.windowNs) {
+      this.avgNs = this.completions > 0 ? this.windowNs / this.completions : Infinity;
+      this.completions = 0;
+      this.windowStartNs += this.windowNs;
+      e = this.evaluate() ?? e;
+    }
+    return e;
   }
 
+  /** The last closed window's average period, ns (the expected one before the first closes). */
   get averagePeriod(): number {
     return this.avgNs;
   }

@@ -20,7 +20,6 @@ import type { Logger } from '../../telemetry/logger.js';
 import type { IngestCounterBlock } from '../../sensors/ingest-counters.js';
 import { CLUSTER } from '../../fusion/lidar-clusterer.js';
 import { SAMPLE, STAGE_COUNTER, SchedulerBlock } from '../../workers/scheduler-block.js';
-import { CLASS_NICE } from '../../workers/thread-priority.js';
 import { workerFile } from '../../workers/worker-file.js';
 import type { ClusterResult, ClusterTask } from '../../workers/shared-stage-task.js';
 import type { LidarThreadData, TrackerThreadData } from '../../workers/stage-thread-protocol.js';
@@ -90,8 +89,11 @@ export class PipelineScheduler {
     const { spec, graph, options } = this;
     const det = options.deterministic;
     const sched = spec.scheduler;
-    const nice = (stage: number): number | undefined =>
-      sched.threadPriorities ? CLASS_NICE[CLASS_RANK[graph.stages[stage]!.class]] : undefined;
+    // Real-time scheduling buys wake-up latency; a deterministic run wants throughput (nice only).
+    const priority = (stage: number): { rank: number; realtime: number } | undefined =>
+      sched.threadPriorities
+        ? { rank: CLASS_RANK[graph.stages[stage]!.class], realtime: det ? 0 : sched.realtimePriority }
+        : undefined;
     const common = {
       poolSab: this.pool.sab,
       blockSab: this.block.sab,
@@ -110,7 +112,7 @@ export class PipelineScheduler {
       thread: graph.threads.tracker,
       inputs: inputsOf(graph, graph.trackerStages),
       stages: graph.trackerStages.map((i) => stageInfo(graph.stages[i]!)),
-      nice: nice(graph.trackerStage),
+      priority: priority(graph.trackerStage),
       mode: sched.mode,
       maxTracks: spec.fusion.maxTracks,
       planning: spec.planning,
@@ -134,7 +136,7 @@ export class PipelineScheduler {
         thread: graph.threads.lidar,
         inputs: lidarInputs,
         stages: [stageInfo(graph.stages[graph.lidarStage]!)],
-        nice: nice(graph.lidarStage),
+        priority: priority(graph.lidarStage),
         ingestSensors: options.lidarIngestOnThread
           ? lidarInputs.filter((i) => !i.external).map((i) => i.sensorIndex)
           : [],

@@ -99,7 +99,7 @@ describe('pipeline spec', () => {
       `${header}spec:\n  sensors:\n    - { id: r1, kind: sonar, rateHz: -1 }\n  outputs:\n    publish: http://x\n  colour: red\n`,
     );
     expect(issues).toContain(
-      'p.yaml:7: spec.sensors[0].kind: "sonar" is not allowed; expected one of lidar, radar, camera, ego',
+      'p.yaml:7: spec.sensors[0].kind: "sonar" is not allowed; expected one of lidar, radar, camera, objects, ego',
     );
     expect(issues).toContain(
       'p.yaml:7: spec.sensors[0].rateHz: -1 is not allowed; expected a number > 0 and <= 10000',

@@ -132,6 +132,7 @@ const KIND_CHANNEL: Readonly<
   lidar: { minSlots: 8, slotBytes: 4 * 1024 * 1024, access: 'sequential' },
   radar: { minSlots: 16, slotBytes: 64 * 1024, access: 'sequential' },
   camera: { minSlots: 16, slotBytes: 64 * 1024, access: 'sequential' },
+  objects: { minSlots: 16, slotBytes: 64 * 1024, access: 'sequential' },
   ego: { minSlots: 32, slotBytes: 64, access: 'sequential' },
   boxes: { minSlots: 8, slotBytes: 32 * 1024, access: 'sequential' },
 };

@@ -32,6 +32,11 @@ export interface SchedulerSpec {
   shedding: boolean;
   /** Run each stage's thread at its class's OS priority (nice; negative needs CAP_SYS_NICE). */
   threadPriorities: boolean;
+  /**
+   * SCHED_FIFO priority (1-99) of the critical threads (ingest, tracker) when threadPriorities is
+   * on; 0 = nice only. Needs CAP_SYS_NICE or RLIMIT_RTPRIO and the native addon; else nice −10.
+   */
+  realtimePriority: number;
   /** Only for mode trigger-cycles. */
   triggerCycles: { triggers: string[]; maxWaitMs: number };
 }
@@ -49,6 +54,7 @@ export const SCHEDULER_SCHEMA: Schema = obj({
   ),
   shedding: opt(bool()),
   threadPriorities: opt(bool()),
+  realtimePriority: opt(int({ min: 0, max: 99 })),
   triggerCycles: opt(
     obj({
       triggers: opt(arr(str(), { minItems: 1 })),
@@ -64,6 +70,7 @@ export function defaultScheduler(triggers: string[]): SchedulerSpec {
     prefetch: { enabled: true, spinUs: 200, leadUs: 100, maxCpuPercent: 5 },
     shedding: true,
     threadPriorities: true,
+    realtimePriority: 10,
     triggerCycles: { triggers, maxWaitMs: 100 },
   };
 }
@@ -74,6 +81,7 @@ export interface RawScheduler {
   prefetch?: Partial<PrefetchSpec>;
   shedding?: boolean;
   threadPriorities?: boolean;
+  realtimePriority?: number;
   triggerCycles?: { triggers?: string[]; maxWaitMs?: number };
 }
 
@@ -85,6 +93,7 @@ export function resolveScheduler(raw: RawScheduler | undefined, defaultTriggers:
     prefetch: { ...d.prefetch, ...raw?.prefetch },
     shedding: raw?.shedding ?? d.shedding,
     threadPriorities: raw?.threadPriorities ?? d.threadPriorities,
+    realtimePriority: raw?.realtimePriority ?? d.realtimePriority,
     triggerCycles: {
       triggers: raw?.triggerCycles?.triggers ?? d.triggerCycles.triggers,
       maxWaitMs: raw?.triggerCycles?.maxWaitMs ?? d.triggerCycles.maxWaitMs,

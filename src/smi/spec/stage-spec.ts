@@ -124,6 +124,8 @@ export function defaultStages(
     inputs: [
       ...of('ego').map((s) => ({ channel: s.id, access: 'sequential' as const })),
       ...of('radar').map((s) => ({ channel: s.id, access: 'sequential' as const })),
+      // Object lists (a smart sensor's or a detector's) are the tracker's direct measurements.
+      ...of('objects').map((s) => ({ channel: s.id, access: 'sequential' as const })),
       // The trigger-cycle baseline clusters raw scans inside its cycles.
       ...lidars.map((l) => ({
         channel: baseline ? l.id : boxesChannelOf(l.id),
