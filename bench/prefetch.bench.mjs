@@ -180,6 +180,17 @@ function quantiles(samples) {
   return { p50: q(0.5), p99: q(0.99), p999: q(0.999), max: s[s.length - 1] / 1e3 };
 }
 
+/** The scheduler's defaults; `--spin-us=`, `--lead-us=`, `--cpu-percent=` override them. */
+const PREFETCH = { enabled: true, spinUs: 200, leadUs: 100, maxCpuPercent: 5 };
+for (const [flag, key] of [
+  ['--spin-us=', 'spinUs'],
+  ['--lead-us=', 'leadUs'],
+  ['--cpu-percent=', 'maxCpuPercent'],
+]) {
+  const a = process.argv.find((x) => x.startsWith(flag));
+  if (a) PREFETCH[key] = Number(a.slice(flag.length));
+}
+
 async function runPool(size, periodNs, count, prefetchOn) {
   const { SlotPool } = await import(dist('pool/index.js'));
   const { SchedulerBlock } = await import(dist('workers/scheduler-block.js'));
@@ -188,7 +199,7 @@ async function runPool(size, periodNs, count, prefetchOn) {
   ]);
   const shape = { threads: 1, stages: 1, channels: 1 };
   const block = SchedulerBlock.create(shape);
-  const prefetch = { enabled: prefetchOn, spinUs: 200, leadUs: 100, maxCpuPercent: 5 };
+  const prefetch = { ...PREFETCH, enabled: prefetchOn };
   try {
     const job = { poolSab: pool.sab, blockSab: block.sab, shape, size, periodNs, count, prefetch };
     const c = start('consumer', job);

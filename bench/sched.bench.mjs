@@ -11,7 +11,8 @@
 // CPU. Prints a table and the targets (a NOT MET line for each missed one), writes
 // bench/results/sched.json and sched.md. Then the prefetch handoff bench (bench/prefetch.bench.mjs).
 //
-// Options: --quick (4 s per case), --duration=S, --no-prefetch-bench, --loads=1,2,3,hog
+// Options: --quick (4 s per case), --duration=S, --no-prefetch-bench, --loads=1,2,3,hog,
+// --modes=0,1,2 (indices into MODES: prefetch on, prefetch off, trigger cycles)
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -234,10 +235,17 @@ function targets(rows) {
   return out;
 }
 
+const modesArg = args.find((a) => a.startsWith('--modes='));
+const modes = modesArg
+  ? modesArg
+      .slice(8)
+      .split(',')
+      .map((i) => MODES[Number(i)])
+  : MODES;
 const drive = await makeDrive();
 const rows = [];
 for (const loadName of loads) {
-  for (const m of MODES) {
+  for (const m of modes) {
     process.stderr.write(
       `sched: ${m.name} at ${loadName === 'hog' ? '1x + CPU hog' : `${loadName}x`} (${seconds} s)\n`,
     );

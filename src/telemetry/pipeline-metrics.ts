@@ -139,7 +139,7 @@ export class PipelineMetrics {
 
   readonly schedLagging = new Gauge({
     name: 'smi_sched_lagging',
-    help: "1 while a stage's moving average period exceeds 1.5x the expected one",
+    help: "1 while a stage's average period over its last window (>= 1 s) exceeds 1.5x the expected one",
     labelNames: ['stage'] as const,
     registers: [this.registry],
     collect: this.collect,
@@ -147,7 +147,7 @@ export class PipelineMetrics {
 
   readonly schedLagEpisodes = new Counter({
     name: 'smi_sched_lag_total',
-    help: 'Times a stage started lagging (its moving average period above 1.5x the expected)',
+    help: 'Times a stage started lagging (its average period over a window of >= 1 s above 1.5x the expected)',
     labelNames: ['stage'] as const,
     registers: [this.registry],
     collect: this.collect,

@@ -11,6 +11,10 @@ import type { StageInputs } from './stage-inputs.js';
 
 /** The longest single sleep: stop requests and messages are looked at least this often. */
 const MAX_SLEEP_MS = 20;
+/** The earliest a spin starts before the expected commit, in spinUs (the CPU cap bounds it too). */
+const MAX_EARLY_SPINS = 4;
+/** The spin allowance holds this many spinUs: one early window, not a quiet second saved up. */
+const BUCKET_SPINS = 8;
 
 export class PrefetchWaiter {
   /** Spin allowance, ns of spinning, refilled at maxCpuPercent of the wall clock. */
@@ -33,7 +37,7 @@ export class PrefetchWaiter {
     this.spinNs = spec.spinUs * 1000;
     this.leadNs = spec.leadUs * 1000;
     this.shareOfCore = spec.maxCpuPercent / 100;
-    this.tokensNs = this.spinNs * 4;
+    this.tokensNs = this.spinNs * BUCKET_SPINS;
   }
 
   /**
@@ -46,18 +50,37 @@ export class PrefetchWaiter {
     const limitNs = Math.min(untilNs, now + MAX_SLEEP_MS * 1e6);
     const next = this.spec.enabled ? this.inputs.nextExpected(now, this.maxRank) : undefined;
     if (next && next.atNs < limitNs) {
-      // Wake early by the lead plus twice the channel's jitter; spin until spinUs past the expected
-      // commit. A channel too jittery for that window, or an exhausted budget, just sleeps.
+      // Wake early by the lead plus twice the channel's jitter (the mean deviation of its
+      // intervals: ~100 µs here even for a producer that spins to its instant, since its own
+      // wake-ups vary); spin until spinUs past the expected commit. A channel too jittery for
+      // MAX_EARLY_SPINS × spinUs of early spinning, or an exhausted budget, just sleeps.
       const early = this.leadNs + 2 * next.jitterNs;
-      const windowNs = early + this.spinNs;
-      if (early <= this.spinNs && this.tokensNs >= windowNs) {
-        const wakeAt = next.atNs - early;
-        if (wakeAt > now && this.sleep(seen, (wakeAt - now) / 1e6)) return true;
+      // The timed sleep before the spin itself wakes late (~100 µs on this VM): learned, and slept
+      // that much less, or the spin would start after the commit it was meant to catch.
+      const oversleep = this.oversleepNs + 2 * this.oversleepDevNs;
+      const windowNs = early + this.spinNs + oversleep;
+      if (early <= MAX_EARLY_SPINS * this.spinNs && this.tokensNs >= windowNs) {
+        const wakeAt = next.atNs - early - oversleep;
+        if (wakeAt > now) {
+          if (this.sleep(seen, (wakeAt - now) / 1e6)) return true;
+          this.learnOversleep(Number(process.hrtime.bigint()) - wakeAt);
+        }
         if (this.spin(seen, next.input, next.atNs + this.spinNs)) return true;
       }
     }
     const left = limitNs - Number(process.hrtime.bigint());
     return left > 0 ? this.sleep(seen, left / 1e6) : false;
+  }
+
+  /** How late a timed sleep returns (EW mean and mean deviation, ns). */
+  private oversleepNs = 0;
+  private oversleepDevNs = 0;
+
+  private learnOversleep(lateNs: number): void {
+    const late = Math.max(0, Math.min(lateNs, 2e6)); // a descheduled outlier must not dominate
+    const err = late - this.oversleepNs;
+    this.oversleepNs += 0.1 * err;
+    this.oversleepDevNs += 0.1 * (Math.abs(err) - this.oversleepDevNs);
   }
 
   private sleep(seen: number, ms: number): boolean {
@@ -91,6 +114,6 @@ export class PrefetchWaiter {
     const dt = nowNs - this.lastRefillNs;
     this.lastRefillNs = nowNs;
     // The bucket holds a few spins' worth, so a quiet second cannot be saved up for a burst.
-    this.tokensNs = Math.min(this.tokensNs + dt * this.shareOfCore, this.spinNs * 4);
+    this.tokensNs = Math.min(this.tokensNs + dt * this.shareOfCore, this.spinNs * BUCKET_SPINS);
   }
 }
