@@ -12,7 +12,7 @@ const LAYERS = [
   ['fusion', 'planning', 'sim', 'metrics', 'smi/policy'],
   ['io', '>', 'sensors'],
   ['workers', '>', 'smi/scheduler'],
-  ['service', '>', 'cli'],
+  ['service', '>', 'fleet', '>', 'cli'],
 ];
 
 /** For each folder, the folders it must not import (anything on its row or a later one). */

@@ -28,6 +28,8 @@ export interface CommandSpec {
   positionals?: { name: string; min: number; max: number; doc: string };
   /** Extra help paragraphs. */
   notes?: string;
+  /** Exit code for a flag the parser refuses (default 2). */
+  usageExit?: number;
 }
 
 export type FlagValues = Record<string, string | number | boolean | undefined>;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** smi-fusion command line: `smi-fusion <command> [flags]`. */
 
-import { readFileSync } from 'node:fs';
+import { packageVersion as version } from './package-version.js';
 import { helpText, parseFlags, type CommandSpec } from './flags.js';
 import { RUN_COMMAND, runCommand } from './run-command.js';
 import { VALIDATE_COMMAND, validateCommand } from './validate-command.js';
@@ -11,27 +11,24 @@ import { REPLAY_COMMAND, replayCommand } from './replay-command.js';
 import { IMPORT_COMMAND, importCommand } from './import-command.js';
 import { RIG_COMMAND, rigCommand } from './rig-command.js';
 import { EVALUATE_COMMAND, evaluateCommand } from './evaluate-command.js';
+import { REPLAY_BATCH_COMMAND, replayBatchCommand } from './replay-batch-command.js';
+import { REPORT_COMMAND, reportCommand } from './report-command.js';
 
 const COMMANDS: readonly CommandSpec[] = [
   RUN_COMMAND,
   VALIDATE_COMMAND,
   RECORD_COMMAND,
   REPLAY_COMMAND,
+  REPLAY_BATCH_COMMAND,
+  REPORT_COMMAND,
   SIMULATE_COMMAND,
   IMPORT_COMMAND,
   RIG_COMMAND,
   EVALUATE_COMMAND,
 ];
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
-
 function usage(): string {
-  const rows = COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);
+  const rows = COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`);
   return `smi-fusion ${version()}: onboard sensor-fusion pipeline service\n\nUsage: smi-fusion <command> [flags]\n\nCommands:\n${rows.join('\n')}\n\nRun 'smi-fusion <command> --help' for a command's flags.`;
 }
 
@@ -55,7 +52,7 @@ async function main(argv: string[]): Promise<number> {
   const parsed = parseFlags(rest, cmd);
   if (!parsed.ok) {
     process.stderr.write(`${parsed.error}\nRun 'smi-fusion ${cmd.name} --help' for usage.\n`);
-    return 2;
+    return cmd.usageExit ?? 2;
   }
   if (parsed.help) {
     process.stdout.write(`${helpText(cmd)}\n`);
@@ -70,6 +67,10 @@ async function main(argv: string[]): Promise<number> {
       return recordCommand(parsed.flags);
     case 'replay':
       return replayCommand(parsed.flags, parsed.positionals);
+    case 'replay-batch':
+      return replayBatchCommand(parsed.flags, parsed.positionals);
+    case 'report':
+      return reportCommand(parsed.flags, parsed.positionals);
     case 'simulate':
       return simulateCommand(parsed.flags, parsed.positionals);
     case 'import':

@@ -1,12 +1,12 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { loadPipelineSpec, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
-import { FusionService } from '../service/fusion-service.js';
+import { DriveReplayStartError, replayDrive } from '../service/drive-replay.js';
 import { createLogger, LOG_LEVELS } from '../telemetry/logger.js';
 import { FileValidationError } from '../schema/yaml-file.js';
 import { readDriveMetadata } from '../io/mcap-drive-reader.js';
 import { pipelineFromDrive } from '../io/drive-metadata.js';
-import { ReplaySource, type ReplayResult, type ReplaySpeed } from '../sensors/replay-source.js';
+import type { ReplayResult, ReplaySpeed } from '../sensors/replay-source.js';
 import { ReplayReport } from './replay-report.js';
 import { exportGeometry, KittiTrackExport } from '../io/kitti-export.js';
 import { META } from '../io/drive-format.js';
@@ -14,6 +14,7 @@ import { TRACK } from '../wire/layouts.js';
 import { RUN_COMMAND } from './run-command.js';
 import { applyRunFlags } from './run-flags.js';
 import type { CommandSpec, FlagValues } from './flags.js';
+import { jsonValue } from './json-value.js';
 
 const SHARED_RUN_FLAGS = [
   'pipeline',
@@ -99,13 +100,6 @@ export const REPLAY_COMMAND: CommandSpec = {
     'to the last readable record; the command then says where it stopped and why and exits 1.',
 };
 
-/** JSON.stringify replacer: bigints as decimal strings, non-finite numbers as null. */
-function jsonValue(_key: string, v: unknown): unknown {
-  if (typeof v === 'bigint') return v.toString();
-  if (typeof v === 'number' && !Number.isFinite(v)) return null;
-  return v;
-}
-
 /** `smi-fusion replay`: returns the exit code. */
 export async function replayCommand(flags: FlagValues, positionals: readonly string[]): Promise<number> {
   const prefix = 'smi-fusion replay';
@@ -139,7 +133,6 @@ export async function replayCommand(flags: FlagValues, positionals: readonly str
     );
     return err instanceof FileValidationError ? 2 : 1;
   }
-  spec.sources = [];
   // A drive recorded with the live view on does not open it again unless asked (--foxglove).
   delete spec.outputs.foxglove;
   const flagError = applyRunFlags(spec, flags, true, 'replay');
@@ -174,59 +167,40 @@ export async function replayCommand(flags: FlagValues, positionals: readonly str
     camera: meta[META.kitti] ? geometry : undefined,
   });
   const exportDir = flags['export-tracks'] === 'kitti' ? String(flags['export-tracks.then']) : undefined;
-  let service: FusionService | undefined;
-  const source = new ReplaySource({
-    path,
-    speed,
-    loop: flags.loop === true,
-    fromS,
-    toS,
-    sensors: spec.sensors,
-    log,
-    whenIdle: () => service!.scheduler.whenIdle(),
-    onLoop: () => {
-      service!.ingest.resetSensorHistory();
-      service!.scheduler.resetTracker();
-    },
-    onOffered: report.onOffered,
-    onRecorded: report.onRecorded,
-  });
   const interval =
     flags['status-interval'] === undefined ? (speed === 'max' ? 0 : 1) : Number(flags['status-interval']);
-  try {
-    service = await FusionService.start(spec, {
-      log,
-      deterministic: speed === 'max',
-      extraSources: [(ingest) => source.bind(ingest)],
-      outputTap: report.onOutput,
-      statusSink: interval > 0 ? (line) => process.stdout.write(`${line}\n`) : undefined,
-      statusIntervalMs: interval * 1000,
-    });
-  } catch (err) {
-    log.error({ err }, 'smi-fusion failed to start');
-    process.stderr.write(`${prefix}: cannot start: ${(err as Error).message}\n`);
-    return 1;
-  }
-  const onSignal = () => void source.stop();
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const timer =
     flags.duration !== undefined ? setTimeout(onSignal, Number(flags.duration) * 1000) : undefined;
   let result: ReplayResult;
   try {
-    result = await source.play();
+    result = await replayDrive({
+      path,
+      spec,
+      speed,
+      loop: flags.loop === true,
+      fromS,
+      toS,
+      log,
+      onOffered: report.onOffered,
+      onRecorded: report.onRecorded,
+      outputTap: report.onOutput,
+      statusSink: interval > 0 ? (line) => process.stdout.write(`${line}\n`) : undefined,
+      statusIntervalMs: interval * 1000,
+      signal: abort.signal,
+    });
   } catch (err) {
+    if (err instanceof DriveReplayStartError) log.error({ err }, 'smi-fusion failed to start');
     process.stderr.write(`${prefix}: ${(err as Error).message}\n`);
-    await service.stop();
     return 1;
   } finally {
     if (timer) clearTimeout(timer);
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }
-  // Let the last cycle finish before stopping (bounded: a paced replay's pipeline is not stalled).
-  await Promise.race([service.scheduler.whenIdle(), new Promise((r) => setTimeout(r, 2000))]);
-  await service.stop();
   for (const [topic, why] of result.skipped)
     process.stderr.write(`${prefix}: skipped channel ${topic}: ${why}\n`);
   process.stdout.write(`${flags.report ? report.format(result) : report.format(result).split('\n')[0]}\n`);

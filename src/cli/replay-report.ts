@@ -15,6 +15,7 @@ import { TRUTH_DONTCARE_TOPIC, TRUTH_IGNORED_TOPIC, TRUTH_TOPIC } from '../io/dr
 import { kittiVisibility, type KittiExportGeometry } from '../io/kitti-export.js';
 import { decodeWireMessage, wireChannelFormat } from '../io/mcap-wire-message.js';
 import type { MatchRule } from '../metrics/mot-data.js';
+import type { StampedDecision } from '../fleet/output-divergence.js';
 import {
   formatScores,
   nearestIndex,
@@ -54,6 +55,8 @@ export class ReplayReport {
   private readonly dontCare: StampedRecords[] = [];
   /** Published track lists with the drive-clock stamp of the measurement they are valid at. */
   readonly trackLists: StampedRecords[] = [];
+  /** Published plans' decisions, likewise stamped. */
+  readonly planList: StampedDecision[] = [];
 
   /**
    * @param scoring how tracking scores match tracks to truth (CLEAR MOT, HOTA, sAMOTA), beyond
@@ -112,7 +115,11 @@ export class ReplayReport {
       this.plans++;
       const d = String(h.decision);
       this.decisions.set(d, (this.decisions.get(d) ?? 0) + 1);
-      if (seen) this.e2e.record(Number(published - seen[0]));
+      if (seen) {
+        this.e2e.record(Number(published - seen[0]));
+        if (this.planList.length < MAX_SAMPLES)
+          this.planList.push({ stampNs: seen[1], decision: d, targetAccel: Number(h.targetAccel) });
+      }
     }
   };
 

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { API_VERSION, parsePipelineSpec, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
+import { overlayDocument } from '../smi/spec/spec-overlay.js';
 import { DRIVE_FORMAT_VERSION, META } from './drive-format.js';
 import type { DriveMetadata } from './mcap-drive-writer.js';
 
@@ -133,14 +134,30 @@ function upgradeRecordedPipeline(text: string): string {
 
 /**
  * The pipeline a drive was made with, validated like a spec file (errors name the drive and the
- * path in the recorded document). Throws when the drive has no pipeline record.
+ * path in the recorded document). Throws when the drive has no pipeline record. With `overlay`
+ * (a partial Pipeline document, e.g. a candidate's stage parameters) laid over the recorded one.
  */
-export function pipelineFromDrive(meta: DriveMetadata, drivePath: string): PipelineSpec {
+export function pipelineFromDrive(
+  meta: DriveMetadata,
+  drivePath: string,
+  overlay?: { doc: unknown; file: string },
+): PipelineSpec {
   const text = meta[META.pipeline]?.spec;
   if (text === undefined) {
     throw new Error(`drive ${drivePath}: no '${META.pipeline}' metadata record; pass --pipeline FILE`);
   }
-  const spec = parsePipelineSpec(upgradeRecordedPipeline(text), `${drivePath} (metadata ${META.pipeline})`);
+  const recorded = upgradeRecordedPipeline(text);
+  const where = `${drivePath} (metadata ${META.pipeline})`;
+  let base: unknown;
+  try {
+    base = overlay ? JSON.parse(recorded) : undefined;
+  } catch {
+    base = undefined; // not JSON: parsing the recorded text below says where it breaks
+  }
+  const spec =
+    overlay && base !== undefined
+      ? parsePipelineSpec(JSON.stringify(overlayDocument(base, overlay.doc)), `${overlay.file} over ${where}`)
+      : parsePipelineSpec(recorded, where);
   // The recorded calibration is exact (the document keeps yaw in degrees).
   for (const s of spec.sensors) {
     const cal = meta[META.calibration]?.[s.id];
