@@ -164,9 +164,11 @@ export class LeadSelector {
       const cr = Math.abs(Math.cos(rel));
       const sr = Math.abs(Math.sin(rel));
       const halfAlong = 0.5 * (cr * len + sr * wid);
-      const halfAcross = 0.5 * (sr * len + cr * wid);
       // Across the corridor AEB counts what the lidar has seen of the box where it has seen it,
-      // not the class's typical size filled in (a guard rail is not 1.5 m wide).
+      // not the class's typical size filled in (a guard rail is not 1.5 m wide), both in the
+      // corridor and for a predicted crossing: a parked car seen at a corner, whose box the
+      // track turns across the road as its centre slides with the viewing angle, is not 4.5 m
+      // wide across the path.
       const seenL = quality[q + TRACK_QUALITY.seenLength]!;
       const seenW = quality[q + TRACK_QUALITY.seenWidth]!;
       const lenSeen = seenL > 0 && seenL < len ? seenL : len;
@@ -233,7 +235,7 @@ export class LeadSelector {
           }
         }
       } else if (d * vAcross < 0) {
-        ttc = this.predictedCollision(s, d, vAlong, vAcross, halfAlong, halfAcross, egoSpeed);
+        ttc = this.predictedCollision(s, d, vAlong, vAcross, halfAlong, halfAcrossSeen, egoSpeed);
         if (ttc < Infinity) need = requiredDecel(gap, egoSpeed, 0, 0);
       }
       if (ttc < threat.ttc) {

@@ -67,6 +67,32 @@ describe('Planner: what it trusts', () => {
     expect(planOnce(new Planner({ lateralTrustNeedsLidar: false }), [cameraOnly], 10).threatId).toBe(4);
   });
 
+  it('predicts a crossing with the extents the lidar has seen, not a box turned across by its velocity', () => {
+    // A car parked 4.6 m left of the path, 9.7 m ahead of the bumper, seen by the lidar only at
+    // a corner (0.8 × 1.3 m): its box centre slides toward the road as the ego passes, which the
+    // track takes for 1.4 m/s of lateral motion and turns the 4.5 m box across the path.
+    const parked: TrackSpec = {
+      id: 8,
+      ...CAR,
+      length: 4.5,
+      width: 1.8,
+      x: FRONT + 9.7,
+      y: 4.6,
+      vx: 0.7,
+      vy: -1.4,
+      yaw: -1.38,
+      velStd: 0.55,
+      seenLength: 0.8,
+      seenWidth: 1.3,
+    };
+    const aebOnly = () => new Planner({ accEnabled: false });
+    expect(planOnce(aebOnly(), [parked], 11).aebStage).toBe(0);
+    // Had the lidar seen the whole box across the path, the same motion would be a threat.
+    const wide = planOnce(aebOnly(), [{ ...parked, seenLength: 4.5, seenWidth: 1.8 }], 11);
+    expect(wide.threatId).toBe(8);
+    expect(wide.aebStage).toBeGreaterThan(0);
+  });
+
   it('neither follows nor brakes for an unclassified object standing still; does once it moves', () => {
     const standing = { id: 5, classId: ObjectClass.unknown, x: carAtGap(8), y: 0.3, length: 4, width: 0.4 };
     const still = planOnce(new Planner(), [standing], 14);
