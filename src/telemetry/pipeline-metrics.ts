@@ -34,6 +34,14 @@ export class PipelineMetrics {
     collect: this.collect,
   });
 
+  readonly sensorEvents = new Counter({
+    name: 'smi_ingest_sensor_events_total',
+    help: 'Changes in a sensor stream that ingest followed without refusing it: restart (seq began again), clock_jump (stamps went back and stayed there)',
+    labelNames: ['sensor', 'event'] as const,
+    registers: [this.registry],
+    collect: this.collect,
+  });
+
   readonly poolDropped = new Counter({
     name: 'smi_pool_dropped_total',
     help: 'Valid messages dropped because their channel had no free slot (drop-newest, or every slot taken)',
