@@ -141,11 +141,7 @@ spec:
       sensorFrame('radar', 'radar_front', 0, process.hrtime.bigint() - 1_000_000_000n, radarTarget(30)),
     );
     // One connection delivers in order: once the last (bad) frame is rejected, everything has arrived.
-    await waitFor(
-      () => live.ingest.rejectedCount >= 1,
-      5000,
-      'the last frame (a duplicate) to be rejected',
-    );
+    await waitFor(() => live.ingest.rejectedCount >= 1, 5000, 'the last frame (a duplicate) to be rejected');
     expect(received.length).toBeGreaterThanOrEqual(62);
     await live.stop();
     const summary = await recorder.stop();
