@@ -41,7 +41,7 @@ function toInt(value: unknown): number | undefined {
 
 /** A short description of a bad header value for a rejection detail (bounded length). */
 function describe(value: unknown): string {
-  if (typeof value === 'string') return `the string '${value.slice(0, 40)}'`;
+  if (typeof value === 'string') return `'${value.slice(0, 40)}'`;
   if (value instanceof WireFloat) return String(value);
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object' && value !== null) return 'a map';
@@ -104,7 +104,7 @@ export function validateSensorHeader(
   if (frame !== expectedFrame) {
     return reject(
       'bad_layout',
-      `header frame '${String(frame)}' is not allowed; expected '${expectedFrame}'`,
+      `header frame ${describe(frame)} is not allowed; expected '${expectedFrame}'`,
     );
   }
   const fields = raw.fields;
