@@ -307,6 +307,12 @@ export class FusionService {
       'smi-fusion started',
     );
     for (const w of spec.warnings) log.warn({ path: w.path }, w.message);
+    if (this.pool.replacedStaleOf !== undefined) {
+      log.warn(
+        { segment: this.pool.segment, deadPid: this.pool.replacedStaleOf },
+        'pool: replaced a stale shared-memory segment left by a dead instance (nothing of it reused)',
+      );
+    }
     if (external.length > 0) {
       this.scheduler.watchExternalChannels();
       log.info(
