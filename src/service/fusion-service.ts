@@ -4,6 +4,7 @@ import { openPool, type SlotPool } from '../pool/index.js';
 import type { PipelineSpec, ZmqSourceSpec } from '../smi/spec/pipeline-spec.js';
 import { IngestStage, type IngestOutcome } from '../sensors/ingest-stage.js';
 import { metricsIngestSink, type IngestSink } from '../sensors/ingest-counters.js';
+import { SENSOR_STATES, SensorHealthMonitor } from '../sensors/sensor-health.js';
 import type { IngestFn, ServiceSource } from '../sensors/source.js';
 import { SimulatorSource } from './simulator-source.js';
 import { ZmqSensorSource } from '../io/zmq-sensor-source.js';
@@ -85,6 +86,9 @@ export class FusionService {
   readonly ready: Promise<void>;
   private markReady: () => void = () => {};
   private viewTimer: NodeJS.Timeout | undefined;
+  /** Each sensor's stream: ok, silent (degraded), restarted, or waiting for its first message. */
+  readonly sensorHealth: SensorHealthMonitor;
+  private healthTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly spec: PipelineSpec,
@@ -108,6 +112,11 @@ export class FusionService {
               : undefined;
     this.lidarOnThread = this.lidarOnMainReason === undefined;
     this.ingestSink = metricsIngestSink(this.metrics, spec.sensors);
+    const stateGauge = spec.sensors.map((s) => this.metrics.sensorState.labels({ sensor: s.id }));
+    this.sensorHealth = new SensorHealthMonitor(spec.sensors, this.ingestSink.counters, log, (i, state) =>
+      stateGauge[i]!.set(SENSOR_STATES.indexOf(state)),
+    );
+    stateGauge.forEach((g) => g.set(SENSOR_STATES.indexOf('waiting')));
     this.ingest = new IngestStage(
       spec.sensors,
       this.pool,
@@ -322,6 +331,11 @@ export class FusionService {
     }
     if (fox && this.lidarOnThread) this.viewLidarFromPool(fox);
     void announceReady(this.sources, this.metrics, log, this.sourceEndpoints).then(this.markReady);
+    if (!options.deterministic) {
+      // (Deterministic replay runs on the drive's clock, not this one: no silence to see.)
+      this.healthTimer = setInterval(() => this.sensorHealth.update(performance.now()), 100);
+      this.healthTimer.unref();
+    }
     if (this.poolFallback) {
       log.warn(
         { reason: this.poolFallback },
@@ -464,6 +478,7 @@ export class FusionService {
   stop(): Promise<void> {
     this.stopped ??= (async () => {
       if (this.statusTimer) clearInterval(this.statusTimer);
+      if (this.healthTimer) clearInterval(this.healthTimer);
       if (this.viewTimer) clearInterval(this.viewTimer);
       await Promise.all(this.sources.map((s) => s.stop()));
       this.ingest.close();

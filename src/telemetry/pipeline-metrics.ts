@@ -42,6 +42,13 @@ export class PipelineMetrics {
     collect: this.collect,
   });
 
+  readonly sensorState = new Gauge({
+    name: 'smi_sensor_state',
+    help: 'Each sensor stream: 0 ok, 1 silent (no message for 5 periods: degraded), 2 restarted (seq began again or clock jumped, within the last second), 3 waiting for its first message',
+    labelNames: ['sensor'] as const,
+    registers: [this.registry],
+  });
+
   readonly poolDropped = new Counter({
     name: 'smi_pool_dropped_total',
     help: 'Valid messages dropped because their channel had no free slot (drop-newest, or every slot taken)',
