@@ -49,6 +49,13 @@ export class PipelineMetrics {
     registers: [this.registry],
   });
 
+  readonly zmqAuth = new Counter({
+    name: 'smi_zmq_auth_total',
+    help: 'CURVE handshakes on zmq sources, per socket and result (accepted, refused: a public key not allowed)',
+    labelNames: ['socket', 'result'] as const,
+    registers: [this.registry],
+  });
+
   readonly poolDropped = new Counter({
     name: 'smi_pool_dropped_total',
     help: 'Valid messages dropped because their channel had no free slot (drop-newest, or every slot taken)',
