@@ -27,6 +27,22 @@ export const RECORD_COMMAND: CommandSpec = {
       valueName: 'MB',
       doc: 'recording queue between the service and the disk writer (default 64)',
     },
+    {
+      name: 'max-mb',
+      type: 'number',
+      min: 0.1,
+      max: 1_000_000,
+      valueName: 'MB',
+      doc: 'largest drive file: past it recording stops with an error, as on a full disk (default: no limit)',
+    },
+    {
+      name: 'chunk-mb',
+      type: 'number',
+      min: 0.0625,
+      max: 256,
+      valueName: 'MB',
+      doc: 'MCAP chunk size before compression (default 8): smaller chunks lose less to a crash',
+    },
     ...RUN_COMMAND.flags,
   ],
   notes:
@@ -35,7 +51,9 @@ export const RECORD_COMMAND: CommandSpec = {
     'recording is best-effort: a writer thread compresses and writes, and when the disk cannot keep\n' +
     'up messages are dropped from the queue, counted (smi_recorder_dropped_total{channel}) and\n' +
     'reported at the end. SIGINT/SIGTERM or --duration stops the service, then the recording is\n' +
-    'finished with its index. Exit 0 when the drive was written, 1 on a recording error, 2 on bad input.',
+    'finished with its index. A write error (a full disk, --max-mb) stops the recording, not the\n' +
+    'service: it is logged, smi_recorder_failed turns 1, the drive stays readable to its last chunk.\n' +
+    'Exit 0 when the drive was written, 1 on a recording error, 2 on bad input.',
 };
 
 /** Stops the command even if a part hangs; the drive stays readable up to its last chunk. */
@@ -80,6 +98,8 @@ export async function recordCommand(flags: FlagValues): Promise<number> {
       foxglove: !flags['no-foxglove'],
       queueBytes:
         flags['queue-mb'] === undefined ? undefined : Math.round(Number(flags['queue-mb']) * 1024 * 1024),
+      chunkBytes: flags['chunk-mb'] === undefined ? undefined : Math.round(Number(flags['chunk-mb']) * 1e6),
+      maxBytes: flags['max-mb'] === undefined ? undefined : Math.round(Number(flags['max-mb']) * 1e6),
     });
   } catch (err) {
     process.stderr.write(`${prefix}: ${(err as Error).message}\n`);

@@ -42,6 +42,11 @@ export interface DriveWriterOptions {
   sensors: readonly SensorConfig[];
   /** MCAP header `library` (default smi-fusion). */
   library?: string;
+  /**
+   * Largest file, bytes (default: no limit): a write that would pass it fails as a full disk
+   * would, and the drive stays readable up to its last complete chunk.
+   */
+  maxBytes?: number;
 }
 
 /** Metadata records: name → string map (see META in drive-format.ts). */
@@ -83,9 +88,15 @@ class FileWritable implements IWritable {
   constructor(
     private readonly fd: number,
     private readonly path: string,
+    private readonly maxBytes = Infinity,
   ) {}
 
   async write(buffer: Uint8Array): Promise<void> {
+    if (this.offset + buffer.byteLength > this.maxBytes) {
+      throw new Error(
+        `drive writer: cannot write ${this.path} at byte ${this.offset}: its size limit of ${this.maxBytes} bytes is reached`,
+      );
+    }
     // @mcap/core hands each finished chunk record over in one write: note its uncompressed size.
     if (buffer.byteLength > CHUNK_UNCOMPRESSED_SIZE_AT + 8 && buffer[0] === CHUNK_OPCODE) {
       const size = Number(
@@ -162,7 +173,7 @@ export class DriveWriter {
     } catch (err) {
       throw new Error(`drive writer: cannot create ${path}: ${(err as Error).message}`);
     }
-    const w = new DriveWriter(path, fd, new FileWritable(fd, path), options);
+    const w = new DriveWriter(path, fd, new FileWritable(fd, path, options.maxBytes), options);
     try {
       await w.run(async () => {
         await w.writer.start({ profile: DRIVE_PROFILE, library: options.library ?? 'smi-fusion' });

@@ -12,6 +12,8 @@ export interface RecorderWorkerData {
   metadata: Record<string, Record<string, string>>;
   /** Test knob emulating a slow disk: cap the write rate (bytes/s of records). */
   throttleBytesPerSec?: number;
+  /** Largest drive file, bytes (DriveWriterOptions.maxBytes). */
+  maxBytes?: number;
 }
 
 /** Main thread → recorder worker. */

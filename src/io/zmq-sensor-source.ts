@@ -1,5 +1,10 @@
 import { Subscriber } from 'zeromq';
 import type { Logger } from '../telemetry/logger.js';
+import type { CurveSpec } from '../smi/spec/pipeline-spec.js';
+import { readCurveKeys } from './curve-keys.js';
+import { ZapAuthenticator, type ZapResult } from './zap-authenticator.js';
+
+let domains = 0;
 
 /**
  * Receives multipart sensor messages on a ZeroMQ SUB socket and hands each to `onMessage`. The
@@ -14,17 +19,28 @@ export class ZmqSensorSource {
   /** Endpoints the SUB socket has connected to (connect mode), from the socket's events. */
   private readonly connected = new Set<string>();
   private onConnected: (() => void) | undefined;
+  /** ZAP domain of this socket when it requires CURVE. */
+  private zapDomain: string | undefined;
+  /** Authenticated peers: address → CURVE public key (Z85), the ZAP user id. */
+  readonly peers = new Map<string, string>();
 
   constructor(
-    private readonly spec: { endpoints: readonly string[]; bind: boolean },
+    private readonly spec: { endpoints: readonly string[]; bind: boolean; curve?: CurveSpec },
     private readonly onMessage: (parts: Buffer[], receivedNs: bigint) => void,
     private readonly log: Logger,
-    private readonly options: { subscribe?: readonly string[]; highWaterMark?: number; name?: string } = {},
+    private readonly options: {
+      subscribe?: readonly string[];
+      highWaterMark?: number;
+      name?: string;
+      /** Every CURVE handshake's outcome (refused ones are what a metric should count). */
+      onAuth?: (r: ZapResult) => void;
+    } = {},
   ) {
     this.socket = new Subscriber({ linger: 0, receiveHighWaterMark: options.highWaterMark ?? 10_000 });
   }
 
   async start(): Promise<void> {
+    if (this.spec.curve) await this.requireCurve(this.spec.curve);
     if (!this.spec.bind) {
       // A connect completes asynchronously (and again after a driver restarts): follow it.
       this.socket.events.on('handshake', ({ address }) => {
@@ -58,6 +74,34 @@ export class ZmqSensorSource {
   }
 
   /**
+   * Makes this socket a CURVE server whose peers must present an allowed public key: encrypted
+   * and authenticated, or no connection (`zapEnforceDomain`: without a ZAP answer, refused).
+   */
+  private async requireCurve(curve: CurveSpec): Promise<void> {
+    const keys = readCurveKeys(curve);
+    const domain = `smi-${this.options.name ?? 'source'}-${++domains}`;
+    this.zapDomain = domain;
+    const zap = ZapAuthenticator.shared(this.log);
+    await zap.ready;
+    zap.allow(domain, keys.clientKeys, (r) => {
+      if (r.accepted) this.peers.set(r.address, r.clientKey);
+      this.options.onAuth?.(r);
+    });
+    // A peer without CURVE (or with a broken handshake) never reaches the ZAP handler: count it here.
+    this.socket.events.on('handshake:error:protocol', ({ address }) =>
+      this.options.onAuth?.({ domain, clientKey: '', address, accepted: false }),
+    );
+    this.socket.curveServer = true;
+    this.socket.curveSecretKey = keys.secretKey;
+    this.socket.zapDomain = domain;
+    this.socket.zapEnforceDomain = true;
+    this.log.info(
+      { socket: this.options.name, allowedKeys: keys.clientKeys.size, keysFile: curve.clientKeysFile },
+      'zmq source requires CURVE',
+    );
+  }
+
+  /**
    * Resolves when the socket can receive: at once when it binds (drivers connect to it), else
    * once it has connected (ZMTP handshake done) to every endpoint. Its subscription then still
    * travels to each driver's PUB socket, which drops what it sends before that arrives (README,
@@ -82,5 +126,6 @@ export class ZmqSensorSource {
   async stop(): Promise<void> {
     if (!this.socket.closed) this.socket.close();
     await this.loop;
+    if (this.zapDomain) ZapAuthenticator.shared(this.log).forget(this.zapDomain);
   }
 }

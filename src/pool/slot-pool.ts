@@ -83,6 +83,11 @@ export class SlotPool {
   readonly shm: boolean;
   /** The shm name, when the pool is a shared-memory segment opened or created by name. */
   readonly segment: string | undefined;
+  /**
+   * Set by createNative when it found a segment of this name left by a dead process (the pid that
+   * created it) and replaced it with a fresh, zeroed one: nothing of the old one is reused.
+   */
+  replacedStaleOf: number | undefined;
   private readonly words: SegmentWords;
   private readonly addon: PoolAddon | undefined;
   private readonly views: (SlotViews | undefined)[];
@@ -142,6 +147,7 @@ export class SlotPool {
     const { placements, totalBytes } = placeChannels(channels);
     checkSize(totalBytes, `pool segment '${segment}'`);
     let sab: SharedArrayBuffer;
+    let stale: number | undefined;
     try {
       sab = addon.createSegment(segment, totalBytes);
     } catch (err) {
@@ -155,9 +161,12 @@ export class SlotPool {
       // Left by a process that is gone (or by this one): replace it. Mappings of the old one stay valid.
       addon.unlinkSegment(segment);
       sab = addon.createSegment(segment, totalBytes);
+      stale = creator;
     }
     initSegment(sab, channels, placements, totalBytes, SEG_FLAG_SHM, process.pid);
-    return new SlotPool(sab, placements, options.implementation ?? 'native', segment, true);
+    const pool = new SlotPool(sab, placements, options.implementation ?? 'native', segment, true);
+    pool.replacedStaleOf = stale;
+    return pool;
   }
 
   /** Opens an existing shared-memory segment by name, checking layout version and size. */

@@ -59,9 +59,22 @@ export function parseYamlDocuments(
       });
     }
     if (doc.errors.length > 0) return;
+    let value: unknown;
+    try {
+      // Throws for an alias without its anchor, or one expanding past maxAliasCount (an alias bomb).
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      issues.push({
+        file,
+        doc: index,
+        path: '(document)',
+        message: (err as Error).message.split('\n')[0] ?? '',
+      });
+      return;
+    }
     docs.push({
       index,
-      value: doc.toJS({ maxAliasCount: 100 }),
+      value,
       lineOf(path: string): number | undefined {
         const node = nodeAt(doc.contents, path);
         const offset = node?.range?.[0];

@@ -7,6 +7,14 @@ import { REJECT_REASONS, type RejectReason } from '../wire/reject-reason.js';
 import type { SensorConfig } from '../wire/rig.js';
 import type { PipelineMetrics } from '../telemetry/pipeline-metrics.js';
 
+/**
+ * What ingest noticed about a sensor's stream without refusing it: `restart` (its seq started
+ * again while its stamps went on: a driver restart), `clock_jump` (its stamps went back and it
+ * kept sending on the new timeline, so ingest followed it). Labels of smi_ingest_sensor_events_total.
+ */
+export const SENSOR_EVENTS = ['restart', 'clock_jump'] as const;
+export type SensorEvent = (typeof SENSOR_EVENTS)[number];
+
 const REASON_INDEX = new Map<RejectReason, number>(REJECT_REASONS.map((r, i) => [r, i]));
 
 export class IngestCounterBlock {
@@ -14,6 +22,8 @@ export class IngestCounterBlock {
   readonly dropped: Uint32Array;
   /** (sensors + 1) × reasons; the last row is for messages of no known sensor. */
   readonly rejected: Uint32Array;
+  /** sensors × SENSOR_EVENTS. */
+  readonly events: Uint32Array;
 
   private constructor(
     readonly sab: SharedArrayBuffer,
@@ -23,10 +33,13 @@ export class IngestCounterBlock {
     this.received = new Uint32Array(sab, 0, n);
     this.dropped = new Uint32Array(sab, n * 4, n);
     this.rejected = new Uint32Array(sab, n * 8, (n + 1) * REJECT_REASONS.length);
+    this.events = new Uint32Array(sab, n * 8 + (n + 1) * REJECT_REASONS.length * 4, n * SENSOR_EVENTS.length);
   }
 
   static bytesFor(sensorCount: number): number {
-    return sensorCount * 8 + (sensorCount + 1) * REJECT_REASONS.length * 4;
+    return (
+      sensorCount * 8 + (sensorCount + 1) * REJECT_REASONS.length * 4 + sensorCount * SENSOR_EVENTS.length * 4
+    );
   }
 
   static create(sensorCount: number): IngestCounterBlock {
@@ -55,6 +68,14 @@ export class IngestCounterBlock {
   countRejected(sensor: number, reason: RejectReason): void {
     const row = sensor < 0 ? this.sensorCount : sensor;
     Atomics.add(this.rejected, row * REJECT_REASONS.length + REASON_INDEX.get(reason)!, 1);
+  }
+
+  countEvent(sensor: number, event: SensorEvent): void {
+    Atomics.add(this.events, sensor * SENSOR_EVENTS.length + SENSOR_EVENTS.indexOf(event), 1);
+  }
+
+  eventsOf(sensor: number, event: SensorEvent): number {
+    return Atomics.load(this.events, sensor * SENSOR_EVENTS.length + SENSOR_EVENTS.indexOf(event));
   }
 
   receivedOf(sensor: number): number {
@@ -95,6 +116,8 @@ export function metricsIngestSink(metrics: PipelineMetrics, sensors: readonly Se
   const seenDropped = new Uint32Array(sensors.length);
   const seenRejected = new Uint32Array(counters.rejected.length);
   const rejectedChildren = new Map<number, ReturnType<typeof metrics.rejected.labels>>();
+  const seenEvents = new Uint32Array(counters.events.length);
+  const eventChildren = new Map<number, ReturnType<typeof metrics.sensorEvents.labels>>();
   metrics.addCollector(() => {
     for (let i = 0; i < sensors.length; i++) {
       const r = Atomics.load(counters.received, i);
@@ -116,6 +139,18 @@ export function metricsIngestSink(metrics: PipelineMetrics, sensors: readonly Se
       }
       child.inc((v - seenRejected[k]!) >>> 0);
       seenRejected[k] = v;
+    }
+    for (let k = 0; k < counters.events.length; k++) {
+      const v = Atomics.load(counters.events, k);
+      if (v === seenEvents[k]) continue;
+      let child = eventChildren.get(k);
+      if (!child) {
+        const sensor = sensors[Math.floor(k / SENSOR_EVENTS.length)]!.id;
+        child = metrics.sensorEvents.labels({ sensor, event: SENSOR_EVENTS[k % SENSOR_EVENTS.length]! });
+        eventChildren.set(k, child);
+      }
+      child.inc((v - seenEvents[k]!) >>> 0);
+      seenEvents[k] = v;
     }
   });
   return { counters, latency: (sensor, ns) => latency[sensor]!.observe(ns / 1e9) };

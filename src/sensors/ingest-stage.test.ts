@@ -100,12 +100,12 @@ describe('IngestStage', () => {
       ingest.ingest(sensorFrame('camera', 'cam_front', 1, now, [1, 0.9, 500, 100, 20, 300, 0, 20]), now),
     ).toBe('rejected');
     expect(ingest.ingest(sensorFrame('objects', 'det', 4, now, car), now)).toBe('committed');
-    expect(await rejectedCount(metrics, 'det', 'out_of_range')).toBe(1);
-    expect(await rejectedCount(metrics, 'radar_front', 'out_of_range')).toBe(1);
+    expect(await rejectedCount(metrics, 'det', 'implausible')).toBe(1);
+    expect(await rejectedCount(metrics, 'radar_front', 'implausible')).toBe(1);
     expect(await rejectedCount(metrics, 'cam_front', 'bad_box')).toBe(1);
     expect(ingest.rejectedCount).toBe(3);
-    expect(lines.find((l) => l.reason === 'out_of_range' && l.sensor === 'det')?.detail).toBe(
-      'object 1: centre 5000 m from the sensor; at most 1000 m',
+    expect(lines.find((l) => l.reason === 'implausible' && l.sensor === 'det')?.detail).toBe(
+      'object 1: x 5000 m is outside -1000..1000 m',
     );
     // Nothing of the refused messages reached the pool: the next good one is read intact.
     const reader = pool.reader(sensors.length - 1);
@@ -157,7 +157,7 @@ describe('IngestStage', () => {
       [good(2, now + 10_000_000_000n), 'radar_front', 'stamp_future'],
       [good(2, now - 10_000_000_000n), 'radar_front', 'stamp_stale'],
       [good(2, now - 2_000_000n), 'radar_front', 'stamp_backwards'],
-      [good(1, now), 'radar_front', 'seq_backwards'],
+      [good(1, now - 1_000_000n), 'radar_front', 'duplicate'],
       [sensorFrame('radar', 'radar_front', 2, now, new Array(4 * 300).fill(1)), 'radar_front', 'too_large'],
       [
         good(2, now).map((b, i) =>
@@ -194,6 +194,61 @@ describe('IngestStage', () => {
     expect(logged.find((l) => l.reason === 'stamp_future')?.detail).toMatch(
       /ms ahead of now; at most 50\.0 ms allowed/,
     );
+  });
+
+  it('refuses an ego record that is finite but absurd, naming the field, and takes the next good one', async () => {
+    const { ingest, metrics, lines, commits } = setup();
+    const now = process.hrtime.bigint();
+    expect(ingest.ingest(sensorFrame('ego', 'ego', 1, now - 2_000_000n, [0, 0, 0, 1e39, 0, 0]), now)).toBe(
+      'rejected',
+    );
+    expect(await rejectedCount(metrics, 'ego', 'implausible')).toBe(1);
+    expect(lines.find((l) => l.reason === 'implausible')?.detail).toBe(
+      'record 0: speed 1.000e+39 m/s is outside -30..120 m/s',
+    );
+    expect(ingest.ingest(sensorFrame('ego', 'ego', 2, now, [0, 0, 0, 20, 0, 0]), now)).toBe('committed');
+    expect(commits).toHaveLength(1);
+  });
+
+  it('never locks a sensor out: seq at 2^53-1, a driver restart, duplicates and a clock jump', async () => {
+    const { ingest, metrics, lines, pool, radar } = setup();
+    const t0 = process.hrtime.bigint();
+    const ms = (n: number) => BigInt(n) * 1_000_000n;
+    const frame = (seq: number, stamp: bigint) =>
+      sensorFrame('radar', 'radar_front', seq, stamp, radarTarget(40));
+    const reader = pool.reader(radar);
+    const d = emptyDescriptor();
+    const drain = () => {
+      while (reader.next(d)) reader.release(d.slot);
+    };
+    const events = async (event: string) =>
+      (await metrics.sensorEvents.get()).values.find(
+        (v) => v.labels.sensor === 'radar_front' && v.labels.event === event,
+      )?.value ?? 0;
+    const now = t0 + ms(200);
+    // The largest seq there is, then the driver restarts and counts from 0 again: both accepted.
+    expect(ingest.ingest(frame(Number.MAX_SAFE_INTEGER, now - ms(100)), now)).toBe('committed');
+    expect(ingest.ingest(frame(0, now - ms(90)), now)).toBe('committed');
+    expect(ingest.ingest(frame(1, now - ms(80)), now)).toBe('committed');
+    drain();
+    expect(await events('restart')).toBe(1);
+    expect(lines.some((l) => l.event === 'restart' && l.sensor === 'radar_front')).toBe(true);
+    // A repeat of the last message, and a replay of an older one: refused as duplicates.
+    expect(ingest.ingest(frame(1, now - ms(80)), now)).toBe('rejected');
+    expect(ingest.ingest(frame(0, now - ms(90)), now)).toBe('rejected');
+    expect(await rejectedCount(metrics, 'radar_front', 'duplicate')).toBe(2);
+    // The clock jumps back 50 ms while seq goes on: refused twice, then followed.
+    expect(ingest.ingest(frame(2, now - ms(130)), now)).toBe('rejected');
+    expect(ingest.ingest(frame(3, now - ms(125)), now)).toBe('rejected');
+    expect(ingest.ingest(frame(4, now - ms(120)), now)).toBe('committed');
+    expect(ingest.ingest(frame(5, now - ms(115)), now)).toBe('committed');
+    expect(await rejectedCount(metrics, 'radar_front', 'stamp_backwards')).toBe(2);
+    expect(await events('clock_jump')).toBe(1);
+    drain();
+    // Each refusal and acceptance is accounted for: 5 + 2 committed (after drain), 4 rejected.
+    expect(ingest.receivedOf(radar)).toBe(5);
+    expect(ingest.rejectedCount).toBe(4);
+    expect(pool.slotsInUse(radar)).toBeLessThanOrEqual(1); // at most the slot loaned ahead
   });
 
   it('logs a repeated rejection once per second per reason, counting every one', async () => {

@@ -1,13 +1,20 @@
-import { decodeHeader, parseSensorTopic } from '../wire/codec.js';
+import { parseSensorTopic } from '../wire/codec.js';
+import { decodeSensorHeader } from '../wire/header-decoder.js';
 import { emptySensorHeader, validateSensorHeader } from '../wire/header-validator.js';
 import { LAYOUTS } from '../wire/layouts.js';
-import { checkPayload } from '../wire/payload-checks.js';
+import { checkRecords } from '../wire/payload-checks.js';
 import type { Rejection, RejectReason } from '../wire/reject-reason.js';
 import type { SensorConfig } from '../wire/rig.js';
 import type { ChannelWriter, Descriptor, SlotPool } from '../pool/slot-pool.js';
 import type { ChannelProducer } from '../smi/spec/pipeline-spec.js';
 import type { RateLimitedLog } from '../telemetry/reject-log-limiter.js';
-import type { IngestSink } from './ingest-counters.js';
+import type { IngestSink, SensorEvent } from './ingest-counters.js';
+
+/**
+ * Messages in a row whose stamps went back while their seq went on, after which ingest takes the
+ * new timeline as the sensor's clock having jumped (so a jump never locks a sensor out).
+ */
+export const CLOCK_JUMP_MESSAGES = 3;
 
 /** Called after a message is committed; `sensorIndex` is also its channel index in the pool. */
 export type CommitListener = (sensorIndex: number) => void;
@@ -44,6 +51,11 @@ export class IngestStage {
   private readonly external: Uint8Array;
   private readonly lastStamp: BigInt64Array;
   private readonly lastSeq: Float64Array;
+  /** Consecutive stamp_backwards refusals per sensor, and the last refused stamp of the run. */
+  private readonly backwardRun: Uint8Array;
+  private readonly backwardStamp: BigInt64Array;
+  /** What checkOrder saw in the message it let through (counted once the message commits). */
+  private orderEvent: SensorEvent | undefined;
   private readonly header = emptySensorHeader();
   private readonly maxFutureNs: bigint;
   private readonly maxAgeNs: bigint;
@@ -71,6 +83,8 @@ export class IngestStage {
     this.writers = sensors.map((_, i) => (this.external[i] || !mine(i) ? undefined : pool.writer(i, i)));
     this.lastStamp = new BigInt64Array(sensors.length).fill(-1n);
     this.lastSeq = new Float64Array(sensors.length).fill(-1);
+    this.backwardRun = new Uint8Array(sensors.length);
+    this.backwardStamp = new BigInt64Array(sensors.length).fill(-1n);
     this.preloaned = new Int32Array(sensors.length).fill(-1);
     this.maxFutureNs = BigInt(Math.round(limits.maxFutureMs * 1e6));
     this.maxAgeNs = BigInt(Math.round(limits.maxAgeMs * 1e6));
@@ -151,7 +165,7 @@ export class IngestStage {
     }
     let raw: unknown;
     try {
-      raw = decodeHeader(parts[1]!);
+      raw = decodeSensorHeader(parts[1]!);
     } catch (err) {
       return this.reject(
         index,
@@ -212,24 +226,18 @@ export class IngestStage {
     const view = writer.slotView(slot);
     if (payload && expected > 0) view.set(payload);
     // Checked in place after the single copy; a bad payload is abandoned, never committed.
-    const finite =
-      LAYOUTS[parsed.kind].scalar === 'f32'
-        ? allFinite(writer.slotF32(slot), expected >> 2)
-        : allFinite(writer.slotF64(slot), expected >> 3);
-    if (!finite) {
-      writer.abandon(slot);
-      return this.reject(index, sensor.id, 'non_finite', `payload holds NaN or Inf`);
-    }
-    const implausible = checkPayload(parsed.kind, writer.slotF32(slot), h.count);
+    const implausible = checkRecords(
+      parsed.kind,
+      LAYOUTS[parsed.kind].scalar === 'f32' ? writer.slotF32(slot) : writer.slotF64(slot),
+      h.count,
+    );
     if (implausible) {
       writer.abandon(slot);
       return this.rejectWith(index, sensor.id, implausible);
     }
     const commitNs = process.hrtime.bigint();
     writer.commit(slot, expected, h.seq, h.stampNs, commitNs);
-    this.lastStamp[index] = h.stampNs;
-    this.lastSeq[index] = h.seq;
-    this.sink.counters.countReceived(index);
+    this.accepted(index, h.stampNs, h.seq);
     this.sink.latency(index, Number(commitNs - receivedNs));
     this.listener(index);
     // Only from a free slot: loaning on a full drop-oldest channel would drop a message early.
@@ -265,21 +273,13 @@ export class IngestStage {
       return false;
     }
     if (this.checkOrder(index, d.stampNs, d.seq, clockNs)) return false;
-    const perElement = layout.scalar === 'f32' ? 4 : 8;
     const view = this.externalView(index, d.slot, layout.scalar);
-    if (!allFinite(view, d.length / perElement)) {
-      this.reject(index, sensor.id, 'non_finite', `payload holds NaN or Inf`);
-      return false;
-    }
-    const implausible =
-      view instanceof Float32Array ? checkPayload(sensor.kind, view, d.length / layout.stride) : undefined;
+    const implausible = checkRecords(sensor.kind, view, d.length / layout.stride);
     if (implausible) {
       this.rejectWith(index, sensor.id, implausible);
       return false;
     }
-    this.lastStamp[index] = d.stampNs;
-    this.lastSeq[index] = d.seq;
-    this.sink.counters.countReceived(index);
+    this.accepted(index, d.stampNs, d.seq);
     return true;
   }
 
@@ -323,29 +323,68 @@ export class IngestStage {
         `stampNs is ${fmtMs(clockNs - stampNs)} ms old; at most ${fmtMs(this.maxAgeNs)} ms allowed`,
       );
     }
-    if (stampNs <= this.lastStamp[index]!) {
-      return this.reject(
-        index,
-        id,
-        'stamp_backwards',
-        `stampNs ${stampNs} is not after the previous ${this.lastStamp[index]!}`,
-      );
-    }
-    if (seq <= this.lastSeq[index]!) {
-      return this.reject(
-        index,
-        id,
-        'seq_backwards',
-        `seq ${seq} is not after the previous ${this.lastSeq[index]!}`,
-      );
+    this.orderEvent = undefined;
+    const lastStamp = this.lastStamp[index]!;
+    const lastSeq = this.lastSeq[index]!;
+    if (stampNs <= lastStamp) {
+      if (seq <= lastSeq) {
+        // Neither seq nor stamp moved on: a repeated or replayed message, never a new timeline.
+        return this.reject(
+          index,
+          id,
+          'duplicate',
+          `seq ${seq} and stampNs ${stampNs} are not after the previous message's (seq ${lastSeq}, stampNs ${lastStamp})`,
+        );
+      }
+      // seq went on, stamps went back: the sensor's clock jumped back. Refused until it keeps
+      // going on the new timeline, then followed, so the sensor is never locked out.
+      const run = stampNs > this.backwardStamp[index]! ? this.backwardRun[index]! + 1 : 1;
+      this.backwardRun[index] = Math.min(run, 255);
+      this.backwardStamp[index] = stampNs;
+      if (run < CLOCK_JUMP_MESSAGES) {
+        return this.reject(
+          index,
+          id,
+          'stamp_backwards',
+          `stampNs ${stampNs} is not after the previous ${lastStamp} (${CLOCK_JUMP_MESSAGES} in a row on a new timeline are taken as a clock jump)`,
+        );
+      }
+      this.orderEvent = 'clock_jump';
+    } else if (seq <= lastSeq) {
+      // Stamps went on, seq started again: the driver restarted.
+      this.orderEvent = 'restart';
     }
     return undefined;
+  }
+
+  /** Records an accepted message's stamp and seq, counts it and any stream event checkOrder saw. */
+  private accepted(index: number, stampNs: bigint, seq: number): void {
+    this.lastStamp[index] = stampNs;
+    this.lastSeq[index] = seq;
+    this.backwardRun[index] = 0;
+    this.backwardStamp[index] = -1n;
+    this.sink.counters.countReceived(index);
+    const event = this.orderEvent;
+    if (event) {
+      this.orderEvent = undefined;
+      this.sink.counters.countEvent(index, event);
+      const id = this.sensors[index]!.id;
+      this.rejectLog.warn(
+        `${id}\u0000${event}`,
+        { sensor: id, event, seq, stampNs: String(stampNs) },
+        event === 'restart'
+          ? 'sensor restarted (seq began again); following it'
+          : 'sensor clock jumped back; following the new timeline',
+      );
+    }
   }
 
   /** Forgets per-sensor stamp/seq history (e.g. when a simulated drive loops back to its start). */
   resetSensorHistory(): void {
     this.lastStamp.fill(-1n);
     this.lastSeq.fill(-1);
+    this.backwardRun.fill(0);
+    this.backwardStamp.fill(-1n);
   }
 
   private rejectWith(index: number, sensorLabel: string, r: Rejection): IngestOutcome {
@@ -365,9 +404,3 @@ export class IngestStage {
 }
 
 const fmtMs = (ns: bigint): string => (Number(ns) / 1e6).toFixed(1);
-
-/** True when the first `n` elements hold no NaN or Inf; x - x is 0 only for finite x. */
-function allFinite(values: Float32Array | Float64Array, n: number): boolean {
-  for (let i = 0; i < n; i++) if (values[i]! - values[i]! !== 0) return false;
-  return true;
-}

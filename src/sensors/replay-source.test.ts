@@ -136,13 +136,12 @@ spec:
       range -= 0.25;
       await new Promise((r) => setTimeout(r, 20));
     }
-    await driver.send(sensorFrame('radar', 'radar_front', 0, process.hrtime.bigint(), radarTarget(30))); // rejected: seq backwards
-    // One connection delivers in order: once the last (bad) frame is rejected, everything has arrived.
-    await waitFor(
-      () => live.ingest.rejectedCount >= 1,
-      5000,
-      'the last frame (seq backwards) to be rejected',
+    // rejected: seq and stamp both back (a duplicate of an earlier message)
+    await driver.send(
+      sensorFrame('radar', 'radar_front', 0, process.hrtime.bigint() - 1_000_000_000n, radarTarget(30)),
     );
+    // One connection delivers in order: once the last (bad) frame is rejected, everything has arrived.
+    await waitFor(() => live.ingest.rejectedCount >= 1, 5000, 'the last frame (a duplicate) to be rejected');
     expect(received.length).toBeGreaterThanOrEqual(62);
     await live.stop();
     const summary = await recorder.stop();

@@ -82,6 +82,57 @@ describe('DriveRecorder', () => {
     }
   });
 
+  it('stops with an error and a metric when the disk fills (size limit), keeps the file readable to its last chunk, and refuses more', async () => {
+    const spec = defaultPipelineSpec();
+    const registry = new Registry();
+    const path = join(dir, 'full-disk.mcap');
+    const lines: Record<string, unknown>[] = [];
+    const recorder = await DriveRecorder.start({
+      path,
+      spec,
+      log: pino(
+        { level: 'error' },
+        { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) },
+      ),
+      registry,
+      metadata: driveMetadata({ producer: 'record', spec, startNs: 0n, clock: 'host-monotonic' }),
+      compression: 'none',
+      chunkBytes: 256 * 1024,
+      maxBytes: 2_000_000,
+    });
+    // 320 KB scans (and their Foxglove point clouds) in 256 KB chunks: the fourth chunk passes 2 MB.
+    let seq = 0;
+    const end = Date.now() + 20_000;
+    while (
+      !(await registry.getSingleMetricAsString('smi_recorder_failed')).endsWith(' 1') &&
+      Date.now() < end
+    ) {
+      recorder.record(lidarFrame(seq++, 20_000), BigInt(seq) * 1_000_000n);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(await registry.getSingleMetricAsString('smi_recorder_failed')).toMatch(/smi_recorder_failed 1$/);
+    // Once failed, more is refused at once (counted as dropped), never queued or blocking.
+    expect(recorder.record(lidarFrame(seq++, 20_000), BigInt(seq) * 1_000_000n)).toBe(false);
+    const summary = await recorder.stop(5000);
+    expect(summary.error).toMatch(/size limit of 2000000 bytes is reached/);
+    expect(lines.some((l) => l.msg === 'recording failed; the service goes on without it')).toBe(true);
+    expect(summary.dropped).toBeGreaterThanOrEqual(1);
+    const { records, result } = await readAll(path);
+    expect(result.complete).toBe(false); // no index: the end was never written
+    const scans = records.filter(
+      (r) => r.type === 'message' && r.message.channel.topic === 'sensor/lidar/lidar_top',
+    );
+    expect(scans.length).toBeGreaterThanOrEqual(2); // each scan also has its Foxglove view: ~650 KB a chunk
+    for (const r of scans) expect(r.type === 'message' && r.message.data.byteLength).toBeGreaterThan(320_000);
+  });
+
+  it('fails to start on a disk that is already full (/dev/full), naming the file and the error', async () => {
+    const spec = defaultPipelineSpec();
+    await expect(
+      DriveRecorder.start({ path: '/dev/full', spec, log, metadata: {}, compression: 'none' }),
+    ).rejects.toThrow(/cannot record to \/dev\/full: .*ENOSPC/);
+  });
+
   it('fails to start with a message naming the file when it cannot be created', async () => {
     const spec = defaultPipelineSpec();
     await expect(

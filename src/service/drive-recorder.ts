@@ -36,6 +36,8 @@ export interface DriveRecorderOptions {
   registry?: Registry;
   /** Test knob emulating a slow disk (bytes/s). */
   throttleBytesPerSec?: number;
+  /** Largest drive file, bytes: past it the recording stops with an error, as on a full disk. */
+  maxBytes?: number;
 }
 
 /** Per-channel counts of a recording. */
@@ -80,6 +82,7 @@ export class DriveRecorder {
   private readonly counts = new Map<string, ChannelCounts>();
   private recorded: Counter<'channel'> | undefined;
   private droppedMetric: Counter<'channel'> | undefined;
+  private failedMetric: Gauge | undefined;
   private failed: string | undefined;
   private stopping: Promise<RecordingSummary> | undefined;
   private events: ((e: RecorderEvent) => void)[] = [];
@@ -97,18 +100,21 @@ export class DriveRecorder {
       foxglove: o.foxglove ?? true,
       metadata: o.metadata,
       throttleBytesPerSec: o.throttleBytesPerSec,
+      maxBytes: o.maxBytes,
     };
     this.worker = new Worker(workerFile('recorder-worker'), { workerData: data });
     this.worker.on('message', (e: RecorderEvent) => {
       this.lastEvent = e;
       if (e.type === 'error') {
         this.failed = e.message;
+        this.failedMetric?.set(1);
         o.log.error({ path: o.path, error: e.message }, 'recording failed; the service goes on without it');
       }
       for (const w of this.events) w(e);
     });
     this.worker.on('error', (err) => {
       this.failed = err.message;
+      this.failedMetric?.set(1);
       o.log.error({ err, path: o.path }, 'recorder worker crashed');
       for (const w of this.events) w({ type: 'error', message: err.message, stats: emptyStats() });
     });
@@ -140,6 +146,12 @@ export class DriveRecorder {
       labelNames: ['channel'] as const,
       registers: [registry],
     });
+    this.failedMetric = new Gauge({
+      name: 'smi_recorder_failed',
+      help: 'Whether the recording failed (1: a write error such as a full disk or the size limit stopped it; the service goes on)',
+      registers: [registry],
+    });
+    this.failedMetric.set(this.failed ? 1 : 0);
     this.droppedMetric = new Counter({
       name: 'smi_recorder_dropped_total',
       help: 'Messages the recorder dropped (queue full: the disk could not keep up), per channel',

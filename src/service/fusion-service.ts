@@ -4,9 +4,11 @@ import { openPool, type SlotPool } from '../pool/index.js';
 import type { PipelineSpec, ZmqSourceSpec } from '../smi/spec/pipeline-spec.js';
 import { IngestStage, type IngestOutcome } from '../sensors/ingest-stage.js';
 import { metricsIngestSink, type IngestSink } from '../sensors/ingest-counters.js';
+import { SENSOR_STATES, SensorHealthMonitor } from '../sensors/sensor-health.js';
 import type { IngestFn, ServiceSource } from '../sensors/source.js';
 import { SimulatorSource } from './simulator-source.js';
 import { ZmqSensorSource } from '../io/zmq-sensor-source.js';
+import type { ZapResult } from '../io/zap-authenticator.js';
 import { PipelineMetrics } from '../telemetry/pipeline-metrics.js';
 import { MetricsServer } from '../telemetry/metrics-server.js';
 import { RateLimitedLog } from '../telemetry/reject-log-limiter.js';
@@ -85,6 +87,10 @@ export class FusionService {
   readonly ready: Promise<void>;
   private markReady: () => void = () => {};
   private viewTimer: NodeJS.Timeout | undefined;
+  /** Each sensor's stream: ok, silent (degraded), restarted, or waiting for its first message. */
+  readonly sensorHealth: SensorHealthMonitor;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private readonly authLog: RateLimitedLog;
 
   private constructor(
     readonly spec: PipelineSpec,
@@ -103,11 +109,19 @@ export class FusionService {
           ? 'deterministic replay ingests every message here, one at a time'
           : zmqSources.some((s) => s.bind)
             ? 'a zmq source binds (one socket for every kind); connect to the drivers (bind: false) to separate lidar'
-            : options.inputTap
-              ? 'recording taps every message on this thread'
-              : undefined;
+            : new Set(zmqSources.map((s) => JSON.stringify(s.curve ?? null))).size > 1
+              ? 'zmq sources differ in their CURVE keys (the lidar thread has one socket for all)'
+              : options.inputTap
+                ? 'recording taps every message on this thread'
+                : undefined;
     this.lidarOnThread = this.lidarOnMainReason === undefined;
     this.ingestSink = metricsIngestSink(this.metrics, spec.sensors);
+    this.authLog = new RateLimitedLog(log);
+    const stateGauge = spec.sensors.map((s) => this.metrics.sensorState.labels({ sensor: s.id }));
+    this.sensorHealth = new SensorHealthMonitor(spec.sensors, this.ingestSink.counters, log, (i, state) =>
+      stateGauge[i]!.set(SENSOR_STATES.indexOf(state)),
+    );
+    stateGauge.forEach((g) => g.set(SENSOR_STATES.indexOf('waiting')));
     this.ingest = new IngestStage(
       spec.sensors,
       this.pool,
@@ -131,7 +145,11 @@ export class FusionService {
         lidarIngestOnThread: this.lidarOnThread,
         lidarZmq:
           this.lidarOnThread && zmqSources.length > 0
-            ? { endpoints: zmqSources.flatMap((s) => s.endpoints), bind: false }
+            ? {
+                endpoints: zmqSources.flatMap((s) => s.endpoints),
+                bind: false,
+                ...(zmqSources[0]!.curve ? { curve: zmqSources[0]!.curve } : {}),
+              }
             : undefined,
         postOutputs: options.outputTap !== undefined || spec.outputs.foxglove !== undefined,
         postPlans: spec.sources.some((s) => s.type === 'simulator' && s.closedLoop),
@@ -307,6 +325,12 @@ export class FusionService {
       'smi-fusion started',
     );
     for (const w of spec.warnings) log.warn({ path: w.path }, w.message);
+    if (this.pool.replacedStaleOf !== undefined) {
+      log.warn(
+        { segment: this.pool.segment, deadPid: this.pool.replacedStaleOf },
+        'pool: replaced a stale shared-memory segment left by a dead instance (nothing of it reused)',
+      );
+    }
     if (external.length > 0) {
       this.scheduler.watchExternalChannels();
       log.info(
@@ -316,6 +340,11 @@ export class FusionService {
     }
     if (fox && this.lidarOnThread) this.viewLidarFromPool(fox);
     void announceReady(this.sources, this.metrics, log, this.sourceEndpoints).then(this.markReady);
+    if (!options.deterministic) {
+      // (Deterministic replay runs on the drive's clock, not this one: no silence to see.)
+      this.healthTimer = setInterval(() => this.sensorHealth.update(performance.now()), 100);
+      this.healthTimer.unref();
+    }
     if (this.poolFallback) {
       log.warn(
         { reason: this.poolFallback },
@@ -395,17 +424,32 @@ export class FusionService {
    */
   private zmqSockets(src: ZmqSourceSpec, onMessage: IngestFn): ZmqSensorSource[] {
     const log = this.options.log;
-    if (src.bind) return [new ZmqSensorSource(src, onMessage, log, { name: 'all' })];
+    const onAuth = (socket: string) => (r: ZapResult) => {
+      this.metrics.zmqAuth.labels({ socket, result: r.accepted ? 'accepted' : 'refused' }).inc();
+      // Public keys are not secrets: logged so an operator can see who tried.
+      this.authLog.warn(
+        `${socket}\u0000${r.clientKey}\u0000${r.accepted}`,
+        { socket, clientKey: r.clientKey, address: r.address },
+        r.accepted
+          ? 'zmq peer authenticated (CURVE)'
+          : r.clientKey
+            ? 'zmq peer refused: its CURVE public key is not allowed'
+            : 'zmq peer refused: no valid CURVE handshake',
+      );
+    };
+    if (src.bind) return [new ZmqSensorSource(src, onMessage, log, { name: 'all', onAuth: onAuth('all') })];
     const sockets = [
       new ZmqSensorSource(src, onMessage, log, {
         subscribe: ['sensor/radar/', 'sensor/ego/', 'sensor/objects/'],
         highWaterMark: 10_000,
         name: 'critical',
+        onAuth: onAuth('critical'),
       }),
       new ZmqSensorSource(src, onMessage, log, {
         subscribe: ['sensor/camera/'],
         highWaterMark: 10_000,
         name: 'camera',
+        onAuth: onAuth('camera'),
       }),
     ];
     if (!this.lidarOnThread) {
@@ -414,6 +458,7 @@ export class FusionService {
           subscribe: ['sensor/lidar/'],
           highWaterMark: 16,
           name: 'lidar',
+          onAuth: onAuth('lidar'),
         }),
       );
     }
@@ -458,6 +503,7 @@ export class FusionService {
   stop(): Promise<void> {
     this.stopped ??= (async () => {
       if (this.statusTimer) clearInterval(this.statusTimer);
+      if (this.healthTimer) clearInterval(this.healthTimer);
       if (this.viewTimer) clearInterval(this.viewTimer);
       await Promise.all(this.sources.map((s) => s.stop()));
       this.ingest.close();

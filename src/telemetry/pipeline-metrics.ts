@@ -34,6 +34,28 @@ export class PipelineMetrics {
     collect: this.collect,
   });
 
+  readonly sensorEvents = new Counter({
+    name: 'smi_ingest_sensor_events_total',
+    help: 'Changes in a sensor stream that ingest followed without refusing it: restart (seq began again), clock_jump (stamps went back and stayed there)',
+    labelNames: ['sensor', 'event'] as const,
+    registers: [this.registry],
+    collect: this.collect,
+  });
+
+  readonly sensorState = new Gauge({
+    name: 'smi_sensor_state',
+    help: 'Each sensor stream: 0 ok, 1 silent (no message for 5 periods: degraded), 2 restarted (seq began again or clock jumped, within the last second), 3 waiting for its first message',
+    labelNames: ['sensor'] as const,
+    registers: [this.registry],
+  });
+
+  readonly zmqAuth = new Counter({
+    name: 'smi_zmq_auth_total',
+    help: 'CURVE handshakes on zmq sources, per socket and result (accepted, refused: a public key not allowed)',
+    labelNames: ['socket', 'result'] as const,
+    registers: [this.registry],
+  });
+
   readonly poolDropped = new Counter({
     name: 'smi_pool_dropped_total',
     help: 'Valid messages dropped because their channel had no free slot (drop-newest, or every slot taken)',

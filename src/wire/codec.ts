@@ -14,9 +14,20 @@ const decoder = new Decoder({
   maxExtLength: 0,
 });
 
-/** Encodes a header map. bigint values (stampNs) become msgpack uint64/int64. */
+/**
+ * Encodes a header map. bigint values (stampNs) become msgpack uint64/int64, and so do top-level
+ * integers beyond 32 bits (the encoder would write those as float64, which ingest refuses in an
+ * integer field).
+ */
 export function encodeHeader(header: object): Uint8Array {
-  return encoder.encode(header);
+  let wide: Record<string, unknown> | undefined;
+  for (const [key, value] of Object.entries(header)) {
+    if (typeof value === 'number' && Number.isSafeInteger(value) && Math.abs(value) > 0xffffffff) {
+      wide ??= { ...header };
+      wide[key] = BigInt(value);
+    }
+  }
+  return encoder.encode(wide ?? header);
 }
 
 /** Decodes a header; throws on malformed or oversized input (ingest turns that into a rejection). */

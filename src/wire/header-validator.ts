@@ -1,12 +1,19 @@
 import { LAYOUTS, type SensorKind } from './layouts.js';
 import { WIRE_VERSION, type SensorHeader } from './header.js';
 import type { Rejection } from './reject-reason.js';
+import { WireFloat } from './header-decoder.js';
 
 /** Upper bound on records per message, far above any real sensor (a 128-beam lidar is ~260k points). */
 export const MAX_RECORDS = 4_000_000;
 
 function isMap(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !ArrayBuffer.isView(value);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !ArrayBuffer.isView(value) &&
+    !(value instanceof WireFloat)
+  );
 }
 
 /** Accepts a msgpack integer decoded as number or bigint; returns undefined when it is not a non-negative integer. */
@@ -17,10 +24,28 @@ function toNonNegativeBigInt(value: unknown): bigint | undefined {
 }
 
 function toNonNegativeInt(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
-  if (typeof value === 'bigint' && value >= 0n && value <= BigInt(Number.MAX_SAFE_INTEGER))
-    return Number(value);
+  const n = toInt(value);
+  return n !== undefined && n >= 0 ? n : undefined;
+}
+
+/** Any integer (number or bigint) as a number, when it is a safe integer. */
+function toInt(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : undefined;
+  if (typeof value === 'bigint') {
+    return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER)
+      ? Number(value)
+      : undefined;
+  }
   return undefined;
+}
+
+/** A short description of a bad header value for a rejection detail (bounded length). */
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `'${value.slice(0, 40)}'`;
+  if (value instanceof WireFloat) return String(value);
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object' && value !== null) return 'a map';
+  return String(value);
 }
 
 const reject = (reason: Rejection['reason'], detail: string): Rejection => ({ reason, detail });
@@ -43,8 +68,13 @@ export function validateSensorHeader(
       return reject('missing_field', `header field '${key}' is required`);
     }
   }
-  if (raw.v !== WIRE_VERSION) {
-    return reject('bad_version', `header v=${String(raw.v)} is not supported; allowed: ${WIRE_VERSION}`);
+  // Any integer encoding of the version is the version (a fixed-width uint64 1 is 1); a float is not.
+  const v = toInt(raw.v);
+  if (v === undefined) {
+    return reject('bad_type', `header field 'v' must be an integer; got ${describe(raw.v)}`);
+  }
+  if (v !== WIRE_VERSION) {
+    return reject('bad_version', `header v=${v} is not supported; allowed: ${WIRE_VERSION}`);
   }
   if (typeof raw.kind !== 'string') return reject('bad_type', `header field 'kind' must be a string`);
   if (raw.kind !== topicKind) {
@@ -58,10 +88,15 @@ export function validateSensorHeader(
     );
   }
   const seq = toNonNegativeInt(raw.seq);
-  if (seq === undefined) return reject('bad_type', `header field 'seq' must be a non-negative integer`);
+  if (seq === undefined) {
+    return reject('bad_type', `header field 'seq' must be a non-negative integer; got ${describe(raw.seq)}`);
+  }
   const stampNs = toNonNegativeBigInt(raw.stampNs);
   if (stampNs === undefined) {
-    return reject('bad_type', `header field 'stampNs' must be a non-negative integer (CLOCK_MONOTONIC ns)`);
+    return reject(
+      'bad_type',
+      `header field 'stampNs' must be a non-negative integer (CLOCK_MONOTONIC ns); got ${describe(raw.stampNs)}`,
+    );
   }
   const layout = LAYOUTS[topicKind];
   const expectedFrame = topicKind === 'ego' ? 'odom' : topicSensorId;
@@ -69,7 +104,7 @@ export function validateSensorHeader(
   if (frame !== expectedFrame) {
     return reject(
       'bad_layout',
-      `header frame '${String(frame)}' is not allowed; expected '${expectedFrame}'`,
+      `header frame ${describe(frame)} is not allowed; expected '${expectedFrame}'`,
     );
   }
   const fields = raw.fields;
@@ -83,13 +118,21 @@ export function validateSensorHeader(
     );
   }
   const stride = toNonNegativeInt(raw.stride);
-  if (stride === undefined) return reject('bad_type', `header field 'stride' must be a non-negative integer`);
+  if (stride === undefined) {
+    return reject(
+      'bad_type',
+      `header field 'stride' must be a non-negative integer; got ${describe(raw.stride)}`,
+    );
+  }
   if (stride !== layout.stride) {
     return reject('bad_layout', `stride ${stride} is not the ${topicKind} layout; expected ${layout.stride}`);
   }
   const count = toNonNegativeInt(raw.count);
   if (count === undefined || count > MAX_RECORDS) {
-    return reject('bad_type', `header field 'count' must be an integer 0..${MAX_RECORDS}`);
+    return reject(
+      'bad_type',
+      `header field 'count' must be an integer 0..${MAX_RECORDS}; got ${describe(raw.count)}`,
+    );
   }
   if (topicKind === 'ego' && count !== 1) {
     return reject('bad_layout', `ego messages carry exactly 1 record; count=${count}`);

@@ -16,15 +16,13 @@ export const REJECT_REASONS = [
   'too_large', // payload larger than the channel's slot
   'non_finite', // NaN or Inf in the payload
   'bad_class', // a record's classId is not an ObjectClass
-  'bad_score', // a record's score or confidence is outside 0..1
-  'bad_size', // a record's box size is negative
-  'bad_box', // a camera box is inverted or outside any image
-  'bad_covariance', // a record's variance is negative, or its covariance not positive semidefinite
-  'out_of_range', // a record's position, range or speed is physically impossible (e.g. kilometres away)
+  'implausible', // a payload field outside its physical range (README, Plausibility); the detail names it
+  'bad_box', // a camera box is inverted
+  'bad_covariance', // an objects covariance is not positive semidefinite
   'stamp_future', // stampNs later than now + the allowed skew
   'stamp_stale', // stampNs older than now - the allowed age
-  'stamp_backwards', // stampNs not later than the sensor's previous accepted stamp
-  'seq_backwards', // seq not greater than the sensor's previous accepted seq
+  'stamp_backwards', // stampNs went back while seq went on (a clock jump: followed after 3 in a row)
+  'duplicate', // seq and stampNs not after the sensor's previous accepted message (a repeat or replay)
   'not_allowed', // a TrafficTarget does not let this producer write this channel
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];

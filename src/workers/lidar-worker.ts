@@ -90,6 +90,16 @@ async function main(): Promise<void> {
       subscribe: ['sensor/lidar/'],
       highWaterMark: 16,
       name: 'lidar',
+      // (smi_zmq_auth_total counts the main thread's sockets; this one's refusals are logged)
+      onAuth: (r) => {
+        if (!r.accepted) {
+          limited.warn(
+            r.clientKey,
+            { socket: 'lidar', clientKey: r.clientKey, address: r.address },
+            'zmq peer refused: its CURVE public key is not allowed',
+          );
+        }
+      },
     });
     await zmq.start();
   }

@@ -52,6 +52,7 @@ async function record(): Promise<void> {
       sensors: data.sensors,
       compression: data.compression,
       chunkBytes: data.chunkBytes,
+      maxBytes: data.maxBytes,
       foxglove: data.foxglove,
     },
     data.metadata,

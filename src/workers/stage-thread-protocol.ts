@@ -6,7 +6,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { SensorConfig } from '../wire/rig.js';
 import type { PrefetchSpec } from '../smi/spec/scheduler-spec.js';
-import type { PlanningSpec } from '../smi/spec/pipeline-spec.js';
+import type { CurveSpec, PlanningSpec } from '../smi/spec/pipeline-spec.js';
 import type { SchedulerBlockShape } from './scheduler-block.js';
 
 /** Kinds of pool channel a stage reads. */
@@ -84,7 +84,7 @@ export interface LidarThreadData extends StageThreadData {
   /** Lidar sensors this thread ingests from ZeroMQ / the simulator (sensor indices). */
   ingestSensors: number[];
   /** ZeroMQ endpoints to subscribe to `sensor/lidar/` on (empty: none). */
-  zmq: { endpoints: string[]; bind: boolean } | undefined;
+  zmq: { endpoints: string[]; bind: boolean; curve?: CurveSpec } | undefined;
   /** Boxes output channel per lidar input channel (pool channel indices, same order as inputs). */
   boxesChannels: number[];
   /** The tracker thread's doorbell, rung after each boxes commit. */

@@ -14,7 +14,7 @@ import {
   type ChannelWriter,
   type SlotPool,
 } from '../../pool/slot-pool.js';
-import type { PipelineSpec } from '../spec/pipeline-spec.js';
+import type { CurveSpec, PipelineSpec } from '../spec/pipeline-spec.js';
 import type { PipelineMetrics } from '../../telemetry/pipeline-metrics.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { IngestCounterBlock } from '../../sensors/ingest-counters.js';
@@ -36,7 +36,7 @@ export interface SchedulerOptions {
   /** Lidar scans are ingested on the lidar thread (else on the main thread). */
   lidarIngestOnThread: boolean;
   /** ZeroMQ endpoints the lidar thread subscribes to `sensor/lidar/` on. */
-  lidarZmq: { endpoints: string[]; bind: boolean } | undefined;
+  lidarZmq: { endpoints: string[]; bind: boolean; curve?: CurveSpec } | undefined;
   /** Post every published message to the main thread (recording, reports). */
   postOutputs: boolean;
   /** Post each plan's command to the main thread (closed loop). */

@@ -21,7 +21,9 @@ function issuesOf(text: string): string[] {
 describe('pipeline spec', () => {
   it('loads every shipped pipeline', () => {
     const onboard = loadPipelineSpec(`${pipelinesDir}onboard.yaml`);
-    expect(onboard.sources).toEqual([{ type: 'zmq', endpoints: ['tcp://127.0.0.1:5555'], bind: false }]);
+    expect(onboard.sources).toEqual([
+      { type: 'zmq', endpoints: ['tcp://127.0.0.1:5555'], bind: false, remote: false },
+    ]);
     expect(onboard.channels.lidar_top).toEqual({
       slots: 8,
       slotBytes: 4194304,

@@ -18,6 +18,7 @@ import {
   type SchedulerSpec,
 } from './scheduler-spec.js';
 import { availableParallelism } from 'node:os';
+import { dirname, resolve as resolvePath } from 'node:path';
 import {
   FileValidationError,
   parseYamlDocuments,
@@ -58,6 +59,18 @@ export interface ZmqSourceSpec {
   /** ZeroMQ endpoints the SUB socket connects to (or binds, with `bind: true`). */
   endpoints: string[];
   bind: boolean;
+  /** Opt-in to endpoints off loopback (tcp to another host, or `*`): sensors on the network. */
+  remote: boolean;
+  /** CURVE encryption and authentication: the service is the CURVE server (see README, Access). */
+  curve?: CurveSpec;
+}
+
+/** Key files of a CURVE-protected zmq source; paths relative to the spec file's folder. */
+export interface CurveSpec {
+  /** The service's Z85 secret key (40 characters); the file must not be readable by group or others. */
+  secretKeyFile: string;
+  /** The Z85 public keys of the drivers allowed to connect, one a line. */
+  clientKeysFile: string;
 }
 
 export interface SimulatorSourceSpec {
@@ -517,6 +530,8 @@ const sourceSchema = obj({
   type: req(str({ enum: ['zmq', 'simulator'] })),
   endpoints: opt(arr(endpoint, { minItems: 1 })),
   bind: opt(bool()),
+  remote: opt(bool()),
+  curve: opt(obj({ secretKeyFile: req(str()), clientKeysFile: req(str()) })),
   scenario: opt(str()),
   loop: opt(bool()),
   closedLoop: opt(bool()),
@@ -779,14 +794,32 @@ function crossCheck(raw: RawPipeline, sensors: readonly SensorConfig[]): { path:
       for (const f of ['scenario', 'loop', 'closedLoop', 'seed']) {
         if (s[f] !== undefined) issues.push({ path: `${path}.${f}`, message: `not allowed on a zmq source` });
       }
+      if (s.remote !== true) {
+        (s.endpoints as string[] | undefined)?.forEach((ep, k) => {
+          if (!isLoopbackEndpoint(ep)) {
+            issues.push({
+              path: `${path}.endpoints[${k}]`,
+              message: `${ep} is not on loopback; set remote: true to take sensors from the network (and curve to authenticate them)`,
+            });
+          }
+        });
+      }
     } else if (s.type === 'simulator') {
-      for (const f of ['endpoints', 'bind']) {
+      for (const f of ['endpoints', 'bind', 'remote', 'curve']) {
         if (s[f] !== undefined)
           issues.push({ path: `${path}.${f}`, message: `not allowed on a simulator source` });
       }
     }
   });
   return issues;
+}
+
+/** Whether a ZeroMQ endpoint stays on this host: ipc, inproc, or tcp to a loopback address. */
+export function isLoopbackEndpoint(ep: string): boolean {
+  const m = /^tcp:\/\/(.+):(\d+|\*)$/.exec(ep);
+  if (!m) return true; // ipc:// and inproc:// never leave the host
+  const host = m[1]!.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 /** `spec.outputs.foxglove`: present (and not `enabled: false`) turns the live view on, loopback:8765 by default. */
@@ -800,6 +833,15 @@ function foxgloveOutput(
       port: f.port ?? 8765,
       sendBufferBytes: Math.round((f.sendBufferMb ?? 16) * 2 ** 20),
     },
+  };
+}
+
+/** Key file paths resolved against the folder of the spec file they were written in. */
+function curveFiles(c: CurveSpec, origin: string): CurveSpec {
+  const base = origin.startsWith('(') ? process.cwd() : dirname(resolvePath(origin));
+  return {
+    secretKeyFile: resolvePath(base, c.secretKeyFile),
+    clientKeysFile: resolvePath(base, c.clientKeysFile),
   };
 }
 
@@ -821,7 +863,13 @@ function toPipelineSpec(raw: RawPipeline, origin: string): PipelineSpec {
     ? base.sources
     : rawSources.map((s): SourceSpec =>
         s.type === 'zmq'
-          ? { type: 'zmq', endpoints: (s.endpoints as string[]) ?? [], bind: (s.bind as boolean) ?? false }
+          ? {
+              type: 'zmq',
+              endpoints: (s.endpoints as string[]) ?? [],
+              bind: (s.bind as boolean) ?? false,
+              remote: (s.remote as boolean) ?? false,
+              ...(s.curve ? { curve: curveFiles(s.curve as CurveSpec, origin) } : {}),
+            }
           : {
               type: 'simulator',
               scenario: (s.scenario as string) ?? 'highway-following',
