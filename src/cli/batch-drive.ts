@@ -56,7 +56,14 @@ class DriveStepError extends Error {
 }
 
 function forReplay(spec: PipelineSpec): PipelineSpec {
-  const s: PipelineSpec = { ...spec, sources: [], outputs: { ...spec.outputs } };
+  // Its own segment name: a batch's workers, and the onboard service on the same machine, each
+  // keep theirs (the name comes from the pipeline's, which drives share).
+  const s: PipelineSpec = {
+    ...spec,
+    sources: [],
+    outputs: { ...spec.outputs },
+    pool: { ...spec.pool, segment: `/smi-fusion-replay-${process.pid}` },
+  };
   s.outputs.publish = 'tcp://127.0.0.1:*';
   s.outputs.metrics = { ...s.outputs.metrics, enabled: false };
   delete s.outputs.foxglove;
