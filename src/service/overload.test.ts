@@ -132,9 +132,6 @@ spec:
     // busy host it says as much about the other processes as about this load: it is reported
     // (when it fell back to what nominal showed), asserted only never to end above its peak.
     const before = out.of('out/tracks').length;
-    const cameraRunBefore = service.scheduler.telemetry
-      .status()
-      .stages.find((st) => st.class === 'normal')!.frames;
     let recoveredAfterS = -1;
     for (let s = 1; s <= 3; s++) {
       await drive(1, 1);
