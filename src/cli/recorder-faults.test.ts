@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readAll, tempDir } from '../test-support/drives.js';
@@ -13,18 +14,35 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const cli = join(root, 'dist/cli/main.js');
 
 describe('smi-fusion record on a filling disk (real process)', () => {
-  // 62.5 kB chunks: several are on disk when the 0.5 MB limit is reached, early in the run.
+  // 62.5 kB chunks: two are on disk when the 150 kB limit is reached, early in the run.
   it('stops recording with a logged error and exit 1, keeps running the pipeline, leaves a readable drive', async () => {
-    const out = join(tempDir('recorder-faults'), 'full.mcap');
+    const dir = tempDir('recorder-faults');
+    const out = join(dir, 'full.mcap');
+    // Its own segment name: the built-in spec's would collide with other services running beside it.
+    const spec = join(dir, 'sim.yaml');
+    writeFileSync(
+      spec,
+      [
+        'apiVersion: smi-fusion.dev/v1alpha1',
+        'kind: Pipeline',
+        'metadata: { name: recorder-faults }',
+        'spec:',
+        '  sources: [{ type: simulator, scenario: highway-following, loop: true, closedLoop: true }]',
+        `  pool: { segment: /smi-recorder-faults-${process.pid} }`,
+        '',
+      ].join('\n'),
+    );
     const child = spawn(
       process.execPath,
       [
         cli,
         'record',
+        '--pipeline',
+        spec,
         '--out',
         out,
         '--max-mb',
-        '0.5',
+        '0.15',
         '--chunk-mb',
         '0.0625',
         '--compression',
@@ -56,7 +74,7 @@ describe('smi-fusion record on a filling disk (real process)', () => {
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     const failedAt = logs.find((l) => l.msg === 'recording failed; the service goes on without it');
-    expect(String(failedAt?.error)).toMatch(/size limit of 500000 bytes is reached/);
+    expect(String(failedAt?.error)).toMatch(/size limit of 150000 bytes is reached/);
     // Status lines after the failure still show tracks and plans: the pipeline went on.
     const lines = stdout
       .trim()
