@@ -9,7 +9,7 @@ import tseslint from 'typescript-eslint';
 const LAYERS = [
   ['wire', 'pool', 'schema', 'math'],
   ['telemetry', 'smi/spec'],
-  ['fusion', 'planning', 'sim', 'metrics', 'smi/policy'],
+  ['fusion', 'planning', 'sim', 'metrics', 'smi/policy', 'smi/divergence'],
   ['io', '>', 'sensors'],
   ['workers', '>', 'smi/scheduler'],
   ['service', '>', 'cli'],

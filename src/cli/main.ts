@@ -65,7 +65,10 @@ async function main(argv: string[]): Promise<number> {
     case 'run':
       return runCommand(parsed.flags);
     case 'validate':
-      return validateCommand(parsed.positionals);
+      return validateCommand(
+        parsed.positionals,
+        parsed.flags.pipeline !== undefined ? String(parsed.flags.pipeline) : undefined,
+      );
     case 'record':
       return recordCommand(parsed.flags);
     case 'replay':
@@ -83,10 +86,24 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`smi-fusion: ${(err as Error)?.stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+/**
+ * Exits once what was written to stdout and stderr has been handed to the OS: a write to a pipe
+ * is asynchronous, and process.exit() right after it loses what is still queued (a long
+ * `validate` report piped to another program). Bounded: a reader that never reads does not
+ * keep the process alive (and worker threads can deadlock an exit: nodejs/node#54918).
+ */
+function exitAfterFlush(code: number): void {
+  process.exitCode = code;
+  let pending = 2;
+  const done = (): void => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+  setTimeout(() => process.exit(code), 10_000).unref();
+}
+
+main(process.argv.slice(2)).then(exitAfterFlush, (err: unknown) => {
+  process.stderr.write(`smi-fusion: ${(err as Error)?.stack ?? String(err)}\n`);
+  exitAfterFlush(1);
+});

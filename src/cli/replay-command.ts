@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { loadPipelineSpec, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
+import { loadSpecSet, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { FusionService } from '../service/fusion-service.js';
 import { createLogger, LOG_LEVELS } from '../telemetry/logger.js';
 import { FileValidationError } from '../schema/yaml-file.js';
@@ -12,7 +12,7 @@ import { exportGeometry, KittiTrackExport } from '../io/kitti-export.js';
 import { META } from '../io/drive-format.js';
 import { TRACK } from '../wire/layouts.js';
 import { RUN_COMMAND } from './run-command.js';
-import { applyRunFlags } from './run-flags.js';
+import { applyRunFlags, pipelinePaths } from './run-flags.js';
 import type { CommandSpec, FlagValues } from './flags.js';
 
 const SHARED_RUN_FLAGS = [
@@ -131,7 +131,7 @@ export async function replayCommand(flags: FlagValues, positionals: readonly str
   try {
     spec =
       flags.pipeline !== undefined
-        ? loadPipelineSpec(String(flags.pipeline))
+        ? loadSpecSet(pipelinePaths(flags.pipeline))
         : pipelineFromDrive(await readDriveMetadata(path), path);
   } catch (err) {
     process.stderr.write(

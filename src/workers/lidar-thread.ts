@@ -7,6 +7,7 @@
  * before it starts; so is every scan when the overload level degrades the high class.
  */
 import { CLUSTER, LidarClusterer } from '../fusion/lidar-clusterer.js';
+import { coarserParams } from './lidar-params.js';
 import type { ChannelWriter, SlotPool } from '../pool/slot-pool.js';
 import { ReadyQueue, emptyReadyFrame, type ReadyFrame } from '../smi/policy/ready-queue.js';
 import { StageCostModel, admit } from '../smi/policy/admission.js';
@@ -22,9 +23,9 @@ const MAX_CLUSTERS = 512;
 export class LidarThread {
   private readonly ready: ReadyQueue;
   private readonly frame = emptyReadyFrame();
-  private readonly clusterer = new LidarClusterer();
+  private clusterer: LidarClusterer;
   /** Degraded: a coarser grid over every second point. */
-  private readonly coarse = new LidarClusterer({ cellSizeM: 0.5 });
+  private coarse: LidarClusterer;
   private readonly decimated: Float32Array;
   private readonly boxes = new Float32Array(MAX_CLUSTERS * CLUSTER.stride);
   private readonly writers: Map<number, ChannelWriter>;
@@ -44,6 +45,8 @@ export class LidarThread {
     private readonly onError: (err: unknown) => void,
     private readonly onLag: (event: 'lagging' | 'recovered', averageMs: number, expectedMs: number) => void,
   ) {
+    this.clusterer = new LidarClusterer(data.clustererParams);
+    this.coarse = new LidarClusterer(coarserParams(data.clustererParams));
     this.ready = new ReadyQueue(Math.max(4, data.inputs.length * 2));
     this.lag = new LagDetector(1e9 / data.inputs.reduce((hz, i) => hz + i.rateHz, 0));
     // Boxes channel per lidar input, in input order; this thread is their only writer.

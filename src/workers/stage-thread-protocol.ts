@@ -8,6 +8,7 @@ import type { SensorConfig } from '../wire/rig.js';
 import type { PrefetchSpec } from '../smi/spec/scheduler-spec.js';
 import type { PlanningSpec } from '../smi/spec/pipeline-spec.js';
 import type { SchedulerBlockShape } from './scheduler-block.js';
+import type { LidarClustererConfig } from '../fusion/lidar-clusterer.js';
 
 /** Kinds of pool channel a stage reads. */
 export type InputKind = 'ego' | 'radar' | 'objects' | 'camera' | 'lidar' | 'boxes';
@@ -64,6 +65,8 @@ export interface StageThreadData {
 export interface TrackerThreadData extends StageThreadData {
   mode: 'stages' | 'trigger-cycles';
   maxTracks: number;
+  /** The tracker stage's params (src/smi/spec/stage-params.ts TRACKER_PARAMS) over its defaults. */
+  trackerParams: Record<string, unknown>;
   /** The planner's parameters (spec.planning). */
   planning: PlanningSpec;
   reorderWindowNs: number;
@@ -89,6 +92,8 @@ export interface LidarThreadData extends StageThreadData {
   boxesChannels: number[];
   /** The tracker thread's doorbell, rung after each boxes commit. */
   trackerDoorbell: number;
+  /** The lidar-extraction stage's params (LIDAR_EXTRACTION_PARAMS) over the clusterer's defaults. */
+  clustererParams: Partial<LidarClustererConfig>;
 }
 
 /** main → stage thread */

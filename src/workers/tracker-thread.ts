@@ -12,7 +12,7 @@
  */
 import { Planner, createPlanResult, type PlanResult } from '../planning/planner.js';
 import { planOutput } from '../planning/plan-output.js';
-import { MultiSensorTracker } from '../fusion/multi-sensor-tracker.js';
+import { MultiSensorTracker, type TrackerConfig } from '../fusion/multi-sensor-tracker.js';
 import { StampOrderedFusion } from '../fusion/stamp-ordered-fusion.js';
 import { CLUSTER } from '../fusion/lidar-clusterer.js';
 import type { SlotPool } from '../pool/slot-pool.js';
@@ -141,7 +141,10 @@ export class TrackerThread {
     this.data = data;
     this.block = block;
     this.inputs = inputs;
-    this.tracker = new MultiSensorTracker(data.sensors, { maxTracks: data.maxTracks });
+    this.tracker = new MultiSensorTracker(data.sensors, {
+      ...(data.trackerParams as Partial<TrackerConfig>),
+      maxTracks: data.maxTracks,
+    });
     this.planner = new Planner(data.planning);
     this.tracks = new Float32Array(data.maxTracks * TRACK.stride);
     this.quality = new Float32Array(data.maxTracks * TRACK_QUALITY.stride);

@@ -115,6 +115,7 @@ export class PipelineScheduler {
       priority: priority(graph.trackerStage),
       mode: sched.mode,
       maxTracks: spec.fusion.maxTracks,
+      trackerParams: graph.stages[graph.trackerStage]!.params,
       planning: spec.planning,
       reorderWindowNs: sched.reorderWindowMs * 1e6,
       triggerChannels: sched.triggerCycles.triggers.map((id) => spec.sensors.findIndex((s) => s.id === id)),
@@ -143,6 +144,7 @@ export class PipelineScheduler {
         zmq: options.lidarIngestOnThread ? options.lidarZmq : undefined,
         boxesChannels: lidarInputs.map((i) => this.boxesChannelOf(i.channel)),
         trackerDoorbell: graph.threads.tracker,
+        clustererParams: graph.stages[graph.lidarStage]!.params,
       };
       this.lidarThread = new StageThread('lidar', 'lidar-worker', lidarData, this.log, {});
       this.threads.push(this.lidarThread);
@@ -290,6 +292,8 @@ class SharedLidarExtraction {
   private readonly inFlight = new Set<number>();
   private readonly d = emptyDescriptor();
   private readonly stage: ReturnType<typeof stageInfo>;
+  /** Bumped when the stage's params change (hot reload): the pool threads rebuild their clusterers. */
+  paramsGeneration = 0;
 
   constructor(
     private readonly scheduler: PipelineScheduler,
@@ -357,6 +361,8 @@ class SharedLidarExtraction {
       length: d.length,
       mount: this.spec.sensors[sensor]!.mount,
       degrade: decision === 'degrade',
+      params: this.graph.stages[this.graph.lidarStage]!.params,
+      paramsGeneration: this.paramsGeneration,
       [Piscina.queueOptionsSymbol]: { classRank: this.stage.classRank, deadlineNs },
     };
     this.inFlight.add(channel);
