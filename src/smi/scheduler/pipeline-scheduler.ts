@@ -22,7 +22,15 @@ import { CLUSTER } from '../../fusion/lidar-clusterer.js';
 import { SAMPLE, STAGE_COUNTER, SchedulerBlock } from '../../workers/scheduler-block.js';
 import { workerFile } from '../../workers/worker-file.js';
 import type { ClusterResult, ClusterTask } from '../../workers/shared-stage-task.js';
-import type { LidarThreadData, TrackerThreadData } from '../../workers/stage-thread-protocol.js';
+import type {
+  FromStageThread,
+  LidarThreadData,
+  SplitReport,
+  SplitRuntime,
+  TrackerReconfigure,
+  TrackerThreadData,
+} from '../../workers/stage-thread-protocol.js';
+import type { SplitSpec } from '../spec/traffic-split.js';
 import { CLASS_RANK } from '../spec/stage-spec.js';
 import { admit } from '../policy/admission.js';
 import { ClassEdfTaskQueue } from './class-edf-task-queue.js';
@@ -42,7 +50,12 @@ export interface SchedulerOptions {
   /** Post each plan's command to the main thread (closed loop). */
   postPlans: boolean;
   logLevel: string;
+  /** The spec generation the threads start under (default 1). */
+  generation?: number;
 }
+
+/** What a thread said about a generation it was given (see FromStageThread 'generation'). */
+export type GenerationEvent = Extract<FromStageThread, { type: 'generation' }>;
 
 type PlanListener = (targetAccel: number, decision: string) => void;
 
@@ -60,6 +73,9 @@ export class PipelineScheduler {
   private shared: SharedLidarExtraction | undefined;
   publishEndpoint = '';
   lidarZmqEndpoints: string[] = [];
+  /** The split's routing and divergence as the tracker thread last reported it. */
+  splitReport: SplitReport | undefined;
+  private readonly generationListeners = new Set<(e: GenerationEvent) => void>();
 
   constructor(
     private readonly spec: PipelineSpec,
@@ -124,10 +140,19 @@ export class PipelineScheduler {
       publish: spec.outputs.publish,
       postOutputs: options.postOutputs,
       postPlans: options.postPlans,
+      generation: options.generation ?? 1,
+      split: splitRuntimeOf(spec.splits[0]),
     };
     const tracker = new StageThread('tracker', 'tracker-worker', trackerData, this.log, {
       onOutputs: (parts) => this.outputListener?.(parts),
       onPlan: (accel, decision) => this.planListener(accel, decision),
+      onGeneration: (e) => {
+        for (const l of this.generationListeners) l(e);
+      },
+      onSplit: (report) => {
+        this.splitReport = report;
+        if (report) this.telemetry.noteSplit(report);
+      },
     });
     this.threads.push(tracker);
     if (graph.lidarPlacement === 'dedicated') {
@@ -168,6 +193,59 @@ export class PipelineScheduler {
     });
     this.drainTimer = setInterval(() => this.telemetry.drain(), 50);
     this.drainTimer.unref();
+  }
+
+  /** Called with what the tracker thread says about each generation it is given. */
+  onGeneration(listener: (e: GenerationEvent) => void): () => void {
+    this.generationListeners.add(listener);
+    return () => this.generationListeners.delete(listener);
+  }
+
+  /**
+   * Sends a new generation to the running stage threads: budgets and classes, tracker, planner
+   * and lidar-extraction params, the split. Applied between two frames (no frame is dropped for
+   * it); the tracker thread answers with a 'generation' event (onGeneration), the first frame
+   * under it with another. `next` must have the same stages, sensors and pool as the running spec
+   * (the controller refuses other changes as needing a restart).
+   */
+  reconfigure(next: PipelineSpec, generation: number): void {
+    const graph = this.graph;
+    const stageUpdate = (indices: readonly number[]) =>
+      indices.map((i) => {
+        const s = next.stages.find((x) => x.name === graph.stages[i]!.name)!;
+        return { index: i, budgetNs: s.budgetMs * 1e6, classRank: CLASS_RANK[s.class] };
+      });
+    const params = (name: string): Record<string, unknown> =>
+      next.stages.find((s) => s.name === name)?.params ?? {};
+    const tracker = this.threads.find((t) => t.name === 'tracker');
+    const msg: TrackerReconfigure = {
+      type: 'reconfigure',
+      generation,
+      stages: stageUpdate(graph.trackerStages),
+      trackerParams: params(graph.stages[graph.trackerStage]!.name),
+      planning: next.planning,
+      split: splitRuntimeOf(next.splits[0]),
+    };
+    tracker?.postMessage(msg);
+    if (graph.lidarStage >= 0) {
+      const lidar = graph.stages[graph.lidarStage]!;
+      const update = stageUpdate([graph.lidarStage])[0]!;
+      lidar.params = params(lidar.name);
+      lidar.budgetMs = update.budgetNs / 1e6;
+      this.lidarThread?.postMessage({
+        type: 'reconfigure-lidar',
+        generation,
+        stages: [update],
+        clustererParams: lidar.params,
+      });
+      if (this.shared) this.shared.reconfigure(update.budgetNs, update.classRank);
+    }
+    for (const i of graph.trackerStages) {
+      const s = next.stages.find((x) => x.name === graph.stages[i]!.name)!;
+      Object.assign(graph.stages[i]!, { budgetMs: s.budgetMs, class: s.class, params: s.params });
+    }
+    // Wake the threads: the change is applied at the top of their next loop.
+    for (let t = 0; t < graph.threads.count; t++) this.block.ring(t);
   }
 
   /** The pool channel the boxes of lidar channel `lidar` go to. */
@@ -323,6 +401,13 @@ class SharedLidarExtraction {
     return this.inFlight.size > 0;
   }
 
+  /** A new generation's budget, class and params (params are read per task). */
+  reconfigure(budgetNs: number, classRank: number): void {
+    this.stage.budgetNs = budgetNs;
+    this.stage.classRank = classRank;
+    this.paramsGeneration++;
+  }
+
   onCommit(channel: number): void {
     const reader = this.readers.get(channel);
     if (!reader || this.inFlight.has(channel)) return;
@@ -417,4 +502,18 @@ class SharedLidarExtraction {
   async stop(): Promise<void> {
     await this.piscina.destroy();
   }
+}
+
+/** A TrafficSplit as the tracker thread runs it. */
+export function splitRuntimeOf(split: SplitSpec | undefined): SplitRuntime | undefined {
+  if (!split) return undefined;
+  return {
+    name: split.name,
+    stageType: split.stageType,
+    mode: split.mode,
+    primaryVersion: split.primary.version,
+    altVersion: split.alternative.version,
+    altWeight: split.alternative.weight,
+    altParams: split.alternative.params,
+  };
 }
