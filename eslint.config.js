@@ -11,7 +11,7 @@ const LAYERS = [
   ['telemetry', 'smi/spec'],
   ['fusion', 'planning', 'sim', 'metrics', 'smi/policy', 'smi/divergence'],
   ['io', '>', 'sensors'],
-  ['workers', '>', 'smi/scheduler'],
+  ['workers', '>', 'smi/scheduler', 'smi/controller'],
   ['service', '>', 'cli'],
 ];
 

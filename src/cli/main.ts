@@ -11,6 +11,7 @@ import { REPLAY_COMMAND, replayCommand } from './replay-command.js';
 import { IMPORT_COMMAND, importCommand } from './import-command.js';
 import { RIG_COMMAND, rigCommand } from './rig-command.js';
 import { EVALUATE_COMMAND, evaluateCommand } from './evaluate-command.js';
+import { APPLY_COMMAND, STATUS_COMMAND, applyCommand, statusCommand } from './status-command.js';
 
 const COMMANDS: readonly CommandSpec[] = [
   RUN_COMMAND,
@@ -21,6 +22,8 @@ const COMMANDS: readonly CommandSpec[] = [
   IMPORT_COMMAND,
   RIG_COMMAND,
   EVALUATE_COMMAND,
+  STATUS_COMMAND,
+  APPLY_COMMAND,
 ];
 
 function version(): string {
@@ -81,6 +84,10 @@ async function main(argv: string[]): Promise<number> {
       return rigCommand(parsed.flags);
     case 'evaluate':
       return evaluateCommand(parsed.flags, parsed.positionals);
+    case 'status':
+      return statusCommand(parsed.flags);
+    case 'apply':
+      return applyCommand(parsed.flags);
     default:
       return 2;
   }
