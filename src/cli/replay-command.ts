@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { loadSpecSet, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
+import { loadSpecSet, withSpecFiles, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { FusionService } from '../service/fusion-service.js';
 import { createLogger, LOG_LEVELS } from '../telemetry/logger.js';
 import { FileValidationError } from '../schema/yaml-file.js';
@@ -53,6 +53,12 @@ export const REPLAY_COMMAND: CommandSpec = {
       type: 'string',
       valueName: 'FILE',
       doc: 'also write the report as JSON (channels, outputs, latencies, tracking scores)',
+    },
+    {
+      name: 'split',
+      type: 'string',
+      valueName: 'FILE',
+      doc: "TrafficSplit (and TrafficTarget) files to run with the replay's pipeline, comma-separated; --report then shows the divergence of the alternative from the primary",
     },
     {
       name: 'match',
@@ -138,6 +144,14 @@ export async function replayCommand(flags: FlagValues, positionals: readonly str
       `${prefix}: ${flags.pipeline !== undefined ? '--pipeline: invalid spec' : 'no usable pipeline'}\n${(err as Error).message}\n`,
     );
     return err instanceof FileValidationError ? 2 : 1;
+  }
+  if (flags.split !== undefined) {
+    try {
+      spec = withSpecFiles(spec, pipelinePaths(flags.split));
+    } catch (err) {
+      process.stderr.write(`${prefix}: --split: invalid spec\n${(err as Error).message}\n`);
+      return err instanceof FileValidationError ? 2 : 1;
+    }
   }
   spec.sources = [];
   // A drive recorded with the live view on does not open it again unless asked (--foxglove).
@@ -227,6 +241,7 @@ export async function replayCommand(flags: FlagValues, positionals: readonly str
   // Let the last cycle finish before stopping (bounded: a paced replay's pipeline is not stalled).
   await Promise.race([service.scheduler.whenIdle(), new Promise((r) => setTimeout(r, 2000))]);
   await service.stop();
+  report.split = service.scheduler.splitReport;
   for (const [topic, why] of result.skipped)
     process.stderr.write(`${prefix}: skipped channel ${topic}: ${why}\n`);
   process.stdout.write(`${flags.report ? report.format(result) : report.format(result).split('\n')[0]}\n`);

@@ -600,14 +600,12 @@ const SCHEMA_OF_KIND: Record<(typeof KINDS)[number], Schema> = {
   TrafficTarget: TRAFFIC_TARGET_SCHEMA,
 };
 
-/**
- * Parses and validates a set of spec files (multi-document YAML allowed): exactly one Pipeline,
- * any TrafficSplits and TrafficTargets, checked against it. Every problem is reported with file,
- * line and path (FileValidationError).
- */
-export function parseSpecSet(texts: readonly SpecText[]): PipelineSpec {
+type KindDocument = { file: string; doc: ParsedDocument; kind: (typeof KINDS)[number] };
+
+/** Every document of `texts`, checked against its kind's schema; syntax and schema problems as issues. */
+function parseKindDocuments(texts: readonly SpecText[]): { docs: KindDocument[]; issues: FileIssue[] } {
   const all: FileIssue[] = [];
-  const docs: { file: string; doc: ParsedDocument; kind: (typeof KINDS)[number] }[] = [];
+  const docs: KindDocument[] = [];
   for (const { text, file } of texts) {
     const parsed = parseYamlDocuments(text, file);
     all.push(...parsed.issues);
@@ -636,6 +634,46 @@ export function parseSpecSet(texts: readonly SpecText[]): PipelineSpec {
       if (issues.length === 0) docs.push({ file, doc, kind: kind as (typeof KINDS)[number] });
     }
   }
+  return { docs, issues: all };
+}
+
+const issueAt = (
+  d: { file: string; doc: ParsedDocument },
+  i: { path: string; message: string },
+): FileIssue => ({
+  ...i,
+  file: d.file,
+  doc: d.doc.index,
+  line: d.doc.lineOf(i.path),
+});
+
+/** The TrafficSplits and TrafficTargets of `docs`, checked against `spec` and added to it. */
+function addTraffic(spec: PipelineSpec, docs: readonly KindDocument[], all: FileIssue[]): void {
+  const known = {
+    channels: channelNames(spec),
+    sources: spec.sources.map((s) => s.name),
+    stages: spec.stages.map((s) => s.name),
+  };
+  for (const d of docs) {
+    if (d.kind === 'TrafficSplit') {
+      const r = resolveSplit(d.doc.value as RawSplit, spec.stages, spec.splits, d.file);
+      all.push(...r.issues.map((i) => issueAt(d, i)));
+      if (r.split) spec.splits.push(r.split);
+    } else if (d.kind === 'TrafficTarget') {
+      const r = resolveTarget(d.doc.value as RawTarget, known, d.file);
+      all.push(...r.issues.map((i) => issueAt(d, i)));
+      if (r.target) spec.targets.push(r.target);
+    }
+  }
+}
+
+/**
+ * Parses and validates a set of spec files (multi-document YAML allowed): exactly one Pipeline,
+ * any TrafficSplits and TrafficTargets, checked against it. Every problem is reported with file,
+ * line and path (FileValidationError).
+ */
+export function parseSpecSet(texts: readonly SpecText[]): PipelineSpec {
+  const { docs, issues: all } = parseKindDocuments(texts);
   const pipelines = docs.filter((d) => d.kind === 'Pipeline');
   if (pipelines.length > 1) {
     all.push({
@@ -646,20 +684,13 @@ export function parseSpecSet(texts: readonly SpecText[]): PipelineSpec {
     });
   }
   if (pipelines.length === 0 && all.length === 0) {
-    const first = texts[0]?.file ?? '(no file)';
     all.push({
-      file: first,
+      file: texts[0]?.file ?? '(no file)',
       doc: 0,
       path: 'kind',
       message: 'no Pipeline document; a spec set needs exactly one',
     });
   }
-  const at = (d: { file: string; doc: ParsedDocument }, i: { path: string; message: string }): FileIssue => ({
-    ...i,
-    file: d.file,
-    doc: d.doc.index,
-    line: d.doc.lineOf(i.path),
-  });
   const pipelineDoc = pipelines[0];
   if (!pipelineDoc || all.length > 0) throw new FileValidationError(all);
   const raw = pipelineDoc.doc.value as RawPipeline;
@@ -670,32 +701,20 @@ export function parseSpecSet(texts: readonly SpecText[]): PipelineSpec {
     channelNames(spec),
     spec.scheduler.mode,
   ).issues;
-  for (const i of [...crossCheck(raw, spec.sensors), ...stageIssues]) all.push(at(pipelineDoc, i));
+  for (const i of [...crossCheck(raw, spec.sensors), ...stageIssues]) all.push(issueAt(pipelineDoc, i));
   for (const w of spec.warnings) w.line = pipelineDoc.doc.lineOf(w.path);
-  const known = {
-    channels: channelNames(spec),
-    sources: spec.sources.map((s) => s.name),
-    stages: spec.stages.map((s) => s.name),
-  };
   const names = new Set<string>();
   spec.sources.forEach((s, i) => {
     if (names.has(s.name))
       all.push(
-        at(pipelineDoc, { path: `spec.sources[${i}].name`, message: `duplicate source name '${s.name}'` }),
+        issueAt(pipelineDoc, {
+          path: `spec.sources[${i}].name`,
+          message: `duplicate source name '${s.name}'`,
+        }),
       );
     names.add(s.name);
   });
-  for (const d of docs) {
-    if (d.kind === 'TrafficSplit') {
-      const r = resolveSplit(d.doc.value as RawSplit, spec.stages, spec.splits, d.file);
-      all.push(...r.issues.map((i) => at(d, i)));
-      if (r.split) spec.splits.push(r.split);
-    } else if (d.kind === 'TrafficTarget') {
-      const r = resolveTarget(d.doc.value as RawTarget, known, d.file);
-      all.push(...r.issues.map((i) => at(d, i)));
-      if (r.target) spec.targets.push(r.target);
-    }
-  }
+  addTraffic(spec, docs, all);
   if (all.length > 0) throw new FileValidationError(all);
   return spec;
 }
@@ -746,6 +765,36 @@ export function loadSpecSet(paths: readonly string[]): PipelineSpec {
   }
   if (issues.length > 0) throw new FileValidationError(issues);
   return parseSpecSet(texts);
+}
+
+/**
+ * `spec` (from a file or a recorded drive) with the TrafficSplits and TrafficTargets of `paths`
+ * checked against it and added: e.g. a replay of a drive with a shadow of the tracker.
+ */
+export function withSpecFiles(spec: PipelineSpec, paths: readonly string[]): PipelineSpec {
+  const { files, issues } = specFilesOf(paths);
+  const texts: SpecText[] = [];
+  for (const file of files) {
+    const r = readTextFile(file);
+    issues.push(...r.issues);
+    if (r.text !== undefined) texts.push({ text: r.text, file });
+  }
+  if (issues.length > 0) throw new FileValidationError(issues);
+  const { docs, issues: all } = parseKindDocuments(texts);
+  for (const d of docs) {
+    if (d.kind === 'Pipeline') {
+      all.push(
+        issueAt(d, {
+          path: 'kind',
+          message: 'a Pipeline here: this takes TrafficSplit and TrafficTarget documents only',
+        }),
+      );
+    }
+  }
+  const out: PipelineSpec = { ...spec, splits: [...spec.splits], targets: [...spec.targets] };
+  addTraffic(out, docs, all);
+  if (all.length > 0) throw new FileValidationError(all);
+  return out;
 }
 
 /** Reads, parses and validates a pipeline spec file (or a directory of spec files). Throws FileValidationError naming the file. */
