@@ -5,7 +5,7 @@
  * can reach it can change the running pipeline.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOn } from '../telemetry/http-listen.js';
 import type { ApplyRecord } from '../smi/controller/spec-controller.js';
 
 /** Largest apply body, bytes (a spec is a few KiB; this bounds what a request can make us hold). */
@@ -64,21 +64,13 @@ export class ControlServer {
       send(404, { error: 'not found; try GET /status or POST /apply' });
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(new Error(`control endpoint: cannot listen on ${host}:${port} (${err.code ?? err.message})`)),
-      );
-      server.listen(port, host, () => resolve());
-    });
-    return (server.address() as AddressInfo).port;
+    return listenOn(server, host, port, 'control endpoint');
   }
 
   async close(): Promise<void> {
     const server = this.server;
-    if (!server) return;
     this.server = undefined;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(server);
   }
 }
 

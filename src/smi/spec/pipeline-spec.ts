@@ -751,11 +751,8 @@ export function specFilesOf(paths: readonly string[]): { files: string[]; issues
   return { files, issues };
 }
 
-/**
- * Reads, parses and validates the spec files at `paths` (files or directories) as one set.
- * Throws FileValidationError naming each file.
- */
-export function loadSpecSet(paths: readonly string[]): PipelineSpec {
+/** The texts of the spec files at `paths`; an unreadable one throws FileValidationError naming it. */
+function readSpecTexts(paths: readonly string[]): SpecText[] {
   const { files, issues } = specFilesOf(paths);
   const texts: SpecText[] = [];
   for (const file of files) {
@@ -764,6 +761,15 @@ export function loadSpecSet(paths: readonly string[]): PipelineSpec {
     if (r.text !== undefined) texts.push({ text: r.text, file });
   }
   if (issues.length > 0) throw new FileValidationError(issues);
+  return texts;
+}
+
+/**
+ * Reads, parses and validates the spec files at `paths` (files or directories) as one set.
+ * Throws FileValidationError naming each file.
+ */
+export function loadSpecSet(paths: readonly string[]): PipelineSpec {
+  const texts = readSpecTexts(paths);
   return parseSpecSet(texts);
 }
 
@@ -772,14 +778,7 @@ export function loadSpecSet(paths: readonly string[]): PipelineSpec {
  * checked against it and added: e.g. a replay of a drive with a shadow of the tracker.
  */
 export function withSpecFiles(spec: PipelineSpec, paths: readonly string[]): PipelineSpec {
-  const { files, issues } = specFilesOf(paths);
-  const texts: SpecText[] = [];
-  for (const file of files) {
-    const r = readTextFile(file);
-    issues.push(...r.issues);
-    if (r.text !== undefined) texts.push({ text: r.text, file });
-  }
-  if (issues.length > 0) throw new FileValidationError(issues);
+  const texts = readSpecTexts(paths);
   const { docs, issues: all } = parseKindDocuments(texts);
   for (const d of docs) {
     if (d.kind === 'Pipeline') {
