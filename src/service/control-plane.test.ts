@@ -167,9 +167,24 @@ describe('control plane', () => {
     expect(st.applies.at(-1)!.message).toMatch(
       /needs a restart \(the running generation 1 stays\): spec\.sensors/,
     );
+    // Valid field by field, refused by the tracker as a whole (3 of 5 needs confirmHits <= confirmWindow).
+    writeFileSync(
+      h.file,
+      pipelineText(15, 11.83).replace('gateChi2Dim2: 11.83', 'gateChi2Dim2: 11.83, confirmHits: 9'),
+    );
+    await waitFor(() => statusOf(h).status.applies.length >= 3, 5000, 'the tracker refusal');
+    st = statusOf(h).status;
+    expect(st.applies.at(-1)!.result).toBe('Failed');
+    expect(st.applies.at(-1)!.message).toMatch(
+      /refused by the pipeline: .*confirmHits \(9\) <= confirmWindow \(5\)/,
+    );
+    expect(st.observedGeneration).toBe(1);
+    expect(h.service.current.stages.find((s) => s.name === 'tracker')!.params).toEqual({
+      gateChi2Dim2: 11.83,
+    });
     // Deleted: the set has no Pipeline.
     rmSync(h.file);
-    await waitFor(() => statusOf(h).status.applies.length >= 3, 5000, 'the deletion');
+    await waitFor(() => statusOf(h).status.applies.length >= 4, 5000, 'the deletion');
     expect(statusOf(h).status.applies.at(-1)!.result).toBe('Invalid');
     expect(statusOf(h).status.observedGeneration).toBe(1);
     const before = tracker(h).frames;

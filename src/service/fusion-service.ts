@@ -502,6 +502,7 @@ export class FusionService {
     const e = await answer;
     if (!e) return { ok: false, message: 'the tracker thread did not answer within 2 s' };
     if (e.error !== undefined) return { ok: false, message: e.error };
+    this.scheduler.commitGeneration(next, generation);
     this.policy = policyOf(next);
     this.current = next;
     this.metrics.generation.set(generation);

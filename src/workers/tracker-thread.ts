@@ -10,7 +10,7 @@
  * `trigger-cycles` mode is the earlier design, kept as the bench's baseline: measurements wait for
  * a trigger sensor, then the batch is fused in stamp order (lidar clustered inline).
  */
-import { Planner, createPlanResult, type PlanResult } from '../planning/planner.js';
+import { Planner, createPlanResult, type PlanResult, type PlannerConfig } from '../planning/planner.js';
 import { planOutput } from '../planning/plan-output.js';
 import {
   DEFAULT_TRACKER_CONFIG,
@@ -368,9 +368,13 @@ export class TrackerThread {
         maxTracks: this.data.maxTracks,
         lidar: this.tracker.config.lidar,
       };
-      // Check both before changing either: a refusal leaves everything as it was.
+      // Check every version's parameters before changing any: a refusal leaves everything as it was.
+      const own = msg.split?.altParams ?? {};
       new MultiSensorTracker(this.data.sensors, trackerConfig);
       new Planner(msg.planning);
+      if (msg.split?.stageType === 'tracker')
+        new MultiSensorTracker(this.data.sensors, { ...trackerConfig, ...(own as Partial<TrackerConfig>) });
+      if (msg.split?.stageType === 'planner') new Planner({ ...msg.planning, ...own });
       this.tracker.retune(trackerConfig);
       this.planner.retune(msg.planning);
       for (const s of msg.stages) {
@@ -381,7 +385,7 @@ export class TrackerThread {
         this.rankOf[s.index] = s.classRank;
         this.budgetOf[s.index] = s.budgetNs;
       }
-      this.setSplit(msg.split);
+      this.setSplit(msg.split, trackerConfig, msg.planning);
     } catch (err) {
       this.deps.onGeneration?.(
         msg.generation,
@@ -397,7 +401,15 @@ export class TrackerThread {
     this.deps.onGeneration?.(msg.generation, appliedAtMs, undefined);
   }
 
-  private setSplit(split: SplitRuntime | undefined): void {
+  /**
+   * Starts, changes or stops the split. The same alternative (name, stage, version, params) keeps
+   * its state and counts, retuned over the primary's new parameters.
+   */
+  private setSplit(
+    split: SplitRuntime | undefined,
+    trackerConfig: TrackerConfig,
+    planning: PlannerConfig,
+  ): void {
     const cur = this.alt?.split;
     if (!split) {
       if (!this.alt) return;
@@ -409,8 +421,14 @@ export class TrackerThread {
       cur.altVersion === split.altVersion &&
       JSON.stringify(cur.altParams) === JSON.stringify(split.altParams)
     ) {
-      // Weights or mode only: the alternative keeps its state and counts.
-      this.alt!.split = split;
+      const alt = this.alt!;
+      alt.split = split;
+      const own = split.altParams;
+      alt.tracker?.retune({
+        ...trackerConfig,
+        ...(split.stageType === 'tracker' ? (own as Partial<TrackerConfig>) : {}),
+      });
+      alt.planner.retune({ ...planning, ...(split.stageType === 'planner' ? own : {}) });
       return;
     } else {
       this.alt = this.makeAlt(split);

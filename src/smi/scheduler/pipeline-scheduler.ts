@@ -202,50 +202,58 @@ export class PipelineScheduler {
   }
 
   /**
-   * Sends a new generation to the running stage threads: budgets and classes, tracker, planner
-   * and lidar-extraction params, the split. Applied between two frames (no frame is dropped for
-   * it); the tracker thread answers with a 'generation' event (onGeneration), the first frame
-   * under it with another. `next` must have the same stages, sensors and pool as the running spec
-   * (the controller refuses other changes as needing a restart).
+   * Sends a new generation to the tracker thread: its stages' budgets and classes, tracker and
+   * planner params, the split. Applied between two frames (no frame is dropped for it); the
+   * thread checks it first and answers with a 'generation' event (onGeneration; with `error` when
+   * it refused, changing nothing), the first frame under it with another; then commitGeneration.
+   * `next` must have the same stages, sensors and pool as the running spec (the controller
+   * refuses other changes as needing a restart).
    */
   reconfigure(next: PipelineSpec, generation: number): void {
     const graph = this.graph;
-    const stageUpdate = (indices: readonly number[]) =>
-      indices.map((i) => {
-        const s = next.stages.find((x) => x.name === graph.stages[i]!.name)!;
-        return { index: i, budgetNs: s.budgetMs * 1e6, classRank: CLASS_RANK[s.class] };
-      });
-    const params = (name: string): Record<string, unknown> =>
-      next.stages.find((s) => s.name === name)?.params ?? {};
-    const tracker = this.threads.find((t) => t.name === 'tracker');
     const msg: TrackerReconfigure = {
       type: 'reconfigure',
       generation,
-      stages: stageUpdate(graph.trackerStages),
-      trackerParams: params(graph.stages[graph.trackerStage]!.name),
+      stages: this.stageUpdates(next, graph.trackerStages),
+      trackerParams: next.stages.find((s) => s.name === graph.stages[graph.trackerStage]!.name)?.params ?? {},
       planning: next.planning,
       split: splitRuntimeOf(next.splits[0]),
     };
-    tracker?.postMessage(msg);
+    this.threads.find((t) => t.name === 'tracker')?.postMessage(msg);
+    // Wake the thread: the change is applied at the top of its next loop.
+    this.block.ring(graph.threads.tracker);
+  }
+
+  /**
+   * The tracker thread took `next` (its 'generation' event had no error): the lidar-extraction
+   * stage follows (its thread between two scans, or the shared pool's next task), and the stage
+   * graph, which status and metrics read, says what now runs.
+   */
+  commitGeneration(next: PipelineSpec, generation: number): void {
+    const graph = this.graph;
     if (graph.lidarStage >= 0) {
-      const lidar = graph.stages[graph.lidarStage]!;
-      const update = stageUpdate([graph.lidarStage])[0]!;
-      lidar.params = params(lidar.name);
-      lidar.budgetMs = update.budgetNs / 1e6;
+      const update = this.stageUpdates(next, [graph.lidarStage])[0]!;
+      const params = next.stages.find((s) => s.name === graph.stages[graph.lidarStage]!.name)?.params ?? {};
       this.lidarThread?.postMessage({
         type: 'reconfigure-lidar',
         generation,
         stages: [update],
-        clustererParams: lidar.params,
+        clustererParams: params,
       });
-      if (this.shared) this.shared.reconfigure(update.budgetNs, update.classRank);
+      this.shared?.reconfigure(update.budgetNs, update.classRank);
+      if (this.lidarThread) this.block.ring(graph.threads.lidar);
     }
-    for (const i of graph.trackerStages) {
-      const s = next.stages.find((x) => x.name === graph.stages[i]!.name)!;
-      Object.assign(graph.stages[i]!, { budgetMs: s.budgetMs, class: s.class, params: s.params });
+    for (const stage of graph.stages) {
+      const s = next.stages.find((x) => x.name === stage.name);
+      if (s) Object.assign(stage, { budgetMs: s.budgetMs, class: s.class, params: s.params });
     }
-    // Wake the threads: the change is applied at the top of their next loop.
-    for (let t = 0; t < graph.threads.count; t++) this.block.ring(t);
+  }
+
+  private stageUpdates(next: PipelineSpec, indices: readonly number[]) {
+    return indices.map((i) => {
+      const s = next.stages.find((x) => x.name === this.graph.stages[i]!.name)!;
+      return { index: i, budgetNs: s.budgetMs * 1e6, classRank: CLASS_RANK[s.class] };
+    });
   }
 
   /** The pool channel the boxes of lidar channel `lidar` go to. */
