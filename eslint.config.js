@@ -9,9 +9,9 @@ import tseslint from 'typescript-eslint';
 const LAYERS = [
   ['wire', 'pool', 'schema', 'math'],
   ['telemetry', 'smi/spec'],
-  ['fusion', 'planning', 'sim', 'metrics', 'smi/policy'],
+  ['fusion', 'planning', 'sim', 'metrics', 'smi/policy', 'smi/divergence'],
   ['io', '>', 'sensors'],
-  ['workers', '>', 'smi/scheduler'],
+  ['workers', '>', 'smi/scheduler', 'smi/controller'],
   ['service', '>', 'fleet', '>', 'cli'],
 ];
 

@@ -17,6 +17,8 @@ export interface FlagSpec {
    * help; the parsed value is stored under `<name>.then`.
    */
   then?: string;
+  /** A one-letter form, e.g. `f` for `-f FILE`. */
+  short?: string;
 }
 
 export interface CommandSpec {
@@ -95,8 +97,12 @@ export function parseFlags(argv: readonly string[], cmd: CommandSpec): ParseResu
     }
     const eq = arg.indexOf('=');
     const name = arg.replace(/^--?/, '').slice(0, eq < 0 ? undefined : eq - (arg.startsWith('--') ? 2 : 1));
-    const flag = name === 'h' ? HELP : table.find((f) => f.name === name);
-    if (!flag || (!arg.startsWith('--') && name !== 'h')) {
+    const long = arg.startsWith('--');
+    const flag =
+      name === 'h' && !long
+        ? HELP
+        : table.find((f) => (long ? f.name === name : f.short !== undefined && f.short === name));
+    if (!flag) {
       return {
         ok: false,
         error: `${prefix}: unknown flag ${arg.slice(0, eq < 0 ? undefined : eq)}; allowed: ${table.map((f) => `--${f.name}`).join(', ')}`,
@@ -143,7 +149,7 @@ export function parseFlags(argv: readonly string[], cmd: CommandSpec): ParseResu
 /** Renders --help for a command from its flag table. */
 export function helpText(cmd: CommandSpec): string {
   const rows = [...cmd.flags, HELP].map((f) => {
-    const left = `  --${f.name}${f.type === 'boolean' ? '' : ` ${f.valueName ?? (f.type === 'enum' ? f.values!.join('|') : 'VALUE')}`}${f.then ? ` ${f.then}` : ''}`;
+    const left = `  ${f.short ? `-${f.short}, ` : ''}--${f.name}${f.type === 'boolean' ? '' : ` ${f.valueName ?? (f.type === 'enum' ? f.values!.join('|') : 'VALUE')}`}${f.then ? ` ${f.then}` : ''}`;
     return `${left.padEnd(34)} ${f.doc}`;
   });
   const pos = cmd.positionals

@@ -13,6 +13,7 @@ import { RIG_COMMAND, rigCommand } from './rig-command.js';
 import { EVALUATE_COMMAND, evaluateCommand } from './evaluate-command.js';
 import { REPLAY_BATCH_COMMAND, replayBatchCommand } from './replay-batch-command.js';
 import { REPORT_COMMAND, reportCommand } from './report-command.js';
+import { APPLY_COMMAND, STATUS_COMMAND, applyCommand, statusCommand } from './status-command.js';
 
 const COMMANDS: readonly CommandSpec[] = [
   RUN_COMMAND,
@@ -25,6 +26,8 @@ const COMMANDS: readonly CommandSpec[] = [
   IMPORT_COMMAND,
   RIG_COMMAND,
   EVALUATE_COMMAND,
+  STATUS_COMMAND,
+  APPLY_COMMAND,
 ];
 
 function usage(): string {
@@ -62,7 +65,10 @@ async function main(argv: string[]): Promise<number> {
     case 'run':
       return runCommand(parsed.flags);
     case 'validate':
-      return validateCommand(parsed.positionals);
+      return validateCommand(
+        parsed.positionals,
+        parsed.flags.pipeline !== undefined ? String(parsed.flags.pipeline) : undefined,
+      );
     case 'record':
       return recordCommand(parsed.flags);
     case 'replay':
@@ -79,15 +85,33 @@ async function main(argv: string[]): Promise<number> {
       return rigCommand(parsed.flags);
     case 'evaluate':
       return evaluateCommand(parsed.flags, parsed.positionals);
+    case 'status':
+      return statusCommand(parsed.flags);
+    case 'apply':
+      return applyCommand(parsed.flags);
     default:
       return 2;
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`smi-fusion: ${(err as Error)?.stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+/**
+ * Exits once what was written to stdout and stderr has been handed to the OS: a write to a pipe
+ * is asynchronous, and process.exit() right after it loses what is still queued (a long
+ * `validate` report piped to another program). Bounded: a reader that never reads does not
+ * keep the process alive (and worker threads can deadlock an exit: nodejs/node#54918).
+ */
+function exitAfterFlush(code: number): void {
+  process.exitCode = code;
+  let pending = 2;
+  const done = (): void => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+  setTimeout(() => process.exit(code), 10_000).unref();
+}
+
+main(process.argv.slice(2)).then(exitAfterFlush, (err: unknown) => {
+  process.stderr.write(`smi-fusion: ${(err as Error)?.stack ?? String(err)}\n`);
+  exitAfterFlush(1);
+});

@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { loadPipelineSpec, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
+import { loadSpecSet, withSpecFiles, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { DriveReplayStartError, replayDrive } from '../service/drive-replay.js';
 import { createLogger, LOG_LEVELS } from '../telemetry/logger.js';
 import { FileValidationError } from '../schema/yaml-file.js';
@@ -12,7 +12,7 @@ import { exportGeometry, KittiTrackExport } from '../io/kitti-export.js';
 import { META } from '../io/drive-format.js';
 import { TRACK } from '../wire/layouts.js';
 import { RUN_COMMAND } from './run-command.js';
-import { applyRunFlags } from './run-flags.js';
+import { applyRunFlags, pipelinePaths } from './run-flags.js';
 import type { CommandSpec, FlagValues } from './flags.js';
 import { jsonValue } from './json-value.js';
 
@@ -54,6 +54,12 @@ export const REPLAY_COMMAND: CommandSpec = {
       type: 'string',
       valueName: 'FILE',
       doc: 'also write the report as JSON (channels, outputs, latencies, tracking scores)',
+    },
+    {
+      name: 'split',
+      type: 'string',
+      valueName: 'FILE',
+      doc: "TrafficSplit (and TrafficTarget) files to run with the replay's pipeline, comma-separated; --report then shows the divergence of the alternative from the primary",
     },
     {
       name: 'match',
@@ -125,13 +131,21 @@ export async function replayCommand(flags: FlagValues, positionals: readonly str
   try {
     spec =
       flags.pipeline !== undefined
-        ? loadPipelineSpec(String(flags.pipeline))
+        ? loadSpecSet(pipelinePaths(flags.pipeline))
         : pipelineFromDrive(await readDriveMetadata(path), path);
   } catch (err) {
     process.stderr.write(
       `${prefix}: ${flags.pipeline !== undefined ? '--pipeline: invalid spec' : 'no usable pipeline'}\n${(err as Error).message}\n`,
     );
     return err instanceof FileValidationError ? 2 : 1;
+  }
+  if (flags.split !== undefined) {
+    try {
+      spec = withSpecFiles(spec, pipelinePaths(flags.split));
+    } catch (err) {
+      process.stderr.write(`${prefix}: --split: invalid spec\n${(err as Error).message}\n`);
+      return err instanceof FileValidationError ? 2 : 1;
+    }
   }
   // A drive recorded with the live view on does not open it again unless asked (--foxglove).
   delete spec.outputs.foxglove;
@@ -191,6 +205,9 @@ export async function replayCommand(flags: FlagValues, positionals: readonly str
       statusSink: interval > 0 ? (line) => process.stdout.write(`${line}\n`) : undefined,
       statusIntervalMs: interval * 1000,
       signal: abort.signal,
+      beforeStop: (service) => {
+        report.split = service.scheduler.splitReport;
+      },
     });
   } catch (err) {
     if (err instanceof DriveReplayStartError) log.error({ err }, 'smi-fusion failed to start');

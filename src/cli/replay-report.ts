@@ -4,6 +4,7 @@
  * published, so they mean the same at every speed), and, where the drive has ground truth,
  * tracking accuracy against it.
  */
+import type { SplitReport } from '../workers/stage-thread-protocol.js';
 import { decodeHeader } from '../wire/codec.js';
 import { TRACK } from '../wire/layouts.js';
 import { GT } from '../wire/ground-truth.js';
@@ -48,6 +49,8 @@ export class ReplayReport {
   readonly fusion = new LatencyHistogram();
   readonly e2e = new LatencyHistogram();
   tracks = 0;
+  /** A TrafficSplit's routing and divergence, when the replay ran one (--split). */
+  split: SplitReport | undefined;
   plans = 0;
   readonly decisions = new Map<string, number>();
   private readonly truth: StampedRecords[] = [];
@@ -201,6 +204,7 @@ export class ReplayReport {
       latencyNs: { tracks: lat(this.fusion), plan: lat(this.e2e) },
       accuracy: this.accuracy() ?? null,
       scores: this.scores() ?? null,
+      split: this.split ?? null,
     };
   }
 
@@ -313,10 +317,31 @@ export class ReplayReport {
     }
     const scores = this.scores();
     if (scores) lines.push(...formatScores(scores));
+    if (this.split) lines.push(...formatSplit(this.split));
     return lines.join('\n');
   }
 }
 
 function absBig(v: bigint): bigint {
   return v < 0n ? -v : v;
+}
+
+/** The divergence section: the alternative version against the primary, output frame by output frame. */
+function formatSplit(r: SplitReport): string[] {
+  const d = r.divergence;
+  const [primary, other] = r.versions;
+  const total = r.routed[0] + r.routed[1];
+  const share = (n: number) => (total > 0 ? ((100 * n) / total).toFixed(1) : '0.0');
+  const lines = [
+    '',
+    `TrafficSplit ${r.name} (${r.mode}): ${primary} made ${r.routed[0]} output frames (${share(r.routed[0])}%), ${other} ${r.routed[1]} (${share(r.routed[1])}%)`,
+    `divergence of ${other} from ${primary} over ${d.frames} frames: ${d.framesDiffering} differ; ` +
+      `${d.matchedTracks} track pairs matched, ${d.onlyPrimary} tracks only ${primary} had, ${d.onlyOther} only ${other}`,
+    `  matched tracks: position mean ${d.position.mean.toFixed(3)} m, rms ${d.position.rms.toFixed(3)} m, max ${d.position.max.toFixed(3)} m; ` +
+      `velocity mean ${d.velocity.mean.toFixed(3)} m/s, rms ${d.velocity.rms.toFixed(3)} m/s, max ${d.velocity.max.toFixed(3)} m/s`,
+    `  plans: ${d.decisionsDiffering} of ${d.plans} decisions differ; target acceleration differs by ${d.targetAccel.mean.toFixed(3)} m/s² on average, ${d.targetAccel.max.toFixed(3)} at most`,
+  ];
+  for (const e of d.decisionExamples)
+    lines.push(`    frame ${e.frame}: ${primary} ${e.primary}, ${other} ${e.other}`);
+  return lines;
 }

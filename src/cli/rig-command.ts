@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
-import { defaultPipelineSpec, loadPipelineSpec, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
+import { defaultPipelineSpec, loadSpecSet, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
+import { pipelinePaths } from './run-flags.js';
 import { FileValidationError } from '../schema/yaml-file.js';
 import { DEFAULT_LIDAR, EGO_BOX, cameraIntrinsics } from '../sim/index.js';
 import { sensorTopic } from '../wire/codec.js';
@@ -89,7 +90,7 @@ export function rigDocument(spec: PipelineSpec): object {
 export function rigCommand(flags: FlagValues): number {
   let spec: PipelineSpec;
   try {
-    spec = flags.pipeline !== undefined ? loadPipelineSpec(String(flags.pipeline)) : defaultPipelineSpec();
+    spec = flags.pipeline !== undefined ? loadSpecSet(pipelinePaths(flags.pipeline)) : defaultPipelineSpec();
   } catch (err) {
     process.stderr.write(`smi-fusion rig: --pipeline: invalid spec\n${(err as Error).message}\n`);
     return err instanceof FileValidationError ? 2 : 1;

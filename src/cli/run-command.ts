@@ -1,7 +1,8 @@
 import { LOG_LEVELS } from '../telemetry/logger.js';
 import { prepareRun, runUntilStopped, startService } from './service-lifecycle.js';
 import type { CommandSpec, FlagValues } from './flags.js';
-import { SEED_FLAG } from './run-flags.js';
+import { SEED_FLAG, applyRunFlags, pipelinePaths } from './run-flags.js';
+import { DEFAULT_CONTROL_PORT } from './control-client.js';
 
 export const RUN_COMMAND: CommandSpec = {
   name: 'run',
@@ -12,8 +13,17 @@ export const RUN_COMMAND: CommandSpec = {
       name: 'pipeline',
       type: 'string',
       valueName: 'FILE',
-      doc: 'pipeline spec (YAML); default: the built-in simulated drive',
+      doc: 'spec files (YAML; a file, a directory, or several separated by commas: a Pipeline and its TrafficSplits and TrafficTargets), watched for changes; default: the built-in simulated drive',
     },
+    {
+      name: 'control-port',
+      type: 'int',
+      min: 0,
+      max: 65535,
+      valueName: 'PORT',
+      doc: 'loopback control endpoint for smi-fusion status and apply, 0 = any free port (default 9465)',
+    },
+    { name: 'no-control', type: 'boolean', doc: 'no control endpoint and no spec watch' },
     {
       name: 'scenario',
       type: 'string',
@@ -80,7 +90,19 @@ export const RUN_COMMAND: CommandSpec = {
 export async function runCommand(flags: FlagValues): Promise<number> {
   const prepared = prepareRun('run', flags);
   if (typeof prepared === 'number') return prepared;
-  const service = await startService('run', prepared, flags);
+  const service = await startService('run', prepared, flags, {
+    control: flags['no-control']
+      ? undefined
+      : {
+          paths: flags.pipeline !== undefined ? pipelinePaths(flags.pipeline) : [],
+          prepare: (spec) => {
+            const error = applyRunFlags(spec, flags, true, 'run');
+            if (error) throw new Error(error);
+          },
+          host: '127.0.0.1',
+          port: flags['control-port'] === undefined ? DEFAULT_CONTROL_PORT : Number(flags['control-port']),
+        },
+  });
   if (!service) return 1;
   // The contract is exit within 2 s of a signal, even if a part hangs.
   return runUntilStopped(prepared.log, flags, () => service.stop().then(() => 0), 1800);

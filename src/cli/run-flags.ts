@@ -1,4 +1,4 @@
-import { defaultPipelineSpec, loadPipelineSpec, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
+import { defaultPipelineSpec, loadSpecSet, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { resolveScenarioFile } from '../service/simulator-source.js';
 import type { FlagSpec, FlagValues } from './flags.js';
 
@@ -50,10 +50,20 @@ export function applyRunFlags(
   return undefined;
 }
 
+/**
+ * The spec files `--pipeline` names: a file, a directory of spec files, or several of either
+ * separated by commas (a Pipeline and its TrafficSplits and TrafficTargets are one set).
+ */
+export function pipelinePaths(value: unknown): string[] {
+  return String(value)
+    .split(',')
+    .filter((p) => p.length > 0);
+}
+
 /** The spec `--pipeline` names (or the built-in one); undefined after saying why it is invalid. */
 export function specFromPipelineFlag(flags: FlagValues, command: string): PipelineSpec | undefined {
   try {
-    return flags.pipeline !== undefined ? loadPipelineSpec(String(flags.pipeline)) : defaultPipelineSpec();
+    return flags.pipeline !== undefined ? loadSpecSet(pipelinePaths(flags.pipeline)) : defaultPipelineSpec();
   } catch (err) {
     process.stderr.write(`smi-fusion ${command}: --pipeline: invalid spec\n${(err as Error).message}\n`);
     return undefined;

@@ -1,8 +1,8 @@
-import { defaultPipelineSpec, loadPipelineSpec, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
+import { defaultPipelineSpec, loadSpecSet, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { FileValidationError } from '../schema/yaml-file.js';
 import { createLogger, type Logger, type LOG_LEVELS } from '../telemetry/logger.js';
 import { FusionService, type ServiceOptions } from '../service/fusion-service.js';
-import { applyRunFlags } from './run-flags.js';
+import { applyRunFlags, pipelinePaths } from './run-flags.js';
 import type { FlagValues } from './flags.js';
 
 /** What a long-running command (`run`, `record`) needs before it starts the service. */
@@ -19,7 +19,7 @@ export function prepareRun(command: string, flags: FlagValues): PreparedRun | nu
   const log = createLogger((flags['log-level'] as (typeof LOG_LEVELS)[number] | undefined) ?? 'info');
   let spec: PipelineSpec;
   try {
-    spec = flags.pipeline !== undefined ? loadPipelineSpec(String(flags.pipeline)) : defaultPipelineSpec();
+    spec = flags.pipeline !== undefined ? loadSpecSet(pipelinePaths(flags.pipeline)) : defaultPipelineSpec();
   } catch (err) {
     process.stderr.write(`smi-fusion ${command}: --pipeline: invalid spec\n${(err as Error).message}\n`);
     return err instanceof FileValidationError ? 2 : 1;

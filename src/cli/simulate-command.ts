@@ -141,6 +141,7 @@ export async function simulateCommand(flags: FlagValues, positionals: readonly s
   spec.sources = [
     {
       type: 'simulator',
+      name: 'simulator-0',
       scenario: positionals[0]!,
       loop: false,
       closedLoop: false,

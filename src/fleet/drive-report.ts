@@ -112,12 +112,12 @@ export function regressionScore(r: DriveReport): number {
   if (!r.ok) return Infinity;
   const d = r.deltas;
   if (d && r.divergence) {
-    const plans = r.divergence.plans;
+    const c = r.divergence.compared;
     return (
       1000 * Math.max(0, d.collision ?? 0) +
       100 * Math.max(0, d.falseActivations ?? 0) +
       Math.max(0, -(d.mota ?? 0)) +
-      (plans.compared > 0 ? (100 * plans.disagreements) / plans.compared : 0)
+      (c.plans > 0 ? (100 * c.decisionsDiffering) / c.plans : 0)
     );
   }
   const h = r.primary?.headline;

@@ -28,7 +28,7 @@ function columns(withCandidate: boolean): [string, (d: MergedDrive) => string][]
     ['Δ collision', (d) => signed(d.deltas?.collision, 0)],
     ['Δ false act.', (d) => signed(d.deltas?.falseActivations, 0)],
     ['plans differ', (d) => (d.plansCompared ? `${d.planDisagreements}/${d.plansCompared}` : '–')],
-    ['pos p95 m', (d) => num(d.positionP95M, 2)],
+    ['pos rms m', (d) => num(d.positionRmsM, 3)],
     ['tracks one side', (d) => num(d.tracksOnlyOneSide, 0)],
     ['same outputs', (d) => (d.sameOutputs === undefined ? '–' : d.sameOutputs ? 'yes' : 'no')],
   ];

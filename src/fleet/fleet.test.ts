@@ -130,18 +130,20 @@ describe('output divergence', () => {
       ],
     };
     const d = compareOutputs(primary, candidate);
-    expect(d.frames).toEqual({ compared: 2, onlyPrimary: 1, onlyCandidate: 0 });
-    expect(d.tracks.matched).toBe(2);
-    expect(d.tracks.positionM.max).toBeCloseTo(0.5, 5);
-    expect(d.tracks.positionM.mean).toBeCloseTo(0.4, 5);
-    expect(d.tracks.velocityMps.max).toBeCloseTo(1, 5);
-    expect(d.tracks.onlyPrimary).toBe(1); // track 2 at (30, 3)
-    expect(d.tracks.onlyCandidate).toBe(1); // track 8 at (60, 0)
-    expect(d.tracks.primaryIdsNeverMatched).toBe(1);
-    expect(d.tracks.candidateIdsNeverMatched).toBe(1);
-    expect(d.plans).toMatchObject({ compared: 2, disagreements: 1, byPair: { 'follow→brake': 1 } });
-    expect(d.plans.first).toEqual([{ atS: 1e-9, primary: 'follow', candidate: 'brake' }]);
-    expect(d.plans.targetAccelMps2.max).toBeCloseTo(3, 5);
+    expect(d.framesOnlyPrimary).toBe(1);
+    expect(d.framesOnlyCandidate).toBe(0);
+    const c = d.compared;
+    expect(c.frames).toBe(2);
+    expect(c.matchedTracks).toBe(2);
+    expect(c.position.max).toBeCloseTo(0.5, 2);
+    expect(c.position.mean).toBeCloseTo(0.4, 2);
+    expect(c.velocity.max).toBeCloseTo(1, 2);
+    expect(c.onlyPrimary).toBe(1); // track 2 at (30, 3)
+    expect(c.onlyOther).toBe(1); // track 8 at (60, 0)
+    expect(c).toMatchObject({ plans: 2, decisionsDiffering: 1 });
+    expect(d.decisionPairs).toEqual({ 'follow→brake': 1 });
+    expect(d.firstDisagreements).toEqual([{ atS: 1e-9, primary: 'follow', candidate: 'brake' }]);
+    expect(c.targetAccel.max).toBeCloseTo(3, 2);
   });
 
   it('identical outputs do not diverge', () => {
@@ -149,10 +151,10 @@ describe('output divergence', () => {
       trackLists: [tracks(5n, [[1, 3, 4, 1]])],
       plans: [{ stampNs: 5n, decision: 'cruise', targetAccel: 0 }],
     };
-    const d = compareOutputs(run, run);
-    expect(d.tracks).toMatchObject({ matched: 1, onlyPrimary: 0, onlyCandidate: 0 });
-    expect(d.tracks.positionM.max).toBe(0);
-    expect(d.plans.disagreements).toBe(0);
+    const d = compareOutputs(run, run).compared;
+    expect(d).toMatchObject({ matchedTracks: 1, onlyPrimary: 0, onlyOther: 0, framesDiffering: 0 });
+    expect(d.position.max).toBe(0);
+    expect(d.decisionsDiffering).toBe(0);
   });
 });
 

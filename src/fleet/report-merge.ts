@@ -29,7 +29,8 @@ export interface MergedDrive {
   sameOutputs?: boolean;
   planDisagreements?: number;
   plansCompared?: number;
-  positionP95M?: number;
+  /** Matched tracks' position difference, RMS (m). */
+  positionRmsM?: number;
   tracksOnlyOneSide?: number;
   driveSeconds: number;
   wallSeconds: number;
@@ -284,13 +285,14 @@ export function mergeReports(dirs: readonly string[]): MergeResult {
       row.deltas = r.deltas;
       row.sameOutputs =
         c.outputs.tracksDigest === p!.outputs.tracksDigest && c.outputs.planDigest === p!.outputs.planDigest;
-      row.planDisagreements = r.divergence.plans.disagreements;
-      row.plansCompared = r.divergence.plans.compared;
-      row.positionP95M = r.divergence.tracks.positionM.p95;
-      row.tracksOnlyOneSide = r.divergence.tracks.onlyPrimary + r.divergence.tracks.onlyCandidate;
+      const dv = r.divergence.compared;
+      row.planDisagreements = dv.decisionsDiffering;
+      row.plansCompared = dv.plans;
+      row.positionRmsM = dv.position.rms;
+      row.tracksOnlyOneSide = dv.onlyPrimary + dv.onlyOther;
       if (!row.sameOutputs) cand.drivesWithDifferentOutputs++;
-      cand.planDisagreements += row.planDisagreements;
-      cand.plansCompared += row.plansCompared;
+      cand.planDisagreements += dv.decisionsDiffering;
+      cand.plansCompared += dv.plans;
       if (r.deltas?.mota !== null && r.deltas?.mota !== undefined) motaDeltas.push(r.deltas.mota);
       if (p!.headline.collision === false && c.headline.collision === true) cand.collisionsAdded++;
       if (p!.headline.collision === true && c.headline.collision === false) cand.collisionsRemoved++;

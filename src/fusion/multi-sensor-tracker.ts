@@ -66,13 +66,13 @@ export class MultiSensorTracker {
 
   private readonly sensors: readonly SensorConfig[];
   private readonly table: TrackTable;
-  private readonly ekf: TrackEkf;
+  private ekf: TrackEkf;
   private readonly egoHistory = new EgoHistory(256);
   private readonly egoPose = new EgoPose();
   private readonly sensorPose = new SensorPose();
   private readonly clusterer: LidarClusterer;
   private readonly clusterBuf = new Float32Array(MAX_CLUSTERS * CLUSTER.stride);
-  private readonly radar: RadarMeasurements;
+  private radar: RadarMeasurements;
   private readonly camera: CameraMeasurements;
   private readonly lidar: LidarMeasurements;
   private readonly objects: ObjectMeasurements;
@@ -110,16 +110,7 @@ export class MultiSensorTracker {
     }
     this.sensors = sensors.slice();
     this.table = new TrackTable(c.maxTracks);
-    this.ekf = new TrackEkf({
-      jerkPsd: c.jerkPsd,
-      lateralJerkPsd: c.lateralJerkPsd,
-      positionPsd: c.positionNoisePsd,
-      cvAccelPsd: c.cvAccelPsd,
-      yawAccelPsd: c.yawAccelPsd,
-      maxAccel: c.maxAccel,
-      maxYawRate: c.maxYawRate,
-      maxLateralAccel: c.maxLateralAccel,
-    });
+    this.ekf = new TrackEkf(motionNoiseOf(c));
     this.clusterer = new LidarClusterer(c.lidar);
     this.radar = new RadarMeasurements(this.config);
     this.camera = new CameraMeasurements(this.config);
@@ -299,6 +290,29 @@ export class MultiSensorTracker {
     out[o + TRACK.varVy] = s * s * vxx - 2 * c * s * vxy + c * c * vyy;
     out[o + TRACK.covVxVy] = -c * s * vxx + (c * c - s * s) * vxy + c * s * vyy;
     out[o + TRACK.varYaw] = this.table.yawVar[slot]! + dt * dt * at(S.w, S.w);
+  }
+
+  /**
+   * Changes parameters of a running tracker (a hot reload) without touching its tracks. The
+   * track table's size (maxTracks) and the trigger-cycle clusterer (lidar) are fixed at
+   * construction; asking for them throws. Allocates (the motion model, radar noise cache).
+   */
+  retune(params: Partial<TrackerConfig>): void {
+    for (const fixed of ['maxTracks', 'lidar'] as const) {
+      if (params[fixed] !== undefined && params[fixed] !== this.config[fixed]) {
+        throw new Error(`MultiSensorTracker.retune: ${fixed} is fixed at construction`);
+      }
+    }
+    const next = { ...this.config, ...params };
+    if (!(next.confirmHits >= 1 && next.confirmHits <= next.confirmWindow && next.confirmWindow <= 32)) {
+      throw new Error(
+        `MultiSensorTracker: need 1 <= confirmHits (${next.confirmHits}) <= confirmWindow (${next.confirmWindow}) <= 32`,
+      );
+    }
+    // In place: the measurement models hold this object.
+    Object.assign(this.config as TrackerConfig, params);
+    this.ekf = new TrackEkf(motionNoiseOf(this.config));
+    this.radar = new RadarMeasurements(this.config);
   }
 
   /** Storage for `saveCheckpoint`, sized for this tracker. */
@@ -815,4 +829,18 @@ function writeQuality(
     out[f + 1] = (c * c - s * s) * xy + c * s * (yy - xx);
     out[f + 2] = s * s * xx - 2 * c * s * xy + c * c * yy;
   }
+}
+
+/** The motion models' noise from the tracker's parameters. */
+function motionNoiseOf(c: Readonly<TrackerConfig>): ConstructorParameters<typeof TrackEkf>[0] {
+  return {
+    jerkPsd: c.jerkPsd,
+    lateralJerkPsd: c.lateralJerkPsd,
+    positionPsd: c.positionNoisePsd,
+    cvAccelPsd: c.cvAccelPsd,
+    yawAccelPsd: c.yawAccelPsd,
+    maxAccel: c.maxAccel,
+    maxYawRate: c.maxYawRate,
+    maxLateralAccel: c.maxLateralAccel,
+  };
 }

@@ -11,10 +11,10 @@
 import type { TrackerCheckpoint } from './multi-sensor-tracker.js';
 
 /** The tracker's side of rewinding: see MultiSensorTracker's checkpoint methods. */
-export interface Rewindable {
-  createCheckpoint(): TrackerCheckpoint;
-  saveCheckpoint(cp: TrackerCheckpoint): void;
-  restoreCheckpoint(cp: TrackerCheckpoint): void;
+export interface Rewindable<C = TrackerCheckpoint> {
+  createCheckpoint(): C;
+  saveCheckpoint(cp: C): void;
+  restoreCheckpoint(cp: C): void;
 }
 
 export type FuseOutcome = 'in-order' | 'rewound' | 'too-late';
@@ -30,11 +30,11 @@ export interface StampOrderedFusionStats {
   evictedFull: number;
 }
 
-export class StampOrderedFusion {
+export class StampOrderedFusion<C = TrackerCheckpoint> {
   /** Log of fused frames in stamp order, as a ring: ids, stamps, checkpoint taken before each. */
   private readonly ids: Int32Array;
   private readonly stamps: BigInt64Array;
-  private readonly checkpoints: TrackerCheckpoint[];
+  private readonly checkpoints: C[];
   private head = 0;
   private size = 0;
   readonly stats: StampOrderedFusionStats = {
@@ -46,7 +46,7 @@ export class StampOrderedFusion {
   };
 
   constructor(
-    private readonly tracker: Rewindable,
+    private readonly tracker: Rewindable<C>,
     readonly capacity: number,
     private readonly windowNs: bigint,
     private readonly apply: (id: number) => void,

@@ -109,6 +109,17 @@ export class Planner {
     this.aeb = new Aeb(this.config);
   }
 
+  /**
+   * Changes parameters of a running planner (a hot reload), checked as at construction (a bad
+   * combination throws and changes nothing); its state (lead, AEB stage, command) is kept.
+   */
+  retune(config: Partial<PlannerConfig>): void {
+    const next = { ...this.config, ...config };
+    checkPlannerConfig(next);
+    // In place: the lead selector, ACC and AEB hold this object.
+    Object.assign(this.config as PlannerConfig, config);
+  }
+
   /** Plans one cycle: writes the result into `out` and PLAN_LAYOUT points into `trajectory`. */
   plan(input: PlanInput, out: PlanResult, trajectory: Float32Array): void {
     const { tracks, quality, count } = input;

@@ -32,6 +32,8 @@ export interface ParsedDocument {
   lineOf(path: string): number | undefined;
 }
 
+const MAX_ALIAS_COUNT = 100;
+
 /** Parses every YAML document in `text`; syntax errors become issues, never exceptions. */
 export function parseYamlDocuments(
   text: string,
@@ -61,14 +63,15 @@ export function parseYamlDocuments(
     if (doc.errors.length > 0) return;
     let value: unknown;
     try {
-      // Throws for an alias without its anchor, or one expanding past maxAliasCount (an alias bomb).
-      value = doc.toJS({ maxAliasCount: 100 });
+      // Aliases are expanded at most this many times: a "billion laughs" document is refused.
+      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (err) {
       issues.push({
         file,
         doc: index,
+        line: doc.contents?.range ? lineCounter.linePos(doc.contents.range[0]).line : undefined,
         path: '(document)',
-        message: (err as Error).message.split('\n')[0] ?? '',
+        message: `${err instanceof Error ? err.message : String(err)} (aliases are expanded at most ${MAX_ALIAS_COUNT} times)`,
       });
       return;
     }

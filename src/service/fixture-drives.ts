@@ -27,7 +27,9 @@ export function fixtureDrivePath(name: string): string {
 /** Writes one fixture drive (built-in rig, the scenario's seed, zstd, Foxglove channels). */
 export function makeFixtureDrive(d: FixtureDrive): Promise<SimulateResult> {
   const spec = defaultPipelineSpec();
-  spec.sources = [{ type: 'simulator', scenario: d.scenario, loop: false, closedLoop: false }];
+  spec.sources = [
+    { type: 'simulator', name: 'simulator-0', scenario: d.scenario, loop: false, closedLoop: false },
+  ];
   return writeSimulatedDrive({
     scenarioFile: resolveScenarioFile(d.scenario),
     out: fixtureDrivePath(d.name),

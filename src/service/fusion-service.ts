@@ -22,6 +22,13 @@ import { OVERLOAD } from '../smi/policy/admission.js';
 import { emptyDescriptor, type ChannelReader } from '../pool/slot-pool.js';
 import { FoxgloveFeed } from './foxglove-feed.js';
 import { announceReady } from './readiness.js';
+import { AccessPolicy } from '../smi/policy/access-policy.js';
+import { SpecController } from '../smi/controller/spec-controller.js';
+import type { GenerationEvent } from '../smi/scheduler/pipeline-scheduler.js';
+import { parseSensorTopic } from '../wire/codec.js';
+import { channelNames } from '../smi/spec/pipeline-spec.js';
+import { ControlServer } from './control-server.js';
+import { serviceStatus, type ServiceStatus } from './service-status.js';
 
 export type { IngestFn, ServiceSource } from '../sensors/source.js';
 
@@ -45,6 +52,19 @@ export interface ServiceOptions {
    * and this sees each message instead, to count it. Without it the taps always run.
    */
   tapShed?: (parts: readonly Uint8Array[]) => void;
+  /**
+   * The control plane: watch these spec files (the ones the spec came from) and serve
+   * `smi-fusion status` and `apply` on a loopback HTTP endpoint. Omit for neither.
+   */
+  control?: {
+    /** Spec files or directories to watch (empty: apply only). */
+    paths: readonly string[];
+    /** Applied to every reloaded spec as to the first (the run flags). */
+    prepare?: (spec: PipelineSpec) => void;
+    host: string;
+    /** 0 = any free port. */
+    port: number;
+  };
 }
 
 const LIDAR_TOPIC = Buffer.from('sensor/lidar/');
@@ -92,25 +112,44 @@ export class FusionService {
   private healthTimer: NodeJS.Timeout | undefined;
   private readonly authLog: RateLimitedLog;
 
+  /** TrafficTarget rules (write rules change live with a new generation). */
+  private policy: AccessPolicy;
+  private readonly denyLog: RateLimitedLog;
+  /** Denials by `op channel subject`, for status. */
+  readonly denials = new Map<string, number>();
+  /** The control plane (spec watch, apply, status), when options.control asked for it. */
+  controller: SpecController | undefined;
+  private controlServer: ControlServer | undefined;
+  controlPort = -1;
+  private sourcesReady = false;
+  /** The spec the pipeline runs now (the controller's latest generation). */
+  current: PipelineSpec;
+
   private constructor(
     readonly spec: PipelineSpec,
     private readonly options: ServiceOptions,
   ) {
     const log = options.log;
-    this.graph = buildStageGraph(spec);
+    this.current = spec;
+    this.denyLog = new RateLimitedLog(log);
+    this.policy = policyOf(spec);
+    // Read rules decide which pool readers the stages open: an input a rule refuses is not opened.
+    this.graph = buildStageGraph(this.withReadRules(spec));
     const opened = openPool(poolGeometry(spec, this.graph), spec.pool);
     this.pool = opened.pool;
     this.poolFallback = opened.fallback;
     const zmqSources = spec.sources.filter((s): s is ZmqSourceSpec => s.type === 'zmq');
     this.lidarOnMainReason =
-      this.graph.lidarPlacement !== 'dedicated'
-        ? `lidar extraction is ${this.graph.lidarPlacement === 'none' ? 'inside the trigger cycles' : 'on the shared pool'}`
-        : options.deterministic
-          ? 'deterministic replay ingests every message here, one at a time'
-          : zmqSources.some((s) => s.bind)
-            ? 'a zmq source binds (one socket for every kind); connect to the drivers (bind: false) to separate lidar'
-            : new Set(zmqSources.map((s) => JSON.stringify(s.curve ?? null))).size > 1
-              ? 'zmq sources differ in their CURVE keys (the lidar thread has one socket for all)'
+      this.policy.restricts.write && spec.sources.length > 0
+        ? 'TrafficTarget write rules are checked where sources are ingested, on this thread'
+        : this.graph.lidarPlacement !== 'dedicated'
+          ? `lidar extraction is ${this.graph.lidarPlacement === 'none' ? 'inside the trigger cycles' : 'on the shared pool'}`
+          : options.deterministic
+            ? 'deterministic replay ingests every message here, one at a time'
+            : zmqSources.some((s) => s.bind)
+              ? 'a zmq source binds (one socket for every kind); connect to the drivers (bind: false) to separate lidar'
+              : new Set(zmqSources.map((s) => JSON.stringify(s.curve ?? null))).size > 1
+                ? 'zmq sources differ in their CURVE keys (the lidar thread has one socket for all)'
               : options.inputTap
                 ? 'recording taps every message on this thread'
                 : undefined;
@@ -154,6 +193,7 @@ export class FusionService {
         postOutputs: options.outputTap !== undefined || spec.outputs.foxglove !== undefined,
         postPlans: spec.sources.some((s) => s.type === 'simulator' && s.closedLoop),
         logLevel: log.level,
+        generation: 1,
       },
     );
     this.ingest.onCommit((i) => this.scheduler.onCommit(i));
@@ -245,8 +285,9 @@ export class FusionService {
       return outcome;
     };
     for (const src of spec.sources) {
+      const fromSource = this.checkedWrites(src.name, onMessage);
       if (src.type === 'zmq') {
-        for (const zmq of this.zmqSockets(src, onMessage)) {
+        for (const zmq of this.zmqSockets(src, fromSource)) {
           this.sources.push(zmq);
           await zmq.start();
           for (const e of zmq.endpoints) if (!this.sourceEndpoints.includes(e)) this.sourceEndpoints.push(e);
@@ -263,7 +304,7 @@ export class FusionService {
             // One simulator per lidar port: a second one sends its lidar through this thread.
             lidarPort: this.takeLidarPort(),
           },
-          onMessage,
+          fromSource,
           log,
           {
             onLoop: () => {
@@ -339,18 +380,167 @@ export class FusionService {
       );
     }
     if (fox && this.lidarOnThread) this.viewLidarFromPool(fox);
-    void announceReady(this.sources, this.metrics, log, this.sourceEndpoints).then(this.markReady);
+    void announceReady(this.sources, this.metrics, log, this.sourceEndpoints).then(() => {
+      this.sourcesReady = true;
+      this.markReady();
+    });
     if (!options.deterministic) {
       // (Deterministic replay runs on the drive's clock, not this one: no silence to see.)
       this.healthTimer = setInterval(() => this.sensorHealth.update(performance.now()), 100);
       this.healthTimer.unref();
     }
+    if (options.control) await this.startControl(options.control);
     if (this.poolFallback) {
       log.warn(
         { reason: this.poolFallback },
         'pool: no shared-memory segment; running the pure-JS ring over an in-process SharedArrayBuffer',
       );
     }
+  }
+
+  /** Stage inputs a read rule refuses are left out (counted, logged once each); so are external channels a write rule refuses. */
+  private withReadRules(spec: PipelineSpec): PipelineSpec {
+    const p = this.policy;
+    if (!p.restricts.read && !p.restricts.write) return spec;
+    const external = p.subjectIndex('write', 'external');
+    const stages = spec.stages.map((s) => ({
+      ...s,
+      inputs: s.inputs.filter((input) => {
+        const channel = p.channels.indexOf(input.channel);
+        const subject = `stage:${s.name}`;
+        if (!p.allows('read', p.subjectIndex('read', subject), channel)) {
+          this.deny(
+            'read',
+            input.channel,
+            subject,
+            `TrafficTarget: stage '${s.name}' may not read '${input.channel}'; its pool reader is not opened`,
+          );
+          return false;
+        }
+        if (spec.channels[input.channel]?.producer === 'external' && !p.allows('write', external, channel)) {
+          this.deny(
+            'write',
+            input.channel,
+            'external',
+            `TrafficTarget: no external producer may write '${input.channel}'; its channel is not read`,
+          );
+          return false;
+        }
+        return true;
+      }),
+    }));
+    return { ...spec, stages };
+  }
+
+  /** Counts and logs (at most once a second per reason) a write or read a TrafficTarget refused. */
+  private deny(op: 'write' | 'read', channel: string, subject: string, message: string): void {
+    this.metrics.accessDenied.inc({ channel, subject, op });
+    const key = `${op} ${channel} ${subject}`;
+    this.denials.set(key, (this.denials.get(key) ?? 0) + 1);
+    this.denyLog.warn(`access:${key}`, { op, channel, subject }, message);
+  }
+
+  /**
+   * The ingest entry point of one named source: with write rules, a message on a channel the
+   * source may not write (another producer's channel, or a sensor id it claims that is not its
+   * own) is refused before ingest, counted and logged.
+   */
+  private checkedWrites(source: string, onMessage: IngestFn): IngestFn {
+    const subject = `source:${source}`;
+    const decoder = new TextDecoder();
+    return (parts, receivedNs, clockNs) => {
+      const policy = this.policy;
+      if (!policy.restricts.write || !parts[0]) return onMessage(parts, receivedNs, clockNs);
+      const topic = parseSensorTopic(decoder.decode(parts[0]));
+      // A topic that is no sensor's is ingest's to refuse (with its own reason).
+      if (!topic) return onMessage(parts, receivedNs, clockNs);
+      const channel = policy.channels.indexOf(topic.sensorId);
+      if (channel >= 0 && !policy.allows('write', policy.subjectIndex('write', subject), channel)) {
+        this.deny(
+          'write',
+          topic.sensorId,
+          subject,
+          `TrafficTarget: source '${source}' may not write '${topic.sensorId}'; message refused`,
+        );
+        return 'rejected';
+      }
+      return onMessage(parts, receivedNs, clockNs);
+    };
+  }
+
+  /** Starts the controller (spec watch) and the loopback control endpoint. */
+  private async startControl(control: NonNullable<ServiceOptions['control']>): Promise<void> {
+    const log = this.options.log;
+    const controller = new SpecController(
+      this.spec,
+      { apply: (next, g) => this.applyGeneration(next, g) },
+      log,
+      {
+        paths: control.paths,
+        prepare: control.prepare,
+      },
+    );
+    this.controller = controller;
+    this.scheduler.onGeneration((e) => {
+      if (e.firstFrameAtMs !== undefined) controller.noteFirstFrame(e.generation, e.firstFrameAtMs);
+    });
+    controller.start();
+    this.controlServer = new ControlServer({
+      status: () => this.status(),
+      apply: (file, text) => controller.apply(file, text),
+    });
+    try {
+      this.controlPort = await this.controlServer.listen(control.host, control.port);
+    } catch (err) {
+      // The pipeline matters more than its status: it runs on, without the endpoint.
+      log.warn(
+        { err: (err as Error).message },
+        'no control endpoint (status, apply); the spec files are still watched',
+      );
+      this.controlServer = undefined;
+      return;
+    }
+    log.info(
+      { endpoint: `http://${control.host}:${this.controlPort}`, watching: control.paths },
+      'control endpoint up (status, apply)',
+    );
+  }
+
+  /**
+   * Applies a new generation to the running pipeline (the controller checked it needs no
+   * restart): the stage threads between two frames, the write rules here. Resolves once the
+   * tracker thread took it (or refused it), bounded.
+   */
+  async applyGeneration(
+    next: PipelineSpec,
+    generation: number,
+  ): Promise<{ ok: true; appliedAtMs: number } | { ok: false; message: string }> {
+    const answer = new Promise<GenerationEvent | undefined>((resolve) => {
+      const timer = setTimeout(() => {
+        off();
+        resolve(undefined);
+      }, 2000);
+      const off = this.scheduler.onGeneration((e) => {
+        if (e.generation !== generation) return;
+        clearTimeout(timer);
+        off();
+        resolve(e);
+      });
+    });
+    this.scheduler.reconfigure(next, generation);
+    const e = await answer;
+    if (!e) return { ok: false, message: 'the tracker thread did not answer within 2 s' };
+    if (e.error !== undefined) return { ok: false, message: e.error };
+    this.scheduler.commitGeneration(next, generation);
+    this.policy = policyOf(next);
+    this.current = next;
+    this.metrics.generation.set(generation);
+    return { ok: true, appliedAtMs: e.appliedAtMs };
+  }
+
+  /** The live state for `smi-fusion status` (README, "Control plane"). */
+  status(): ServiceStatus {
+    return serviceStatus(this, this.sourcesReady);
   }
 
   /**
@@ -504,6 +694,8 @@ export class FusionService {
     this.stopped ??= (async () => {
       if (this.statusTimer) clearInterval(this.statusTimer);
       if (this.healthTimer) clearInterval(this.healthTimer);
+      this.controller?.close();
+      await this.controlServer?.close();
       if (this.viewTimer) clearInterval(this.viewTimer);
       await Promise.all(this.sources.map((s) => s.stop()));
       this.ingest.close();
@@ -532,4 +724,11 @@ function isLidarTopic(topic: Uint8Array | undefined): boolean {
   if (!topic || topic.byteLength <= LIDAR_TOPIC.byteLength) return false;
   for (let i = 0; i < LIDAR_TOPIC.byteLength; i++) if (topic[i] !== LIDAR_TOPIC[i]) return false;
   return true;
+}
+
+function policyOf(spec: PipelineSpec): AccessPolicy {
+  return new AccessPolicy(spec.targets, channelNames(spec), {
+    sources: spec.sources.map((s) => s.name),
+    stages: spec.stages.map((s) => s.name),
+  });
 }

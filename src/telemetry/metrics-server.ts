@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenOn } from './http-listen.js';
 import type { PipelineMetrics } from './pipeline-metrics.js';
 
 /** Serves `GET /metrics` (Prometheus text format) and `GET /healthz`. */
@@ -35,20 +35,12 @@ export class MetricsServer {
       }
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(new Error(`metrics server: cannot listen on ${host}:${port} (${err.code ?? err.message})`)),
-      );
-      server.listen(port, host, () => resolve());
-    });
-    return (server.address() as AddressInfo).port;
+    return listenOn(server, host, port, 'metrics server');
   }
 
   async close(): Promise<void> {
     const server = this.server;
-    if (!server) return;
     this.server = undefined;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(server);
   }
 }

@@ -270,6 +270,33 @@ export class PipelineMetrics {
     registers: [this.registry],
   });
 
+  readonly splitRouted = new Gauge({
+    name: 'smi_split_routed',
+    help: 'TrafficSplit: output frames made by each version so far (README, "Traffic splits")',
+    labelNames: ['split', 'version'] as const,
+    registers: [this.registry],
+  });
+
+  readonly splitDivergence = new Gauge({
+    name: 'smi_split_divergence',
+    help: 'TrafficSplit divergence of the alternative from the primary: frames_differing, only_primary, only_other (tracks), position_rms_m, velocity_rms_mps, decisions_differing',
+    labelNames: ['split', 'measure'] as const,
+    registers: [this.registry],
+  });
+
+  readonly accessDenied = new Counter({
+    name: 'smi_access_denied_total',
+    help: 'Writes and reads a TrafficTarget refused, by channel, subject and op (write, read)',
+    labelNames: ['channel', 'subject', 'op'] as const,
+    registers: [this.registry],
+  });
+
+  readonly generation = new Gauge({
+    name: 'smi_spec_generation',
+    help: 'Spec generation the running pipeline was last reconciled to (observedGeneration)',
+    registers: [this.registry],
+  });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'smi_process_' });
   }

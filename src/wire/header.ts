@@ -33,6 +33,8 @@ export interface TracksHeader {
   count: number;
   /** When the tracks were published, CLOCK_MONOTONIC ns. */
   publishedNs: bigint;
+  /** The tracker version that made them; only while a TrafficSplit runs (README, "Traffic splits"). */
+  version?: string;
 }
 
 /**
@@ -74,4 +76,6 @@ export interface PlanHeader extends PlanHeaderFields {
   /** `seq` of the out/tracks list this plan was computed from. */
   tracksSeq: number;
   publishedNs: bigint;
+  /** The version that made it; only while a TrafficSplit runs. */
+  version?: string;
 }

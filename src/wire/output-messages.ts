@@ -16,6 +16,8 @@ export function tracksMessage(
   publishedNs: bigint,
   tracks: Float32Array,
   count: number,
+  /** The stage version that made them, while a TrafficSplit runs (header field `version`). */
+  version?: string,
 ): Buffer[] {
   const header: TracksHeader = {
     v: WIRE_VERSION,
@@ -27,6 +29,7 @@ export function tracksMessage(
     stride: TRACKS_LAYOUT.stride,
     count,
     publishedNs,
+    ...(version === undefined ? {} : { version }),
   };
   const bytes = count * TRACKS_LAYOUT.stride;
   return [
@@ -44,7 +47,7 @@ export function planMessage(
   seq: number,
   stampNs: bigint,
   publishedNs: bigint,
-  fields: PlanHeaderFields & { tracksSeq: number },
+  fields: PlanHeaderFields & { tracksSeq: number; version?: string },
   payload: Uint8Array,
 ): Buffer[] {
   const header: PlanHeader = { v: WIRE_VERSION, kind: 'plan', seq, stampNs, ...fields, publishedNs };

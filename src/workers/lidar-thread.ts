@@ -6,7 +6,8 @@
  * that can no longer make its deadline runs degraded (half the points on a 0.5 m grid) or is shed
  * before it starts; so is every scan when the overload level degrades the high class.
  */
-import { CLUSTER, LidarClusterer } from '../fusion/lidar-clusterer.js';
+import { CLUSTER, LidarClusterer, type LidarClustererConfig } from '../fusion/lidar-clusterer.js';
+import { coarserParams } from './lidar-params.js';
 import type { ChannelWriter, SlotPool } from '../pool/slot-pool.js';
 import { ReadyQueue, emptyReadyFrame, type ReadyFrame } from '../smi/policy/ready-queue.js';
 import { StageCostModel, admit } from '../smi/policy/admission.js';
@@ -22,9 +23,9 @@ const MAX_CLUSTERS = 512;
 export class LidarThread {
   private readonly ready: ReadyQueue;
   private readonly frame = emptyReadyFrame();
-  private readonly clusterer = new LidarClusterer();
+  private clusterer: LidarClusterer;
   /** Degraded: a coarser grid over every second point. */
-  private readonly coarse = new LidarClusterer({ cellSizeM: 0.5 });
+  private coarse: LidarClusterer;
   private readonly decimated: Float32Array;
   private readonly boxes = new Float32Array(MAX_CLUSTERS * CLUSTER.stride);
   private readonly writers: Map<number, ChannelWriter>;
@@ -44,6 +45,8 @@ export class LidarThread {
     private readonly onError: (err: unknown) => void,
     private readonly onLag: (event: 'lagging' | 'recovered', averageMs: number, expectedMs: number) => void,
   ) {
+    this.clusterer = new LidarClusterer(data.clustererParams);
+    this.coarse = new LidarClusterer(coarserParams(data.clustererParams));
     this.ready = new ReadyQueue(Math.max(4, data.inputs.length * 2));
     this.lag = new LagDetector(1e9 / data.inputs.reduce((hz, i) => hz + i.rateHz, 0));
     // Boxes channel per lidar input, in input order; this thread is their only writer.
@@ -94,6 +97,28 @@ export class LidarThread {
     while (this.ready.pop(f)) this.runScan(f);
     this.block.setBusy(this.data.thread, false);
     this.block.ring(this.data.mainDoorbell);
+  }
+
+  /**
+   * A new generation: budget and class in place (StageInputs reads the same StageInfo), the
+   * clusterers rebuilt with the new params (between two scans: this runs on this thread's event
+   * loop, which a scan never yields to).
+   */
+  reconfigure(
+    stages: readonly { index: number; budgetNs: number; classRank: number }[],
+    params: Partial<LidarClustererConfig>,
+  ): void {
+    for (const s of stages) {
+      const info = this.data.stages.find((x) => x.index === s.index);
+      if (!info) continue;
+      info.budgetNs = s.budgetNs;
+      info.classRank = s.classRank;
+    }
+    if (JSON.stringify(params) !== JSON.stringify(this.data.clustererParams)) {
+      this.data.clustererParams = params;
+      this.clusterer = new LidarClusterer(params);
+      this.coarse = new LidarClusterer(coarserParams(params));
+    }
   }
 
   private runScan(f: ReadyFrame): void {

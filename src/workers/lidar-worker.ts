@@ -76,6 +76,10 @@ async function main(): Promise<void> {
   ingest.onCommit(() => thread.schedule());
   const framePorts: MessagePort[] = [];
   port.on('message', (m: ToStageThread) => {
+    if (m.type === 'reconfigure-lidar') {
+      thread.reconfigure(m.stages, m.clustererParams);
+      return;
+    }
     if (m.type === 'frames') {
       framePorts.push(m.port);
       m.port.on('message', (f: PortedFrame) => {

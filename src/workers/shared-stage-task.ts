@@ -3,7 +3,8 @@
  * lidar extraction: cluster one scan read in place from the pool and return its boxes (the main
  * thread commits them). Stateless, so any pool thread can run any scan.
  */
-import { CLUSTER, LidarClusterer } from '../fusion/lidar-clusterer.js';
+import { CLUSTER, LidarClusterer, type LidarClustererConfig } from '../fusion/lidar-clusterer.js';
+import { coarserParams } from './lidar-params.js';
 import type { Mount } from '../wire/mount.js';
 import { LIDAR } from '../wire/layouts.js';
 import { setThreadClass } from './thread-priority.js';
@@ -18,6 +19,10 @@ export interface ClusterTask {
   length: number;
   mount: Mount;
   degrade: boolean;
+  /** The lidar-extraction stage's params; a task with other params than the last rebuilds the clusterers. */
+  params: Partial<LidarClustererConfig>;
+  /** Changes whenever `params` change (a hot reload), so the check costs nothing per scan. */
+  paramsGeneration: number;
 }
 
 export interface ClusterResult {
@@ -27,12 +32,18 @@ export interface ClusterResult {
   count: number;
 }
 
-const full = new LidarClusterer();
-const coarse = new LidarClusterer({ cellSizeM: 0.5 });
+let full = new LidarClusterer();
+let coarse = new LidarClusterer(coarserParams({}));
+let paramsGeneration = -1;
 const out = new Float32Array(512 * CLUSTER.stride);
 
 export default function clusterScan(task: ClusterTask): ClusterResult {
   const startNs = process.hrtime.bigint();
+  if (task.paramsGeneration !== paramsGeneration) {
+    full = new LidarClusterer(task.params);
+    coarse = new LidarClusterer(coarserParams(task.params));
+    paramsGeneration = task.paramsGeneration;
+  }
   const points = new Float32Array(task.sab, task.offset, task.length >> 2);
   const count = task.length / (LIDAR.stride * 4);
   const n = (task.degrade ? coarse : full).cluster(points, count, task.mount, out);

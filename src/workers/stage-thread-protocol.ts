@@ -8,6 +8,8 @@ import type { SensorConfig } from '../wire/rig.js';
 import type { PrefetchSpec } from '../smi/spec/scheduler-spec.js';
 import type { CurveSpec, PlanningSpec } from '../smi/spec/pipeline-spec.js';
 import type { SchedulerBlockShape } from './scheduler-block.js';
+import type { DivergenceReport } from '../smi/divergence/divergence.js';
+import type { LidarClustererConfig } from '../fusion/lidar-clusterer.js';
 
 /** Kinds of pool channel a stage reads. */
 export type InputKind = 'ego' | 'radar' | 'objects' | 'camera' | 'lidar' | 'boxes';
@@ -64,6 +66,8 @@ export interface StageThreadData {
 export interface TrackerThreadData extends StageThreadData {
   mode: 'stages' | 'trigger-cycles';
   maxTracks: number;
+  /** The tracker stage's params (src/smi/spec/stage-params.ts TRACKER_PARAMS) over its defaults. */
+  trackerParams: Record<string, unknown>;
   /** The planner's parameters (spec.planning). */
   planning: PlanningSpec;
   reorderWindowNs: number;
@@ -78,6 +82,44 @@ export interface TrackerThreadData extends StageThreadData {
   postOutputs: boolean;
   /** Post each plan's command to the main thread (closed-loop simulation). */
   postPlans: boolean;
+  /** The spec generation the thread starts under (the controller counts from 1). */
+  generation: number;
+  /** The TrafficSplit of the tracker or the planner, if any. */
+  split: SplitRuntime | undefined;
+}
+
+/** A TrafficSplit as the tracker thread runs it (src/smi/spec/traffic-split.ts SplitSpec). */
+export interface SplitRuntime {
+  name: string;
+  stageType: 'tracker' | 'planner';
+  mode: 'canary' | 'shadow';
+  primaryVersion: string;
+  altVersion: string;
+  /** Share of outputs the alternative makes, % (0 for a shadow). */
+  altWeight: number;
+  /** The alternative's stage params over the primary stage's. */
+  altParams: Record<string, unknown>;
+}
+
+/** What the controller changes on a running tracker thread (applied between two frames). */
+export interface TrackerReconfigure {
+  type: 'reconfigure';
+  generation: number;
+  /** New budget and class of each of this thread's stages (global stage index). */
+  stages: { index: number; budgetNs: number; classRank: number }[];
+  trackerParams: Record<string, unknown>;
+  planning: PlanningSpec;
+  split: SplitRuntime | undefined;
+}
+
+/** Per split: outputs made by each version and the divergence so far (tracker thread → main). */
+export interface SplitReport {
+  name: string;
+  mode: 'canary' | 'shadow';
+  versions: [string, string];
+  /** Output frames each version made (the primary's first). */
+  routed: [number, number];
+  divergence: DivergenceReport;
 }
 
 export interface LidarThreadData extends StageThreadData {
@@ -89,13 +131,23 @@ export interface LidarThreadData extends StageThreadData {
   boxesChannels: number[];
   /** The tracker thread's doorbell, rung after each boxes commit. */
   trackerDoorbell: number;
+  /** The lidar-extraction stage's params (LIDAR_EXTRACTION_PARAMS) over the clusterer's defaults. */
+  clustererParams: Partial<LidarClustererConfig>;
 }
 
 /** main → stage thread */
 export type ToStageThread =
   | { type: 'stop' }
   /** A port the simulator (or replay) sends this thread's wire frames on. */
-  | { type: 'frames'; port: MessagePort };
+  | { type: 'frames'; port: MessagePort }
+  | TrackerReconfigure
+  /** The lidar-extraction stage's new params and budget (lidar thread). */
+  | {
+      type: 'reconfigure-lidar';
+      generation: number;
+      stages: { index: number; budgetNs: number; classRank: number }[];
+      clustererParams: Partial<LidarClustererConfig>;
+    };
 
 /** stage thread → main */
 export type FromStageThread =
@@ -103,6 +155,18 @@ export type FromStageThread =
   | { type: 'outputs'; parts: Uint8Array[] }
   | { type: 'plan'; targetAccel: number; decision: string }
   | { type: 'error'; stage: string; message: string }
+  /**
+   * A generation was applied (wall-clock ms, performance.timeOrigin + now(): the same clock on
+   * every thread) and the first frame handled under it finished (undefined: none yet).
+   */
+  | {
+      type: 'generation';
+      generation: number;
+      appliedAtMs: number;
+      firstFrameAtMs: number | undefined;
+      error?: string;
+    }
+  | { type: 'split'; report: SplitReport | undefined }
   | { type: 'stopped' };
 
 /** A frame posted on a `frames` port: wire parts and when they were received. */

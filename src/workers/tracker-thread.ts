@@ -10,9 +10,15 @@
  * `trigger-cycles` mode is the earlier design, kept as the bench's baseline: measurements wait for
  * a trigger sensor, then the batch is fused in stamp order (lidar clustered inline).
  */
-import { Planner, createPlanResult, type PlanResult } from '../planning/planner.js';
+import { Planner, createPlanResult, type PlanResult, type PlannerConfig } from '../planning/planner.js';
 import { planOutput } from '../planning/plan-output.js';
-import { MultiSensorTracker } from '../fusion/multi-sensor-tracker.js';
+import {
+  DEFAULT_TRACKER_CONFIG,
+  MultiSensorTracker,
+  type TrackerCheckpoint,
+  type TrackerConfig,
+} from '../fusion/multi-sensor-tracker.js';
+import { DivergenceAccumulator, type PlanSummary } from '../smi/divergence/divergence.js';
 import { StampOrderedFusion } from '../fusion/stamp-ordered-fusion.js';
 import { CLUSTER } from '../fusion/lidar-clusterer.js';
 import type { SlotPool } from '../pool/slot-pool.js';
@@ -36,7 +42,13 @@ import { planMessage, tracksMessage } from '../wire/output-messages.js';
 import { SAMPLE, STAGE_COUNTER, STATUS, THREAD_TIMER, type SchedulerBlock } from './scheduler-block.js';
 import type { StageInputs } from './stage-inputs.js';
 import { PrefetchWaiter } from './prefetch-waiter.js';
-import type { StageInfo, TrackerThreadData } from './stage-thread-protocol.js';
+import type {
+  SplitReport,
+  SplitRuntime,
+  StageInfo,
+  TrackerReconfigure,
+  TrackerThreadData,
+} from './stage-thread-protocol.js';
 
 const HORIZON_POINTS = 64;
 /** Best-effort work runs only when the next critical frame is at least this far off, ns. */
@@ -90,6 +102,76 @@ export interface TrackerThreadDeps {
   onStageError: (stage: string, err: unknown) => void;
   /** A stage started lagging or recovered (logged once per change by the caller). */
   onLag: (stage: string, event: 'lagging' | 'recovered', averageMs: number, expectedMs: number) => void;
+  /** A generation was applied, and later its first frame was handled (see FromStageThread 'generation'). */
+  onGeneration?: (
+    generation: number,
+    appliedAtMs: number,
+    firstFrameAtMs: number | undefined,
+    error?: string,
+  ) => void;
+  /** The split's routing and divergence, about twice a second while a split runs. */
+  onSplitReport?: (report: SplitReport) => void;
+}
+
+/** Wall-clock ms with sub-ms resolution, the same clock on every thread. */
+const wallMs = (): number => performance.timeOrigin + performance.now();
+/** A split's report goes to the main thread at most this often, ns. */
+const SPLIT_REPORT_NS = 500_000_000;
+
+/** Checkpoints of both versions of the tracker (the alternative only while a tracker split runs). */
+interface VersionCheckpoint {
+  primary: TrackerCheckpoint;
+  alt: TrackerCheckpoint | undefined;
+}
+
+/** The trackers the reorder window rewinds together: the primary, and a split's alternative. */
+class TrackerVersions {
+  constructor(
+    readonly primary: MultiSensorTracker,
+    readonly alt: MultiSensorTracker | undefined,
+  ) {}
+
+  createCheckpoint(): VersionCheckpoint {
+    return { primary: this.primary.createCheckpoint(), alt: this.alt?.createCheckpoint() };
+  }
+
+  saveCheckpoint(cp: VersionCheckpoint): void {
+    this.primary.saveCheckpoint(cp.primary);
+    if (this.alt && cp.alt) this.alt.saveCheckpoint(cp.alt);
+  }
+
+  restoreCheckpoint(cp: VersionCheckpoint): void {
+    this.primary.restoreCheckpoint(cp.primary);
+    if (this.alt && cp.alt) this.alt.restoreCheckpoint(cp.alt);
+  }
+}
+
+/** One version's outputs of an output frame. */
+interface Outputs {
+  tracks: Float32Array;
+  count: number;
+  plan: PlanResult;
+  trajectory: Float32Array;
+  planned: boolean;
+}
+
+/** The alternative version of a TrafficSplit on this thread, with its own output buffers. */
+interface AltVersion {
+  split: SplitRuntime;
+  /** Undefined when the planner is split: the alternative plans on the primary's tracks. */
+  tracker: MultiSensorTracker | undefined;
+  planner: Planner;
+  tracks: Float32Array;
+  quality: Float32Array;
+  trajectory: Float32Array;
+  plan: PlanResult;
+  /** Canary: credit toward the alternative's next output (weighted round robin, exact shares). */
+  credit: number;
+  routed: [number, number];
+  divergence: DivergenceAccumulator;
+  primarySummary: PlanSummary;
+  altSummary: PlanSummary;
+  nextReportNs: number;
 }
 
 export class TrackerThread {
@@ -98,7 +180,14 @@ export class TrackerThread {
   private readonly inputs: StageInputs;
   private readonly tracker: MultiSensorTracker;
   private readonly planner: Planner;
-  private readonly ordered: StampOrderedFusion;
+  private ordered: StampOrderedFusion<VersionCheckpoint>;
+  private readonly logCapacity: number;
+  private alt: AltVersion | undefined;
+  private generation: number;
+  /** Set when a generation was applied and no frame has run under it yet. */
+  private generationPending = false;
+  private generationAppliedMs = 0;
+  private pendingReconfigure: TrackerReconfigure | undefined;
   private readonly held: HeldFrames;
   private readonly ready: ReadyQueue;
   private readonly frame = emptyReadyFrame();
@@ -141,7 +230,10 @@ export class TrackerThread {
     this.data = data;
     this.block = block;
     this.inputs = inputs;
-    this.tracker = new MultiSensorTracker(data.sensors, { maxTracks: data.maxTracks });
+    this.tracker = new MultiSensorTracker(data.sensors, {
+      ...(data.trackerParams as Partial<TrackerConfig>),
+      maxTracks: data.maxTracks,
+    });
     this.planner = new Planner(data.planning);
     this.tracks = new Float32Array(data.maxTracks * TRACK.stride);
     this.quality = new Float32Array(data.maxTracks * TRACK_QUALITY.stride);
@@ -151,17 +243,10 @@ export class TrackerThread {
     // One checkpoint per frame the window can hold: the rates of the non-ego inputs over the
     // window, at up to 4x the nominal load, never more than the slots that could be held.
     const perS = data.inputs.filter((i) => i.kind !== 'ego').reduce((n, i) => n + i.rateHz, 0);
-    const logCapacity = Math.max(
-      16,
-      Math.min(slots, Math.ceil((perS * 4 * data.reorderWindowNs) / 1e9) + 16),
-    );
-    this.ordered = new StampOrderedFusion(
-      this.tracker,
-      logCapacity,
-      BigInt(data.reorderWindowNs),
-      (id) => this.applyHeld(id),
-      (id) => this.releaseHeld(id),
-    );
+    this.logCapacity = Math.max(16, Math.min(slots, Math.ceil((perS * 4 * data.reorderWindowNs) / 1e9) + 16));
+    this.generation = data.generation;
+    this.alt = data.split ? this.makeAlt(data.split) : undefined;
+    this.ordered = this.makeOrdered();
     this.f32 = pool.channels.map((ch) =>
       Array.from(
         { length: ch.slotCount },
@@ -203,6 +288,156 @@ export class TrackerThread {
     }
   }
 
+  private makeOrdered(): StampOrderedFusion<VersionCheckpoint> {
+    return new StampOrderedFusion(
+      new TrackerVersions(this.tracker, this.alt?.tracker),
+      this.logCapacity,
+      BigInt(this.data.reorderWindowNs),
+      (id) => this.applyHeld(id),
+      (id) => this.releaseHeld(id),
+    );
+  }
+
+  /**
+   * The alternative version of `split`, starting from the primary's state (its tracks, so a
+   * split applied mid-run is warm at once; odometry follows with the next ego record).
+   */
+  private makeAlt(split: SplitRuntime): AltVersion {
+    const { data } = this;
+    let tracker: MultiSensorTracker | undefined;
+    if (split.stageType === 'tracker') {
+      tracker = new MultiSensorTracker(data.sensors, {
+        ...(this.tracker.config as TrackerConfig),
+        ...(split.altParams as Partial<TrackerConfig>),
+        maxTracks: data.maxTracks,
+      });
+      const cp = this.tracker.createCheckpoint();
+      this.tracker.saveCheckpoint(cp);
+      tracker.restoreCheckpoint(cp);
+    }
+    const planning =
+      split.stageType === 'planner' ? { ...this.planner.config, ...split.altParams } : this.planner.config;
+    return {
+      split,
+      tracker,
+      planner: new Planner(planning),
+      tracks: new Float32Array(data.maxTracks * TRACK.stride),
+      quality: new Float32Array(data.maxTracks * TRACK_QUALITY.stride),
+      trajectory: new Float32Array(HORIZON_POINTS * PLAN_POINT.stride),
+      plan: createPlanResult(),
+      credit: 0,
+      routed: [0, 0],
+      divergence: new DivergenceAccumulator(),
+      primarySummary: { decision: 'none', targetAccel: 0 },
+      altSummary: { decision: 'none', targetAccel: 0 },
+      nextReportNs: 0,
+    };
+  }
+
+  /** A reconfiguration from the controller; applied before the next frame (see applyReconfigure). */
+  reconfigure(msg: TrackerReconfigure): void {
+    this.pendingReconfigure = msg;
+  }
+
+  /** The split's routing and divergence so far (undefined without a split). */
+  splitReport(): SplitReport | undefined {
+    const alt = this.alt;
+    if (!alt) return undefined;
+    return {
+      name: alt.split.name,
+      mode: alt.split.mode,
+      versions: [alt.split.primaryVersion, alt.split.altVersion],
+      routed: [alt.routed[0], alt.routed[1]],
+      divergence: alt.divergence.report(),
+    };
+  }
+
+  /**
+   * Applies a generation between two frames: budgets and classes in place (the ready queue and
+   * StageInputs read the same StageInfo objects), tracker and planner params retuned without
+   * touching their state, the split started, changed or stopped. A change that fails (a
+   * parameter combination the tracker refuses) is reported and the running generation stays.
+   */
+  private applyReconfigure(msg: TrackerReconfigure): void {
+    this.pendingReconfigure = undefined;
+    const appliedAtMs = wallMs();
+    try {
+      const trackerConfig = {
+        ...DEFAULT_TRACKER_CONFIG,
+        ...(msg.trackerParams as Partial<TrackerConfig>),
+        maxTracks: this.data.maxTracks,
+        lidar: this.tracker.config.lidar,
+      };
+      // Check every version's parameters before changing any: a refusal leaves everything as it was.
+      const own = msg.split?.altParams ?? {};
+      new MultiSensorTracker(this.data.sensors, trackerConfig);
+      new Planner(msg.planning);
+      if (msg.split?.stageType === 'tracker')
+        new MultiSensorTracker(this.data.sensors, { ...trackerConfig, ...(own as Partial<TrackerConfig>) });
+      if (msg.split?.stageType === 'planner') new Planner({ ...msg.planning, ...own });
+      this.tracker.retune(trackerConfig);
+      this.planner.retune(msg.planning);
+      for (const s of msg.stages) {
+        const info = this.data.stages.find((x) => x.index === s.index);
+        if (!info) continue;
+        info.budgetNs = s.budgetNs;
+        info.classRank = s.classRank;
+        this.rankOf[s.index] = s.classRank;
+        this.budgetOf[s.index] = s.budgetNs;
+      }
+      this.setSplit(msg.split, trackerConfig, msg.planning);
+    } catch (err) {
+      this.deps.onGeneration?.(
+        msg.generation,
+        appliedAtMs,
+        undefined,
+        String((err as Error)?.message ?? err),
+      );
+      return;
+    }
+    this.generation = msg.generation;
+    this.generationPending = true;
+    this.generationAppliedMs = appliedAtMs;
+    this.deps.onGeneration?.(msg.generation, appliedAtMs, undefined);
+  }
+
+  /**
+   * Starts, changes or stops the split. The same alternative (name, stage, version, params) keeps
+   * its state and counts, retuned over the primary's new parameters.
+   */
+  private setSplit(
+    split: SplitRuntime | undefined,
+    trackerConfig: TrackerConfig,
+    planning: PlannerConfig,
+  ): void {
+    const cur = this.alt?.split;
+    if (!split) {
+      if (!this.alt) return;
+      this.alt = undefined;
+    } else if (
+      cur &&
+      cur.name === split.name &&
+      cur.stageType === split.stageType &&
+      cur.altVersion === split.altVersion &&
+      JSON.stringify(cur.altParams) === JSON.stringify(split.altParams)
+    ) {
+      const alt = this.alt!;
+      alt.split = split;
+      const own = split.altParams;
+      alt.tracker?.retune({
+        ...trackerConfig,
+        ...(split.stageType === 'tracker' ? (own as Partial<TrackerConfig>) : {}),
+      });
+      alt.planner.retune({ ...planning, ...(split.stageType === 'planner' ? own : {}) });
+      return;
+    } else {
+      this.alt = this.makeAlt(split);
+    }
+    // The versions rewound together changed: restart the reorder window (its frames are fused).
+    this.ordered.clear();
+    this.ordered = this.makeOrdered();
+  }
+
   /** The thread's loop; resolves when asked to stop (after releasing every slot it holds). */
   async run(): Promise<void> {
     const { block } = this;
@@ -210,6 +445,7 @@ export class TrackerThread {
     let lastYieldNs = process.hrtime.bigint();
     while (!block.stopping) {
       const seen = block.rung(thread);
+      if (this.pendingReconfigure) this.applyReconfigure(this.pendingReconfigure);
       if (block.resetEpoch !== this.resetEpoch) this.reset();
       const worked = this.cycle ? this.runCycles() : this.runReady();
       if (worked) {
@@ -313,6 +549,7 @@ export class TrackerThread {
     try {
       if (kind === 'ego') {
         this.tracker.ingestEgo(this.f64[f.channel]![f.slot]!, f.stampNs);
+        this.alt?.tracker?.ingestEgo(this.f64[f.channel]![f.slot]!, f.stampNs);
         this.ego.set(this.f64[f.channel]![f.slot]!.subarray(0, EGO.stride));
         if (f.stampNs > this.egoStampNs) this.egoStampNs = f.stampNs;
         finish();
@@ -344,6 +581,10 @@ export class TrackerThread {
     cost.observe(runNs);
     this.block.samples[this.data.thread]!.push(SAMPLE.run, stage.index, runNs, f.channel);
     this.block.count(stage.index, STAGE_COUNTER.frames);
+    if (this.generationPending) {
+      this.generationPending = false;
+      this.deps.onGeneration?.(this.generation, this.generationAppliedMs, wallMs());
+    }
     const lag = this.lags.get(stage.index)?.observe(Number(nowNs));
     if (lag) this.lagChanged(stage, lag, this.lags.get(stage.index)!);
     const u = this.unpublished++;
@@ -354,6 +595,12 @@ export class TrackerThread {
   }
 
   private applyHeld(id: number): void {
+    this.applyHeldTo(this.tracker, id);
+    // A tracker split's alternative fuses every measurement too (shadow and canary alike).
+    if (this.alt?.tracker) this.applyHeldTo(this.alt.tracker, id);
+  }
+
+  private applyHeldTo(tracker: MultiSensorTracker, id: number): void {
     const h = this.held;
     const ch = h.channel[id]!;
     const slot = h.slot[id]!;
@@ -361,16 +608,16 @@ export class TrackerThread {
     const view = this.f32[ch]![slot]!;
     switch (info.kind) {
       case 'radar':
-        this.tracker.ingestRadar(info.sensorIndex, view, h.length[id]! / (RADAR.stride * 4), h.stamp[id]!);
+        tracker.ingestRadar(info.sensorIndex, view, h.length[id]! / (RADAR.stride * 4), h.stamp[id]!);
         break;
       case 'camera':
-        this.tracker.ingestCamera(info.sensorIndex, view, h.length[id]! / (CAMERA.stride * 4), h.stamp[id]!);
+        tracker.ingestCamera(info.sensorIndex, view, h.length[id]! / (CAMERA.stride * 4), h.stamp[id]!);
         break;
       case 'objects':
-        this.tracker.ingestObjects(info.sensorIndex, view, h.length[id]! / (OBJECT.stride * 4), h.stamp[id]!);
+        tracker.ingestObjects(info.sensorIndex, view, h.length[id]! / (OBJECT.stride * 4), h.stamp[id]!);
         break;
       case 'boxes':
-        this.tracker.ingestLidarClusters(
+        tracker.ingestLidarClusters(
           info.sensorIndex,
           view,
           h.length[id]! / (CLUSTER.stride * 4),
@@ -378,7 +625,7 @@ export class TrackerThread {
         );
         break;
       case 'lidar':
-        this.tracker.ingestLidar(info.sensorIndex, view, h.length[id]! / (LIDAR.stride * 4), h.stamp[id]!);
+        tracker.ingestLidar(info.sensorIndex, view, h.length[id]! / (LIDAR.stride * 4), h.stamp[id]!);
         break;
       case 'ego':
         break;
@@ -421,14 +668,31 @@ export class TrackerThread {
       this.block.count(this.plannerStage.index, STAGE_COUNTER.errors);
       this.deps.onStageError(this.plannerStage.name, err);
     }
+    // A split: the alternative plans too; a canary's share decides whose outputs are published.
+    const alt = this.alt;
+    const primary: Outputs = {
+      tracks: this.tracks,
+      count,
+      plan: this.plan,
+      trajectory: this.trajectory,
+      planned,
+    };
+    const out = alt ? this.runAlternative(alt, outStamp, primary) : primary;
+    const version = alt ? (out === primary ? alt.split.primaryVersion : alt.split.altVersion) : undefined;
     const planEndNs = process.hrtime.bigint();
     const tracksSeq = this.tracksSeq++;
-    const tracksParts = tracksMessage(tracksSeq, outStamp, planEndNs, this.tracks, count);
+    const tracksParts = tracksMessage(tracksSeq, outStamp, planEndNs, out.tracks, out.count, version);
     this.deps.publisher.publish(tracksParts);
     const trigger = this.unpublishedStamp[this.unpublished - 1]!;
-    const plan = planned ? planOutput(this.plan, this.trajectory) : undefined;
+    const plan = out.planned ? planOutput(out.plan, out.trajectory) : undefined;
     const planParts = plan
-      ? planMessage(this.planSeq++, trigger, planEndNs, { ...plan.header, tracksSeq }, plan.payload)
+      ? planMessage(
+          this.planSeq++,
+          trigger,
+          planEndNs,
+          version === undefined ? { ...plan.header, tracksSeq } : { ...plan.header, tracksSeq, version },
+          plan.payload,
+        )
       : undefined;
     if (planParts) this.deps.publisher.publish(planParts);
     const publishedNs = process.hrtime.bigint();
@@ -455,21 +719,74 @@ export class TrackerThread {
     const st = this.block.status;
     st[STATUS.updates]!++;
     st[STATUS.tracks] = count;
-    if (planned) {
+    if (out.planned) {
+      const p = out.plan;
       st[STATUS.plans]!++;
-      const code = PLAN_DECISIONS.indexOf(this.plan.decision);
+      const code = PLAN_DECISIONS.indexOf(p.decision);
       st[STATUS.decision] = code;
       st[STATUS.byDecision + code]!++;
-      st[STATUS.leadId] = this.plan.leadId;
-      st[STATUS.targetAccel] = this.plan.targetAccel;
-      st[STATUS.ttc] = this.plan.ttc;
-      this.deps.postPlan?.(this.plan.targetAccel, this.plan.decision);
+      st[STATUS.leadId] = p.leadId;
+      st[STATUS.targetAccel] = p.targetAccel;
+      st[STATUS.ttc] = p.ttc;
+      this.deps.postPlan?.(p.targetAccel, p.decision);
     }
     if (this.deps.postOutputs) {
       this.deps.postOutputs(tracksParts);
       if (planParts) this.deps.postOutputs(planParts);
     }
     this.block.addTime(this.data.thread, THREAD_TIMER.working, publishedNs - startNs);
+  }
+
+  /**
+   * The split's alternative on this output frame: its tracks (a tracker split) and plan, their
+   * divergence from the primary's, and the canary's choice. Returns `primary` or the
+   * alternative's outputs, whichever is published.
+   */
+  private runAlternative(alt: AltVersion, stampNs: bigint, primary: Outputs): Outputs {
+    const count = alt.tracker ? alt.tracker.writeTracks(stampNs, alt.tracks, alt.quality) : primary.count;
+    const tracks = alt.tracker ? alt.tracks : primary.tracks;
+    const quality = alt.tracker ? alt.quality : this.quality;
+    let planned = true;
+    try {
+      alt.planner.plan({ tracks, quality, count, ego: this.ego, stampNs }, alt.plan, alt.trajectory);
+    } catch (err) {
+      planned = false;
+      this.deps.onStageError(`${this.plannerStage.name}@${alt.split.altVersion}`, err);
+    }
+    alt.primarySummary.decision = primary.plan.decision;
+    alt.primarySummary.targetAccel = primary.plan.targetAccel;
+    alt.altSummary.decision = alt.plan.decision;
+    alt.altSummary.targetAccel = alt.plan.targetAccel;
+    alt.divergence.add(
+      { tracks: primary.tracks, count: primary.count },
+      { tracks, count },
+      primary.planned ? alt.primarySummary : undefined,
+      planned ? alt.altSummary : undefined,
+    );
+    let useAlt = false;
+    if (alt.split.mode === 'canary') {
+      alt.credit += alt.split.altWeight;
+      if (alt.credit >= 100) {
+        alt.credit -= 100;
+        useAlt = true;
+      }
+    }
+    alt.routed[useAlt ? 1 : 0]++;
+    const now = Number(process.hrtime.bigint());
+    if (now >= alt.nextReportNs) {
+      alt.nextReportNs = now + SPLIT_REPORT_NS;
+      const report = this.splitReport();
+      if (report) this.deps.onSplitReport?.(report);
+    }
+    if (!useAlt) return primary;
+    // The alternative's own buffers: `tracks` is alt.tracks only for a tracker split.
+    return {
+      tracks: alt.tracker ? alt.tracks : primary.tracks,
+      count,
+      plan: alt.plan,
+      trajectory: alt.trajectory,
+      planned,
+    };
   }
 
   /** Baseline: pending frames wait for a cut, then are fused as one batch in stamp order. */
@@ -541,6 +858,7 @@ export class TrackerThread {
     this.resetEpoch = this.block.resetEpoch;
     this.ordered.clear();
     this.tracker.reset();
+    this.alt?.tracker?.reset();
     this.egoStampNs = -1n;
     this.newestFusedNs = -1n;
     this.unpublished = 0;

@@ -15,7 +15,7 @@ import { SchedulerBlock } from './scheduler-block.js';
 import { StageInputs } from './stage-inputs.js';
 import { TrackerThread } from './tracker-thread.js';
 import { setThreadClass } from './thread-priority.js';
-import type { FromStageThread, TrackerThreadData } from './stage-thread-protocol.js';
+import type { FromStageThread, ToStageThread, TrackerThreadData } from './stage-thread-protocol.js';
 
 const port = parentPort!;
 const data = workerData as TrackerThreadData;
@@ -92,6 +92,9 @@ async function main(): Promise<void> {
           ? 'stage lagging: its frames come slower than its inputs'
           : 'stage recovered from lagging',
       ),
+    onGeneration: (generation, appliedAtMs, firstFrameAtMs, error) =>
+      post({ type: 'generation', generation, appliedAtMs, firstFrameAtMs, error }),
+    onSplitReport: (report) => post({ type: 'split', report }),
     onStageError: (stage, err) =>
       limited.warn(
         `error:${stage}`,
@@ -100,8 +103,13 @@ async function main(): Promise<void> {
       ),
   });
   onHeldLimit = (channel) => thread.releaseHeldFor(channel);
+  port.on('message', (m: ToStageThread) => {
+    if (m.type === 'reconfigure') thread.reconfigure(m);
+  });
   post({ type: 'ready', endpoint, priority });
   await thread.run();
+  // The split's final counts (replay --report reads them after the drive).
+  post({ type: 'split', report: thread.splitReport() });
   inputs.close();
   await publisher.close();
   post({ type: 'stopped' });

@@ -8,6 +8,7 @@
  */
 import { fuseMeasurement } from '../../fusion/measurement-dispatch.js';
 import { MultiSensorTracker } from '../../fusion/multi-sensor-tracker.js';
+import type { TrackerConfig } from '../../fusion/tracker-config.js';
 import { Planner, createPlanResult, type PlannerConfig } from '../../planning/planner.js';
 import { DriveSimulator, createSimMessage, type Scenario } from '../../sim/index.js';
 import { EGO, PLAN_POINT, TRACK, TRACK_QUALITY } from '../../wire/layouts.js';
@@ -18,6 +19,8 @@ export interface ClosedLoopOptions {
   scenario: Scenario;
   rig: readonly SensorConfig[];
   maxTracks: number;
+  /** The tracker stage's parameters (`spec.stages[tracker].params`), over the defaults. */
+  tracker?: Readonly<Partial<TrackerConfig>>;
   /** The planner's configuration; `accEnabled: false` is the AEB-only mode. */
   planning: Readonly<PlannerConfig>;
   /** Overrides the scenario's seed. */
@@ -62,7 +65,7 @@ const MAX_IN_FLIGHT = 256;
  */
 export function runClosedLoop(o: ClosedLoopOptions): ClosedLoopResult {
   const sim = new DriveSimulator(o.scenario, o.rig, { seed: o.seed });
-  const tracker = new MultiSensorTracker(o.rig, { maxTracks: o.maxTracks });
+  const tracker = new MultiSensorTracker(o.rig, { ...o.tracker, maxTracks: o.maxTracks });
   const planner = new Planner(o.planning);
   const monitor = new OutcomeMonitor(sim, planner.config);
 

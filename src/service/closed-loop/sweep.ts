@@ -6,6 +6,7 @@
 import { protocolGrid, type ProtocolCase } from '../../sim/protocol-grid.js';
 import { loadScenarioFile, type Scenario } from '../../sim/index.js';
 import type { PipelineSpec } from '../../smi/spec/pipeline-spec.js';
+import type { TrackerConfig } from '../../fusion/tracker-config.js';
 import { resolveScenarioFile } from '../simulator-source.js';
 import { runClosedLoop, type ClosedLoopResult } from './closed-loop-run.js';
 
@@ -142,8 +143,8 @@ export function runCase(
     durationS,
     scenario: c.scenario,
     rig: spec.sensors,
-
     maxTracks: spec.fusion.maxTracks,
+    tracker: spec.stages.find((s) => s.type === 'tracker')?.params as Partial<TrackerConfig> | undefined,
     planning: {
       ...spec.planning,
       accEnabled: mode === 'acc',

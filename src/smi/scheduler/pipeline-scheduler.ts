@@ -22,7 +22,15 @@ import { CLUSTER } from '../../fusion/lidar-clusterer.js';
 import { SAMPLE, STAGE_COUNTER, SchedulerBlock } from '../../workers/scheduler-block.js';
 import { workerFile } from '../../workers/worker-file.js';
 import type { ClusterResult, ClusterTask } from '../../workers/shared-stage-task.js';
-import type { LidarThreadData, TrackerThreadData } from '../../workers/stage-thread-protocol.js';
+import type {
+  FromStageThread,
+  LidarThreadData,
+  SplitReport,
+  SplitRuntime,
+  TrackerReconfigure,
+  TrackerThreadData,
+} from '../../workers/stage-thread-protocol.js';
+import type { SplitSpec } from '../spec/traffic-split.js';
 import { CLASS_RANK } from '../spec/stage-spec.js';
 import { admit } from '../policy/admission.js';
 import { ClassEdfTaskQueue } from './class-edf-task-queue.js';
@@ -42,7 +50,12 @@ export interface SchedulerOptions {
   /** Post each plan's command to the main thread (closed loop). */
   postPlans: boolean;
   logLevel: string;
+  /** The spec generation the threads start under (default 1). */
+  generation?: number;
 }
+
+/** What a thread said about a generation it was given (see FromStageThread 'generation'). */
+export type GenerationEvent = Extract<FromStageThread, { type: 'generation' }>;
 
 type PlanListener = (targetAccel: number, decision: string) => void;
 
@@ -60,6 +73,9 @@ export class PipelineScheduler {
   private shared: SharedLidarExtraction | undefined;
   publishEndpoint = '';
   lidarZmqEndpoints: string[] = [];
+  /** The split's routing and divergence as the tracker thread last reported it. */
+  splitReport: SplitReport | undefined;
+  private readonly generationListeners = new Set<(e: GenerationEvent) => void>();
 
   constructor(
     private readonly spec: PipelineSpec,
@@ -115,6 +131,7 @@ export class PipelineScheduler {
       priority: priority(graph.trackerStage),
       mode: sched.mode,
       maxTracks: spec.fusion.maxTracks,
+      trackerParams: graph.stages[graph.trackerStage]!.params,
       planning: spec.planning,
       reorderWindowNs: sched.reorderWindowMs * 1e6,
       triggerChannels: sched.triggerCycles.triggers.map((id) => spec.sensors.findIndex((s) => s.id === id)),
@@ -123,10 +140,19 @@ export class PipelineScheduler {
       publish: spec.outputs.publish,
       postOutputs: options.postOutputs,
       postPlans: options.postPlans,
+      generation: options.generation ?? 1,
+      split: splitRuntimeOf(spec.splits[0]),
     };
     const tracker = new StageThread('tracker', 'tracker-worker', trackerData, this.log, {
       onOutputs: (parts) => this.outputListener?.(parts),
       onPlan: (accel, decision) => this.planListener(accel, decision),
+      onGeneration: (e) => {
+        for (const l of this.generationListeners) l(e);
+      },
+      onSplit: (report) => {
+        this.splitReport = report;
+        if (report) this.telemetry.noteSplit(report);
+      },
     });
     this.threads.push(tracker);
     if (graph.lidarPlacement === 'dedicated') {
@@ -143,6 +169,7 @@ export class PipelineScheduler {
         zmq: options.lidarIngestOnThread ? options.lidarZmq : undefined,
         boxesChannels: lidarInputs.map((i) => this.boxesChannelOf(i.channel)),
         trackerDoorbell: graph.threads.tracker,
+        clustererParams: graph.stages[graph.lidarStage]!.params,
       };
       this.lidarThread = new StageThread('lidar', 'lidar-worker', lidarData, this.log, {});
       this.threads.push(this.lidarThread);
@@ -166,6 +193,67 @@ export class PipelineScheduler {
     });
     this.drainTimer = setInterval(() => this.telemetry.drain(), 50);
     this.drainTimer.unref();
+  }
+
+  /** Called with what the tracker thread says about each generation it is given. */
+  onGeneration(listener: (e: GenerationEvent) => void): () => void {
+    this.generationListeners.add(listener);
+    return () => this.generationListeners.delete(listener);
+  }
+
+  /**
+   * Sends a new generation to the tracker thread: its stages' budgets and classes, tracker and
+   * planner params, the split. Applied between two frames (no frame is dropped for it); the
+   * thread checks it first and answers with a 'generation' event (onGeneration; with `error` when
+   * it refused, changing nothing), the first frame under it with another; then commitGeneration.
+   * `next` must have the same stages, sensors and pool as the running spec (the controller
+   * refuses other changes as needing a restart).
+   */
+  reconfigure(next: PipelineSpec, generation: number): void {
+    const graph = this.graph;
+    const msg: TrackerReconfigure = {
+      type: 'reconfigure',
+      generation,
+      stages: this.stageUpdates(next, graph.trackerStages),
+      trackerParams: next.stages.find((s) => s.name === graph.stages[graph.trackerStage]!.name)?.params ?? {},
+      planning: next.planning,
+      split: splitRuntimeOf(next.splits[0]),
+    };
+    this.threads.find((t) => t.name === 'tracker')?.postMessage(msg);
+    // Wake the thread: the change is applied at the top of its next loop.
+    this.block.ring(graph.threads.tracker);
+  }
+
+  /**
+   * The tracker thread took `next` (its 'generation' event had no error): the lidar-extraction
+   * stage follows (its thread between two scans, or the shared pool's next task), and the stage
+   * graph, which status and metrics read, says what now runs.
+   */
+  commitGeneration(next: PipelineSpec, generation: number): void {
+    const graph = this.graph;
+    if (graph.lidarStage >= 0) {
+      const update = this.stageUpdates(next, [graph.lidarStage])[0]!;
+      const params = next.stages.find((s) => s.name === graph.stages[graph.lidarStage]!.name)?.params ?? {};
+      this.lidarThread?.postMessage({
+        type: 'reconfigure-lidar',
+        generation,
+        stages: [update],
+        clustererParams: params,
+      });
+      this.shared?.reconfigure(update.budgetNs, update.classRank);
+      if (this.lidarThread) this.block.ring(graph.threads.lidar);
+    }
+    for (const stage of graph.stages) {
+      const s = next.stages.find((x) => x.name === stage.name);
+      if (s) Object.assign(stage, { budgetMs: s.budgetMs, class: s.class, params: s.params });
+    }
+  }
+
+  private stageUpdates(next: PipelineSpec, indices: readonly number[]) {
+    return indices.map((i) => {
+      const s = next.stages.find((x) => x.name === this.graph.stages[i]!.name)!;
+      return { index: i, budgetNs: s.budgetMs * 1e6, classRank: CLASS_RANK[s.class] };
+    });
   }
 
   /** The pool channel the boxes of lidar channel `lidar` go to. */
@@ -290,6 +378,8 @@ class SharedLidarExtraction {
   private readonly inFlight = new Set<number>();
   private readonly d = emptyDescriptor();
   private readonly stage: ReturnType<typeof stageInfo>;
+  /** Bumped when the stage's params change (hot reload): the pool threads rebuild their clusterers. */
+  paramsGeneration = 0;
 
   constructor(
     private readonly scheduler: PipelineScheduler,
@@ -317,6 +407,13 @@ class SharedLidarExtraction {
 
   get busy(): boolean {
     return this.inFlight.size > 0;
+  }
+
+  /** A new generation's budget, class and params (params are read per task). */
+  reconfigure(budgetNs: number, classRank: number): void {
+    this.stage.budgetNs = budgetNs;
+    this.stage.classRank = classRank;
+    this.paramsGeneration++;
   }
 
   onCommit(channel: number): void {
@@ -357,6 +454,8 @@ class SharedLidarExtraction {
       length: d.length,
       mount: this.spec.sensors[sensor]!.mount,
       degrade: decision === 'degrade',
+      params: this.graph.stages[this.graph.lidarStage]!.params,
+      paramsGeneration: this.paramsGeneration,
       [Piscina.queueOptionsSymbol]: { classRank: this.stage.classRank, deadlineNs },
     };
     this.inFlight.add(channel);
@@ -411,4 +510,18 @@ class SharedLidarExtraction {
   async stop(): Promise<void> {
     await this.piscina.destroy();
   }
+}
+
+/** A TrafficSplit as the tracker thread runs it. */
+export function splitRuntimeOf(split: SplitSpec | undefined): SplitRuntime | undefined {
+  if (!split) return undefined;
+  return {
+    name: split.name,
+    stageType: split.stageType,
+    mode: split.mode,
+    primaryVersion: split.primary.version,
+    altVersion: split.alternative.version,
+    altWeight: split.alternative.weight,
+    altParams: split.alternative.params,
+  };
 }

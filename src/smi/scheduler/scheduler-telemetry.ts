@@ -15,6 +15,7 @@ import {
   type SchedulerBlock,
 } from '../../workers/scheduler-block.js';
 import type { Sample } from '../../workers/sample-ring.js';
+import type { SplitReport } from '../../workers/stage-thread-protocol.js';
 import type { StageGraph } from './stage-graph.js';
 
 /** Status of one stage (README "Scheduler status"). */
@@ -102,6 +103,23 @@ export class SchedulerTelemetry {
       this.drain();
       this.exportCounters();
     });
+  }
+
+  /** Exports a split's routing and divergence (as the tracker thread reported it) as gauges. */
+  noteSplit(r: SplitReport): void {
+    const m = this.metrics;
+    r.versions.forEach((version, i) => m.splitRouted.set({ split: r.name, version }, r.routed[i]!));
+    const d = r.divergence;
+    const measures: [string, number][] = [
+      ['frames', d.frames],
+      ['frames_differing', d.framesDiffering],
+      ['only_primary', d.onlyPrimary],
+      ['only_other', d.onlyOther],
+      ['position_rms_m', d.position.rms],
+      ['velocity_rms_mps', d.velocity.rms],
+      ['decisions_differing', d.decisionsDiffering],
+    ];
+    for (const [measure, value] of measures) m.splitDivergence.set({ split: r.name, measure }, value);
   }
 
   /** Sees every sample after the metrics do (the bench's histograms, traces). */

@@ -6,11 +6,13 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../telemetry/logger.js';
 import { workerFile } from '../../workers/worker-file.js';
-import type { FromStageThread, StageThreadData } from '../../workers/stage-thread-protocol.js';
+import type { FromStageThread, SplitReport, StageThreadData } from '../../workers/stage-thread-protocol.js';
 
 export interface StageThreadHandlers {
   onOutputs?: (parts: Uint8Array[]) => void;
   onPlan?: (targetAccel: number, decision: string) => void;
+  onGeneration?: (m: Extract<FromStageThread, { type: 'generation' }>) => void;
+  onSplit?: (report: SplitReport | undefined) => void;
 }
 
 export class StageThread {
@@ -39,6 +41,12 @@ export class StageThread {
             break;
           case 'plan':
             handlers.onPlan?.(m.targetAccel, m.decision);
+            break;
+          case 'generation':
+            handlers.onGeneration?.(m);
+            break;
+          case 'split':
+            handlers.onSplit?.(m.report);
             break;
           case 'error':
             log.error({ thread: name, stage: m.stage, error: m.message }, 'stage thread failed');

@@ -22,7 +22,7 @@ describe('pipeline spec', () => {
   it('loads every shipped pipeline', () => {
     const onboard = loadPipelineSpec(`${pipelinesDir}onboard.yaml`);
     expect(onboard.sources).toEqual([
-      { type: 'zmq', endpoints: ['tcp://127.0.0.1:5555'], bind: false, remote: false },
+      { type: 'zmq', name: 'zmq-0', endpoints: ['tcp://127.0.0.1:5555'], bind: false, remote: false },
     ]);
     expect(onboard.channels.lidar_top).toEqual({
       slots: 8,
@@ -201,8 +201,8 @@ describe('pipeline spec', () => {
   });
 
   it('refuses other kinds and bad YAML', () => {
-    expect(issuesOf('apiVersion: smi-fusion.dev/v1alpha1\nkind: TrafficSplit\n')[0]).toMatch(
-      /kind: "TrafficSplit" is not supported; allowed: Pipeline/,
+    expect(issuesOf('apiVersion: smi-fusion.dev/v1alpha1\nkind: TrafficService\n')[0]).toMatch(
+      /kind: "TrafficService" is not supported; allowed: Pipeline, TrafficSplit, TrafficTarget/,
     );
     expect(issuesOf('a: [\n')[0]).toMatch(/^p\.yaml:\d+: \(document\)/);
   });

@@ -25,7 +25,12 @@ import {
   readTextFile,
   validateDocument,
   type FileIssue,
+  type ParsedDocument,
 } from '../../schema/yaml-file.js';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { TRAFFIC_SPLIT_SCHEMA, resolveSplit, type RawSplit, type SplitSpec } from './traffic-split.js';
+import { TRAFFIC_TARGET_SCHEMA, resolveTarget, type RawTarget, type TargetSpec } from './traffic-target.js';
 
 export const API_VERSION = 'smi-fusion.dev/v1alpha1';
 export const ACCESS_PATTERNS = ['sequential', 'latest'] as const;
@@ -56,6 +61,8 @@ export type ChannelKind = SensorKind | 'boxes';
 
 export interface ZmqSourceSpec {
   type: 'zmq';
+  /** The source's name (TrafficTarget subjects); default `<type>-<index>`. */
+  name: string;
   /** ZeroMQ endpoints the SUB socket connects to (or binds, with `bind: true`). */
   endpoints: string[];
   bind: boolean;
@@ -75,6 +82,7 @@ export interface CurveSpec {
 
 export interface SimulatorSourceSpec {
   type: 'simulator';
+  name: string;
   /** A scenario name under fixtures/scenarios, or a path to a scenario file. */
   scenario: string;
   /** Start the scenario again when it ends. */
@@ -126,6 +134,10 @@ export interface PipelineSpec {
   pool: PoolSpec;
   /** Problems that do not stop the pipeline (e.g. more dedicated threads than cores). */
   warnings: { path: string; message: string; line?: number }[];
+  /** TrafficSplits (at most one in this release) from the same files. */
+  splits: SplitSpec[];
+  /** TrafficTargets (access rules) from the same files. */
+  targets: TargetSpec[];
 }
 
 /** Pool channel names in pool order: the sensors', then the derived ones. */
@@ -159,318 +171,13 @@ export function defaultChannel(kind: ChannelKind, rateHz: number): ChannelSpec {
   return { slots, slotBytes: k.slotBytes, access: k.access, producer: 'ingest', whenFull: 'drop-oldest' };
 }
 
-/**
- * Planner parameters (`spec.planning`): name → default, allowed range, unit and meaning. The
- * planner (src/planning) takes its configuration from here; README's planning table lists the
- * same. Distances along the path are from the ego's front bumper unless said otherwise.
- */
-export const PLANNING_PARAMS = {
-  accEnabled: {
-    default: true,
-    doc: 'ACC controls the speed; false = AEB only (the driver drives; NCAP tests AEB so)',
-  },
-  cruiseSpeedMps: { default: 27.8, min: 0, max: 70, unit: 'm/s', doc: 'ACC set speed' },
-  timeGapS: {
-    default: 1.8,
-    min: 0.8,
-    max: 4,
-    unit: 's',
-    doc: 'ACC time gap to the lead: the desired gap is standstillGapM + timeGapS × the lead’s speed',
-  },
-  standstillGapM: {
-    default: 4,
-    min: 1,
-    max: 20,
-    unit: 'm',
-    doc: 'ACC gap to the lead at standstill (bumper to bumper)',
-  },
-  accMaxAccel: { default: 2, min: 0, max: 4, unit: 'm/s²', doc: 'ACC acceleration limit' },
-  accMaxDecel: {
-    default: 3.5,
-    min: 0.5,
-    max: 5,
-    unit: 'm/s²',
-    doc: 'ACC deceleration limit (harder braking is AEB’s)',
-  },
-  accApproachDecel: {
-    default: 2,
-    min: 0.5,
-    max: 5,
-    unit: 'm/s²',
-    doc: 'ACC closes in on a slower lead braking at about this: far from the desired gap it allows at most the closing speed from which braking at this ends at the gap',
-  },
-
-  accOpeningSpeedMps: {
-    default: 1.5,
-    min: 0.1,
-    max: 10,
-    unit: 'm/s',
-    doc: 'closer than the desired gap, ACC falls back at no more than this relative speed (no hard braking for a gap that is short but not closing)',
-  },
-  accJerkMax: {
-    default: 2.5,
-    min: 0.5,
-    max: 20,
-    unit: 'm/s³',
-    doc: 'limit on the rate of change of the command outside AEB braking (ISO 15622 comfort)',
-  },
-  gapGain: {
-    default: 0.6,
-    min: 0,
-    max: 5,
-    unit: '1/s²',
-    doc: 'ACC gain on the gap error (to standstill gap + time gap × lead speed)',
-  },
-  relativeSpeedGain: {
-    default: 0.8,
-    min: 0,
-    max: 5,
-    unit: '1/s',
-    doc: 'ACC gain on the speed difference to the lead',
-  },
-  cruiseGain: { default: 0.5, min: 0, max: 5, unit: '1/s', doc: 'ACC gain on the set speed error' },
-  standstillHoldDecel: {
-    default: 1,
-    min: 0,
-    max: 5,
-    unit: 'm/s²',
-    doc: 'deceleration held at standstill behind a stopped lead',
-  },
-  brakeDecisionAccel: {
-    default: -2,
-    min: -10,
-    max: 0,
-    unit: 'm/s²',
-    doc: 'ACC braking harder than this makes the decision `brake`',
-  },
-  leadStoppedSpeed: {
-    default: 0.5,
-    min: 0,
-    max: 5,
-    unit: 'm/s',
-    doc: 'a lead slower than this is stopped (decision `brake`)',
-  },
-  leadDecelDeadband: {
-    default: 1,
-    min: 0,
-    max: 5,
-    unit: 'm/s²',
-    doc: 'object decelerations weaker than this are treated as 0 (estimation noise)',
-  },
-
-  laneHalfWidthM: {
-    default: 1.8,
-    min: 0.5,
-    max: 5,
-    unit: 'm',
-    doc: 'an object whose centre is this close to the predicted path is in the ego lane (ACC lead)',
-  },
-  corridorMarginM: {
-    default: 0.2,
-    min: 0,
-    max: 2,
-    unit: 'm',
-    doc: 'added to the ego half width for the collision corridor (AEB)',
-  },
-  cutInHorizonS: {
-    default: 3,
-    min: 0,
-    max: 10,
-    unit: 's',
-    doc: 'an object predicted to enter the lane within this becomes the lead',
-  },
-  cutInMinLateralSpeed: {
-    default: 0.3,
-    min: 0,
-    max: 5,
-    unit: 'm/s',
-    doc: 'an object must move toward the lane at least this fast to count as entering it',
-  },
-  collisionHorizonS: {
-    default: 4,
-    min: 0.5,
-    max: 10,
-    unit: 's',
-    doc: 'objects moving into the corridor are predicted (constant velocity) this far ahead',
-  },
-
-  minExistence: { default: 0.5, min: 0, max: 1, doc: 'tracks below this existence probability are ignored' },
-  trustMinAgeS: {
-    default: 0.5,
-    min: 0,
-    max: 5,
-    unit: 's',
-    doc: 'a track’s lateral velocity is used (cut-in, crossing) only for a classified road user and once its track is this old…; AEB reacts to a moving unclassified object only once its track is this old',
-  },
-  trustLateralSigmas: {
-    default: 2.5,
-    min: 0,
-    max: 10,
-    doc: '…and only when it exceeds this many standard deviations of its estimate (track covariance)',
-  },
-  lateralTrustNeedsLidar: {
-    default: true,
-    doc: 'a track’s lateral velocity is used only once the lidar has seen the object (camera range errors move camera-only tracks sideways); false for rigs without a lidar',
-  },
-  unclassifiedMinSpeedMps: {
-    default: 3,
-    min: 0,
-    max: 20,
-    unit: 'm/s',
-    doc: 'an object the camera has not classified as a road user is an ACC lead or an AEB threat only when moving at least this fast (guard rails, signs and clutter are not braked for)',
-  },
-  minClosingSpeedMps: {
-    default: 0.5,
-    min: 0,
-    max: 5,
-    unit: 'm/s',
-    doc: 'an object in the path is closing (has a TTC) only above this closing speed, or when it brakes',
-  },
-  maxCurvature: {
-    default: 0.2,
-    min: 0,
-    max: 1,
-    unit: '1/m',
-    doc: 'path curvature (yaw rate / speed) is clamped to this',
-  },
-  minSpeedForCurvature: {
-    default: 1,
-    min: 0,
-    max: 10,
-    unit: 'm/s',
-    doc: 'below this speed the path is straight',
-  },
-
-  maxEgoSpeedMps: {
-    default: 70,
-    min: 1,
-    max: 150,
-    unit: 'm/s',
-    doc: 'odometry speed above this (or below -1) is implausible',
-  },
-  maxEgoYawRate: {
-    default: 1.5,
-    min: 0.1,
-    max: 10,
-    unit: 'rad/s',
-    doc: 'odometry yaw rate beyond this is implausible',
-  },
-  egoTimeoutS: {
-    default: 0.2,
-    min: 0,
-    max: 2,
-    unit: 's',
-    doc: 'with implausible odometry, plan on the last plausible record for at most this long (reason `ego_stale`), then publish no plan (`ego_invalid`)',
-  },
-  maxTrackRangeM: {
-    default: 300,
-    min: 10,
-    max: 2000,
-    unit: 'm',
-    doc: 'tracks farther than this from the ego are implausible and ignored',
-  },
-  maxTrackSpeedMps: {
-    default: 90,
-    min: 1,
-    max: 300,
-    unit: 'm/s',
-    doc: 'tracks faster than this are implausible and ignored',
-  },
-
-  ttcWarnS: {
-    default: 2.6,
-    min: 0.1,
-    max: 10,
-    unit: 's',
-    doc: 'AEB: forward collision warning below this time to collision',
-  },
-  ttcPartialS: {
-    default: 1.6,
-    min: 0.1,
-    max: 10,
-    unit: 's',
-    doc: 'AEB: partial braking below this time to collision',
-  },
-  ttcFullS: {
-    default: 0.9,
-    min: 0.1,
-    max: 10,
-    unit: 's',
-    doc: 'AEB: full braking below this time to collision',
-  },
-  partialBrakeAccel: { default: -4, min: -15, max: -0.5, unit: 'm/s²', doc: 'AEB partial braking command' },
-  fullBrakeAccel: {
-    default: -9,
-    min: -15,
-    max: -0.5,
-    unit: 'm/s²',
-    doc: 'AEB full braking command (the most negative command there is)',
-  },
-  partialBrakeRequiredDecel: {
-    default: 4,
-    min: 0,
-    max: 15,
-    unit: 'm/s²',
-    doc: 'after the warning, partial braking starts once avoiding needs more deceleration than this',
-  },
-  fullBrakeRequiredDecel: {
-    default: 5,
-    min: 0,
-    max: 15,
-    unit: 'm/s²',
-    doc: 'during partial braking, full braking starts once avoiding needs more deceleration than this',
-  },
-  aebMinSpeed: { default: 1, min: 0, max: 20, unit: 'm/s', doc: 'AEB activates only above this ego speed' },
-  aebMinExistence: { default: 0.8, min: 0, max: 1, doc: 'AEB reacts only to tracks at least this certain' },
-  aebJerkMax: {
-    default: 30,
-    min: 1,
-    max: 200,
-    unit: 'm/s³',
-    doc: 'limit on the rate of change of the command while AEB brakes (brake build-up)',
-  },
-  aebHoldS: {
-    default: 0.5,
-    min: 0,
-    max: 3,
-    unit: 's',
-    doc: 'AEB keeps braking this long after its threat is lost (a missed detection, a track restarted)',
-  },
-
-  egoFrontM: {
-    default: 3.7,
-    min: 0,
-    max: 20,
-    unit: 'm',
-    doc: 'ego front bumper ahead of base_link (rear axle centre)',
-  },
-  egoRearM: { default: 1, min: 0, max: 20, unit: 'm', doc: 'ego rear bumper behind base_link' },
-  egoHalfWidthM: { default: 0.95, min: 0.3, max: 2, unit: 'm', doc: 'half the ego width' },
-
-  trajectoryHorizonS: { default: 3, min: 0, max: 10, unit: 's', doc: 'planned trajectory horizon' },
-  trajectoryStepS: { default: 0.1, min: 0.01, max: 1, unit: 's', doc: 'planned trajectory step' },
-} as const;
-
-/** One planner parameter's entry in PLANNING_PARAMS. */
-export interface PlanningParam {
-  default: number | boolean;
-  min?: number;
-  max?: number;
-  unit?: string;
-  doc: string;
-}
-
-/** The planner's configuration, every field of PLANNING_PARAMS (see there for units and meaning). */
-export type PlanningSpec = {
-  -readonly [K in keyof typeof PLANNING_PARAMS]: (typeof PLANNING_PARAMS)[K]['default'] extends boolean
-    ? boolean
-    : number;
-};
-
-/** spec.planning when the spec says nothing. */
-export const DEFAULT_PLANNING: Readonly<PlanningSpec> = Object.freeze(
-  Object.fromEntries(Object.entries(PLANNING_PARAMS).map(([k, p]) => [k, p.default])) as PlanningSpec,
-);
+import {
+  PLANNING_PARAMS,
+  DEFAULT_PLANNING,
+  type PlanningParam,
+  type PlanningSpec,
+} from './planning-params.js';
+export { PLANNING_PARAMS, DEFAULT_PLANNING, type PlanningParam, type PlanningSpec };
 
 const planningSchema = obj(
   Object.fromEntries(
@@ -528,6 +235,9 @@ const channelSchema = obj({
 
 const sourceSchema = obj({
   type: req(str({ enum: ['zmq', 'simulator'] })),
+  name: opt(
+    str({ pattern: /^[A-Za-z0-9_.-]{1,64}$/, patternDoc: 'letters, digits, _, . or -, 1-64 characters' }),
+  ),
   endpoints: opt(arr(endpoint, { minItems: 1 })),
   bind: opt(bool()),
   remote: opt(bool()),
@@ -620,7 +330,9 @@ export function defaultPipelineSpec(): PipelineSpec {
   return {
     name: 'onboard-sim',
     origin: '(built-in)',
-    sources: [{ type: 'simulator', scenario: 'highway-following', loop: true, closedLoop: true }],
+    sources: [
+      { type: 'simulator', name: 'simulator-0', scenario: 'highway-following', loop: true, closedLoop: true },
+    ],
     sensors,
     channels: channelsFor(sensors, derivedChannels, {}),
     derivedChannels,
@@ -632,6 +344,8 @@ export function defaultPipelineSpec(): PipelineSpec {
     scheduler,
     pool: { segment: '/smi-fusion-onboard-sim', implementation: 'auto' },
     warnings: [],
+    splits: [],
+    targets: [],
   };
 }
 
@@ -762,7 +476,8 @@ function crossCheck(raw: RawPipeline, sensors: readonly SensorConfig[]): { path:
       });
     }
   }
-  issues.push(...planningIssues({ ...DEFAULT_PLANNING, ...raw.spec.planning }));
+  const plannerParams = raw.spec.stages?.find((s) => s.name === 'planner' || s.type === 'planner')?.params;
+  issues.push(...planningIssues({ ...DEFAULT_PLANNING, ...raw.spec.planning, ...plannerParams }));
   if (raw.spec.fusion?.triggers !== undefined) {
     issues.push({
       path: 'spec.fusion.triggers',
@@ -861,10 +576,11 @@ function toPipelineSpec(raw: RawPipeline, origin: string): PipelineSpec {
   const rawSources = raw.spec.sources;
   const sources: SourceSpec[] = !rawSources
     ? base.sources
-    : rawSources.map((s): SourceSpec =>
+    : rawSources.map((s, i): SourceSpec =>
         s.type === 'zmq'
           ? {
               type: 'zmq',
+              name: (s.name as string | undefined) ?? `zmq-${i}`,
               endpoints: (s.endpoints as string[]) ?? [],
               bind: (s.bind as boolean) ?? false,
               remote: (s.remote as boolean) ?? false,
@@ -872,6 +588,7 @@ function toPipelineSpec(raw: RawPipeline, origin: string): PipelineSpec {
             }
           : {
               type: 'simulator',
+              name: (s.name as string | undefined) ?? `simulator-${i}`,
               scenario: (s.scenario as string) ?? 'highway-following',
               loop: (s.loop as boolean) ?? false,
               closedLoop: (s.closedLoop as boolean) ?? true,
@@ -895,7 +612,8 @@ function toPipelineSpec(raw: RawPipeline, origin: string): PipelineSpec {
     derivedChannels,
     ingest: { ...base.ingest, ...raw.spec.ingest },
     fusion: { maxTracks: raw.spec.fusion?.maxTracks ?? base.fusion.maxTracks },
-    planning: { ...base.planning, ...raw.spec.planning },
+    // The planner stage's params override spec.planning: spec.planning is what the planner runs.
+    planning: { ...base.planning, ...raw.spec.planning, ...stages.find((s) => s.type === 'planner')?.params },
     outputs: {
       publish: raw.spec.outputs?.publish ?? base.outputs.publish,
       metrics: { ...base.outputs.metrics, ...raw.spec.outputs?.metrics },
@@ -908,65 +626,221 @@ function toPipelineSpec(raw: RawPipeline, origin: string): PipelineSpec {
       implementation: raw.spec.pool?.implementation ?? base.pool.implementation,
     },
     warnings: threadWarnings(stages, availableParallelism()),
+    splits: [],
+    targets: [],
   };
 }
 
-/** Parses and validates pipeline YAML text; every problem is reported with file, line and path. */
-export function parsePipelineSpec(text: string, file: string): PipelineSpec {
-  const { docs, issues } = parseYamlDocuments(text, file);
-  if (issues.length > 0) throw new FileValidationError(issues);
-  if (docs.length === 0) {
-    throw new FileValidationError([
-      { file, doc: 0, path: '(document)', message: 'empty; expected a Pipeline document' },
-    ]);
-  }
-  const pipelines = docs.filter((d) => (d.value as { kind?: unknown } | null)?.kind === 'Pipeline');
-  const all: FileIssue[] = [];
-  for (const doc of docs) {
-    const kind = (doc.value as { kind?: unknown } | null)?.kind;
-    if (kind !== 'Pipeline') {
-      all.push({
-        file,
-        doc: doc.index,
-        line: doc.lineOf('kind'),
-        path: 'kind',
-        message: `${JSON.stringify(kind ?? null)} is not supported; allowed: Pipeline`,
-      });
-    }
-  }
-  if (pipelines.length > 1) {
-    all.push({
-      file,
-      doc: pipelines[1]!.index,
-      path: 'kind',
-      message: 'only one Pipeline document per file is allowed',
-    });
-  }
-  const doc = pipelines[0];
-  if (doc) {
-    const schemaIssues = validateDocument(doc, PIPELINE_SCHEMA, file);
-    all.push(...schemaIssues);
-    if (schemaIssues.length === 0) {
-      const raw = doc.value as RawPipeline;
-      const spec = toPipelineSpec(raw, file);
-      const stageIssues = resolveStages(
-        raw.spec.stages,
-        spec.sensors,
-        channelNames(spec),
-        spec.scheduler.mode,
-      ).issues;
-      for (const i of [...crossCheck(raw, spec.sensors), ...stageIssues])
-        all.push({ ...i, file, doc: doc.index, line: doc.lineOf(i.path) });
-      for (const w of spec.warnings) w.line = doc.lineOf(w.path);
-      if (all.length === 0) return spec;
-    }
-  }
-  throw new FileValidationError(all);
+/** One spec file's text. */
+export interface SpecText {
+  text: string;
+  file: string;
 }
 
-/** Reads, parses and validates a pipeline spec file. Throws FileValidationError naming the file. */
+const KINDS = ['Pipeline', 'TrafficSplit', 'TrafficTarget'] as const;
+const SCHEMA_OF_KIND: Record<(typeof KINDS)[number], Schema> = {
+  Pipeline: PIPELINE_SCHEMA,
+  TrafficSplit: TRAFFIC_SPLIT_SCHEMA,
+  TrafficTarget: TRAFFIC_TARGET_SCHEMA,
+};
+
+type KindDocument = { file: string; doc: ParsedDocument; kind: (typeof KINDS)[number] };
+
+/** Every document of `texts`, checked against its kind's schema; syntax and schema problems as issues. */
+function parseKindDocuments(texts: readonly SpecText[]): { docs: KindDocument[]; issues: FileIssue[] } {
+  const all: FileIssue[] = [];
+  const docs: KindDocument[] = [];
+  for (const { text, file } of texts) {
+    const parsed = parseYamlDocuments(text, file);
+    all.push(...parsed.issues);
+    if (parsed.issues.length === 0 && parsed.docs.length === 0) {
+      all.push({
+        file,
+        doc: 0,
+        path: '(document)',
+        message: 'empty; expected a Pipeline, TrafficSplit or TrafficTarget document',
+      });
+    }
+    for (const doc of parsed.docs) {
+      const kind = (doc.value as { kind?: unknown } | null)?.kind;
+      if (!(KINDS as readonly unknown[]).includes(kind)) {
+        all.push({
+          file,
+          doc: doc.index,
+          line: doc.lineOf('kind'),
+          path: 'kind',
+          message: `${JSON.stringify(typeof kind === 'string' ? kind.slice(0, 80) : (kind ?? null))} is not supported; allowed: ${KINDS.join(', ')}`,
+        });
+        continue;
+      }
+      const issues = validateDocument(doc, SCHEMA_OF_KIND[kind as (typeof KINDS)[number]], file);
+      all.push(...issues);
+      if (issues.length === 0) docs.push({ file, doc, kind: kind as (typeof KINDS)[number] });
+    }
+  }
+  return { docs, issues: all };
+}
+
+const issueAt = (
+  d: { file: string; doc: ParsedDocument },
+  i: { path: string; message: string },
+): FileIssue => ({
+  ...i,
+  file: d.file,
+  doc: d.doc.index,
+  line: d.doc.lineOf(i.path),
+});
+
+/** The TrafficSplits and TrafficTargets of `docs`, checked against `spec` and added to it. */
+function addTraffic(spec: PipelineSpec, docs: readonly KindDocument[], all: FileIssue[]): void {
+  const known = {
+    channels: channelNames(spec),
+    sources: spec.sources.map((s) => s.name),
+    stages: spec.stages.map((s) => s.name),
+  };
+  for (const d of docs) {
+    if (d.kind === 'TrafficSplit') {
+      const r = resolveSplit(d.doc.value as RawSplit, spec.stages, spec.splits, d.file);
+      all.push(...r.issues.map((i) => issueAt(d, i)));
+      if (r.split) spec.splits.push(r.split);
+    } else if (d.kind === 'TrafficTarget') {
+      const r = resolveTarget(d.doc.value as RawTarget, known, d.file);
+      all.push(...r.issues.map((i) => issueAt(d, i)));
+      if (r.target) spec.targets.push(r.target);
+    }
+  }
+}
+
+/**
+ * Parses and validates a set of spec files (multi-document YAML allowed): exactly one Pipeline,
+ * any TrafficSplits and TrafficTargets, checked against it. Every problem is reported with file,
+ * line and path (FileValidationError).
+ */
+export function parseSpecSet(texts: readonly SpecText[]): PipelineSpec {
+  const { docs, issues: all } = parseKindDocuments(texts);
+  const pipelines = docs.filter((d) => d.kind === 'Pipeline');
+  if (pipelines.length > 1) {
+    all.push({
+      file: pipelines[1]!.file,
+      doc: pipelines[1]!.doc.index,
+      path: 'kind',
+      message: `only one Pipeline is allowed (the first is in ${pipelines[0]!.file})`,
+    });
+  }
+  if (pipelines.length === 0 && all.length === 0) {
+    all.push({
+      file: texts[0]?.file ?? '(no file)',
+      doc: 0,
+      path: 'kind',
+      message: 'no Pipeline document; a spec set needs exactly one',
+    });
+  }
+  const pipelineDoc = pipelines[0];
+  if (!pipelineDoc || all.length > 0) throw new FileValidationError(all);
+  const raw = pipelineDoc.doc.value as RawPipeline;
+  const spec = toPipelineSpec(raw, pipelineDoc.file);
+  const stageIssues = resolveStages(
+    raw.spec.stages,
+    spec.sensors,
+    channelNames(spec),
+    spec.scheduler.mode,
+  ).issues;
+  for (const i of [...crossCheck(raw, spec.sensors), ...stageIssues]) all.push(issueAt(pipelineDoc, i));
+  for (const w of spec.warnings) w.line = pipelineDoc.doc.lineOf(w.path);
+  const names = new Set<string>();
+  spec.sources.forEach((s, i) => {
+    if (names.has(s.name))
+      all.push(
+        issueAt(pipelineDoc, {
+          path: `spec.sources[${i}].name`,
+          message: `duplicate source name '${s.name}'`,
+        }),
+      );
+    names.add(s.name);
+  });
+  addTraffic(spec, docs, all);
+  if (all.length > 0) throw new FileValidationError(all);
+  return spec;
+}
+
+/** Parses and validates spec YAML text (one file); every problem is reported with file, line and path. */
+export function parsePipelineSpec(text: string, file: string): PipelineSpec {
+  return parseSpecSet([{ text, file }]);
+}
+
+/** The spec files of `paths`: files as given, directories' `*.yaml` / `*.yml` in name order. */
+export function specFilesOf(paths: readonly string[]): { files: string[]; issues: FileIssue[] } {
+  const files: string[] = [];
+  const issues: FileIssue[] = [];
+  for (const p of paths) {
+    let isDir = false;
+    try {
+      isDir = statSync(p).isDirectory();
+    } catch (err) {
+      issues.push({
+        file: p,
+        doc: 0,
+        path: '(file)',
+        message: `cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      });
+      continue;
+    }
+    if (!isDir) files.push(p);
+    else {
+      for (const name of readdirSync(p).sort()) {
+        if (/\.ya?ml$/.test(name) && !name.startsWith('.')) files.push(join(p, name));
+      }
+    }
+  }
+  return { files, issues };
+}
+
+/** The texts of the spec files at `paths`; an unreadable one throws FileValidationError naming it. */
+function readSpecTexts(paths: readonly string[]): SpecText[] {
+  const { files, issues } = specFilesOf(paths);
+  const texts: SpecText[] = [];
+  for (const file of files) {
+    const r = readTextFile(file);
+    issues.push(...r.issues);
+    if (r.text !== undefined) texts.push({ text: r.text, file });
+  }
+  if (issues.length > 0) throw new FileValidationError(issues);
+  return texts;
+}
+
+/**
+ * Reads, parses and validates the spec files at `paths` (files or directories) as one set.
+ * Throws FileValidationError naming each file.
+ */
+export function loadSpecSet(paths: readonly string[]): PipelineSpec {
+  const texts = readSpecTexts(paths);
+  return parseSpecSet(texts);
+}
+
+/**
+ * `spec` (from a file or a recorded drive) with the TrafficSplits and TrafficTargets of `paths`
+ * checked against it and added: e.g. a replay of a drive with a shadow of the tracker.
+ */
+export function withSpecFiles(spec: PipelineSpec, paths: readonly string[]): PipelineSpec {
+  const texts = readSpecTexts(paths);
+  const { docs, issues: all } = parseKindDocuments(texts);
+  for (const d of docs) {
+    if (d.kind === 'Pipeline') {
+      all.push(
+        issueAt(d, {
+          path: 'kind',
+          message: 'a Pipeline here: this takes TrafficSplit and TrafficTarget documents only',
+        }),
+      );
+    }
+  }
+  const out: PipelineSpec = { ...spec, splits: [...spec.splits], targets: [...spec.targets] };
+  addTraffic(out, docs, all);
+  if (all.length > 0) throw new FileValidationError(all);
+  return out;
+}
+
+/** Reads, parses and validates a pipeline spec file (or a directory of spec files). Throws FileValidationError naming the file. */
 export function loadPipelineSpec(file: string): PipelineSpec {
-  const { text, issues } = readTextFile(file);
-  if (text === undefined) throw new FileValidationError(issues);
-  return parsePipelineSpec(text, file);
+  return loadSpecSet([file]);
 }

@@ -3,7 +3,8 @@
  * (DESIGN.md, "Stages and priorities"). This file holds their types, schema, defaults and the
  * checks that need the whole spec; the scheduler (src/smi/scheduler) runs them.
  */
-import { arr, bool, num, obj, opt, req, str, type Schema } from '../../schema/schema.js';
+import { any, arr, bool, num, obj, opt, req, str, type Schema } from '../../schema/schema.js';
+import { stageParamIssues } from './stage-params.js';
 import type { SensorConfig } from '../../wire/rig.js';
 
 export const STAGE_CLASSES = ['critical', 'high', 'normal', 'best-effort'] as const;
@@ -54,6 +55,11 @@ export interface StageSpec {
   inputs: StageInputSpec[];
   /** `dedicated`, `shared`, or the name of the stage whose thread this stage runs on. */
   placement: string;
+  /**
+   * Parameters that differ from the algorithm's defaults (tracker, lidar-extraction, planner;
+   * src/smi/spec/stage-params.ts). The planner's are merged over spec.planning.
+   */
+  params: Record<string, unknown>;
 }
 
 /** Suffix of the channel a lidar-extraction stage writes its boxes to, per lidar. */
@@ -82,6 +88,7 @@ export const STAGE_SCHEMA: Schema = obj({
   ),
   placement: opt(str()),
   enabled: opt(bool()),
+  params: opt({ type: 'map', values: any() }),
 });
 
 export interface RawStage {
@@ -92,6 +99,7 @@ export interface RawStage {
   inputs?: { channel: string; access?: 'sequential' | 'latest' }[];
   placement?: string;
   enabled?: boolean;
+  params?: Record<string, unknown>;
 }
 
 /**
@@ -114,6 +122,7 @@ export function defaultStages(
       budgetMs: 50,
       inputs: lidars.map((l) => ({ channel: l.id, access: 'latest' })),
       placement: 'dedicated',
+      params: {},
     });
   }
   stages.push({
@@ -133,6 +142,7 @@ export function defaultStages(
       })),
     ],
     placement: 'dedicated',
+    params: {},
   });
   if (of('camera').length > 0) {
     stages.push({
@@ -142,10 +152,19 @@ export function defaultStages(
       budgetMs: 100,
       inputs: of('camera').map((s) => ({ channel: s.id, access: 'sequential' })),
       placement: 'tracker',
+      params: {},
     });
   }
   stages.push(
-    { name: 'planner', type: 'planner', class: 'critical', budgetMs: 20, inputs: [], placement: 'tracker' },
+    {
+      name: 'planner',
+      type: 'planner',
+      class: 'critical',
+      budgetMs: 20,
+      inputs: [],
+      placement: 'tracker',
+      params: {},
+    },
     {
       name: 'recorder',
       type: 'recorder',
@@ -153,6 +172,7 @@ export function defaultStages(
       budgetMs: 1000,
       inputs: [],
       placement: 'dedicated',
+      params: {},
     },
     {
       name: 'visualisation',
@@ -161,6 +181,7 @@ export function defaultStages(
       budgetMs: 200,
       inputs: [],
       placement: 'shared',
+      params: {},
     },
   );
   return stages;
@@ -213,7 +234,9 @@ export function resolveStages(
         ? r.inputs.map((x) => ({ channel: x.channel, access: x.access ?? 'sequential' }))
         : (base?.inputs ?? []),
       placement: r.placement ?? base?.placement ?? 'dedicated',
+      params: r.params ? structuredClone(r.params) : { ...base?.params },
     };
+    if (r.params !== undefined) issues.push(...stageParamIssues(type, merged.params, `${path}.params`));
     if (at >= 0) stages[at] = merged;
     else stages.push(merged);
   });
