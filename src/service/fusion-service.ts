@@ -150,9 +150,9 @@ export class FusionService {
               ? 'a zmq source binds (one socket for every kind); connect to the drivers (bind: false) to separate lidar'
               : new Set(zmqSources.map((s) => JSON.stringify(s.curve ?? null))).size > 1
                 ? 'zmq sources differ in their CURVE keys (the lidar thread has one socket for all)'
-              : options.inputTap
-                ? 'recording taps every message on this thread'
-                : undefined;
+                : options.inputTap
+                  ? 'recording taps every message on this thread'
+                  : undefined;
     this.lidarOnThread = this.lidarOnMainReason === undefined;
     this.ingestSink = metricsIngestSink(this.metrics, spec.sensors);
     this.authLog = new RateLimitedLog(log);
