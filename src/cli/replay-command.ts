@@ -205,7 +205,7 @@ export async function replayCommand(flags: FlagValues, positionals: readonly str
       statusSink: interval > 0 ? (line) => process.stdout.write(`${line}\n`) : undefined,
       statusIntervalMs: interval * 1000,
       signal: abort.signal,
-      beforeStop: (service) => {
+      onStopped: (service) => {
         report.split = service.scheduler.splitReport;
       },
     });

@@ -21,8 +21,8 @@ export interface DriveReplayOptions extends Pick<
   statusIntervalMs?: number;
   /** Aborting stops playback early; what was played so far is still reported. */
   signal?: AbortSignal;
-  /** Sees the service after the last frame, before it stops (e.g. for its split report). */
-  beforeStop?: (service: FusionService) => void;
+  /** Sees the service once it has stopped (e.g. for its final split report). */
+  onStopped?: (service: FusionService) => void;
 }
 
 /** The service could not start; nothing was played. */
@@ -80,10 +80,10 @@ export async function replayDrive(o: DriveReplayOptions): Promise<ReplayResult> 
         service.scheduler.whenIdle(),
         new Promise((r) => setTimeout(r, FINISH_TIMEOUT_MS).unref()),
       ]);
-    o.beforeStop?.(service);
     return result;
   } finally {
     o.signal?.removeEventListener('abort', stop);
     await service.stop();
+    o.onStopped?.(service);
   }
 }
