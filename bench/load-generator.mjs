@@ -4,7 +4,9 @@
 // is sent and its seq counted on across loops of the drive. Sleeps with Atomics.wait (no spinning:
 // the machine's cores belong to the service under test).
 //
-//   node bench/load-generator.mjs DRIVE ENDPOINT LOAD SECONDS
+//   node bench/load-generator.mjs DRIVE ENDPOINT LOAD SECONDS [PIPELINE.yaml]
+//
+// PIPELINE names the rig whose sensors the drive holds (default: the built-in rig).
 //
 // Prints one JSON line at the end: messages sent per topic.
 import { Publisher } from 'zeromq';
@@ -14,14 +16,16 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { ReplaySource } = await import(resolve(here, '../dist/sensors/replay-source.js'));
-const { defaultPipelineSpec } = await import(resolve(here, '../dist/smi/spec/pipeline-spec.js'));
+const { defaultPipelineSpec, loadPipelineSpec } = await import(
+  resolve(here, '../dist/smi/spec/pipeline-spec.js')
+);
 const { decodeHeader, encodeHeader } = await import(resolve(here, '../dist/wire/codec.js'));
 
-const [drive, endpoint, loadArg, secondsArg] = process.argv.slice(2);
+const [drive, endpoint, loadArg, secondsArg, pipelineFile] = process.argv.slice(2);
 const load = Number(loadArg);
 const seconds = Number(secondsArg);
 if (!drive || !endpoint || !(load > 0) || !(seconds > 0)) {
-  console.error('usage: load-generator.mjs DRIVE ENDPOINT LOAD SECONDS');
+  console.error('usage: load-generator.mjs DRIVE ENDPOINT LOAD SECONDS [PIPELINE.yaml]');
   process.exit(2);
 }
 
@@ -30,7 +34,7 @@ const frames = [];
 const source = new ReplaySource({
   path: drive,
   speed: 'max',
-  sensors: defaultPipelineSpec().sensors,
+  sensors: (pipelineFile ? loadPipelineSpec(pipelineFile) : defaultPipelineSpec()).sensors,
   log: pino({ level: 'silent' }),
 });
 source.bind((parts) => {

@@ -13,7 +13,7 @@ import { RateLimitedLog } from '../telemetry/reject-log-limiter.js';
 import { SAMPLE, SchedulerBlock } from './scheduler-block.js';
 import { StageInputs } from './stage-inputs.js';
 import { LidarThread } from './lidar-thread.js';
-import { setThreadClass } from './thread-priority.js';
+import { currentThreadId, setThreadClass } from './thread-priority.js';
 import type {
   FromStageThread,
   LidarThreadData,
@@ -34,6 +34,7 @@ async function main(): Promise<void> {
   const limited = new RateLimitedLog(log);
   const pool = SlotPool.attach(data.poolSab);
   const block = SchedulerBlock.attach(data.blockSab, data.blockShape);
+  block.setThreadId(data.thread, currentThreadId());
   const counters = IngestCounterBlock.attach(data.ingestCountersSab, data.sensors.length);
   const samples = block.samples[data.thread]!;
   const stageIndex = data.stages[0]!.index;

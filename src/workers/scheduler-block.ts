@@ -8,6 +8,7 @@
  *   doorbells Int32 × 2 per thread: [ring count, sleepers] (a stage thread sleeps on its doorbell;
  *             whoever commits to one of its inputs rings it)
  *   busy      Int32 per thread: 1 while it has taken frames it has not finished (and published)
+ *   tids      Int32 per thread: its kernel thread id, written once when it starts (for per-thread CPU)
  *   counters  Uint32 × STAGE_COUNTERS per stage (single writer: the stage's thread)
  *   timers    BigInt64 × THREAD_TIMERS per thread (ns spent spinning, sleeping, working)
  *   status    Float64 × STATUS fields (the tracker thread's latest plan, for the status line)
@@ -115,6 +116,7 @@ export class SchedulerBlock {
   readonly consumed: Uint32Array;
   readonly doorbells: Int32Array;
   readonly busy: Int32Array;
+  readonly tids: Int32Array;
   readonly counters: Uint32Array;
   readonly timers: BigInt64Array;
   readonly status: Float64Array;
@@ -133,6 +135,8 @@ export class SchedulerBlock {
     off += shape.threads * 8;
     this.busy = new Int32Array(sab, off, shape.threads);
     off += shape.threads * 4;
+    this.tids = new Int32Array(sab, off, shape.threads);
+    off += shape.threads * 4;
     this.counters = new Uint32Array(sab, off, shape.stages * STAGE_COUNTER.count);
     off += shape.stages * STAGE_COUNTER.count * 4;
     off = (off + 7) & ~7;
@@ -149,7 +153,7 @@ export class SchedulerBlock {
 
   static bytesFor(shape: SchedulerBlockShape): number {
     let off =
-      CONTROL.words * 4 + shape.channels * 4 + shape.threads * 12 + shape.stages * STAGE_COUNTER.count * 4;
+      CONTROL.words * 4 + shape.channels * 4 + shape.threads * 16 + shape.stages * STAGE_COUNTER.count * 4;
     off = (off + 7) & ~7;
     off += shape.threads * THREAD_TIMER.count * 8 + STATUS.count * 8;
     return off + shape.threads * SampleRing.bytesFor(SAMPLES_PER_THREAD);
@@ -213,6 +217,15 @@ export class SchedulerBlock {
 
   isBusy(t: number): boolean {
     return Atomics.load(this.busy, t) !== 0;
+  }
+
+  /** Thread `t` says which kernel thread it is (0 = unknown). */
+  setThreadId(t: number, tid: number): void {
+    Atomics.store(this.tids, t, tid);
+  }
+
+  threadId(t: number): number {
+    return Atomics.load(this.tids, t);
   }
 
   /** Bumped by the main thread to restart the tracker (a looped simulated drive). */

@@ -62,7 +62,7 @@ export interface StageThreadData {
 }
 
 export interface TrackerThreadData extends StageThreadData {
-  mode: 'stages' | 'trigger-cycles';
+  mode: 'stages' | 'trigger-cycles' | 'sync-window';
   maxTracks: number;
   /** The planner's parameters (spec.planning). */
   planning: PlanningSpec;

@@ -190,7 +190,7 @@ export class TrackerThread {
     this.unpublishedStage = new Int32Array(MAX_UNPUBLISHED);
     this.waiter = new PrefetchWaiter(block, data.thread, inputs, data.prefetch, 0, this.trackerStage.index);
     this.resetEpoch = block.resetEpoch;
-    if (data.mode === 'trigger-cycles') {
+    if (data.mode === 'trigger-cycles' || data.mode === 'sync-window') {
       const isTrigger = new Uint8Array(pool.channels.length);
       for (const c of data.triggerChannels) isTrigger[c] = 1;
       const half = Int32Array.from(pool.channels, (c) => Math.max(1, c.slotCount >> 1));

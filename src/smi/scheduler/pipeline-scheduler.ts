@@ -21,6 +21,7 @@ import type { IngestCounterBlock } from '../../sensors/ingest-counters.js';
 import { CLUSTER } from '../../fusion/lidar-clusterer.js';
 import { SAMPLE, STAGE_COUNTER, SchedulerBlock } from '../../workers/scheduler-block.js';
 import { workerFile } from '../../workers/worker-file.js';
+import { currentThreadId } from '../../workers/thread-priority.js';
 import type { ClusterResult, ClusterTask } from '../../workers/shared-stage-task.js';
 import type { LidarThreadData, TrackerThreadData } from '../../workers/stage-thread-protocol.js';
 import { CLASS_RANK } from '../spec/stage-spec.js';
@@ -75,6 +76,7 @@ export class PipelineScheduler {
       stages: graph.stages.length,
       channels: pool.channels.length,
     });
+    this.block.setThreadId(graph.threads.main, currentThreadId());
     this.telemetry = new SchedulerTelemetry(graph, this.block, pool, metrics, spec.scheduler.mode);
     this.consumerThread = Int32Array.from(graph.channels, (c) => {
       if (c.consumer < 0) return -1;
@@ -117,7 +119,11 @@ export class PipelineScheduler {
       maxTracks: spec.fusion.maxTracks,
       planning: spec.planning,
       reorderWindowNs: sched.reorderWindowMs * 1e6,
-      triggerChannels: sched.triggerCycles.triggers.map((id) => spec.sensors.findIndex((s) => s.id === id)),
+      // sync-window: the batch is cut when a lidar's boxes arrive; trigger-cycles: at its triggers.
+      triggerChannels:
+        sched.mode === 'sync-window'
+          ? graph.channels.filter((c) => c.kind === 'boxes').map((c) => c.index)
+          : sched.triggerCycles.triggers.map((id) => spec.sensors.findIndex((s) => s.id === id)),
       triggerMaxWaitNs: sched.triggerCycles.maxWaitMs * 1e6,
       plannerStage: graph.plannerStage,
       publish: spec.outputs.publish,

@@ -54,7 +54,14 @@ export interface SchedulerStatus {
   overloadLevel: number;
   stages: StageStatus[];
   channels: ChannelStatus[];
-  threads: { name: string; priority: string; spinningPercent: number; workingPercent: number }[];
+  threads: {
+    name: string;
+    priority: string;
+    /** Kernel thread id (0 = not known yet), for per-thread CPU from /proc. */
+    tid: number;
+    spinningPercent: number;
+    workingPercent: number;
+  }[];
   samplesDropped: number;
 }
 
@@ -304,6 +311,7 @@ export class SchedulerTelemetry {
     const threads = this.threadNames.map((name, t) => ({
       name,
       priority: this.priorities[t]!,
+      tid: this.block.threadId(t),
       spinningPercent: (100 * Number(this.block.time(t, THREAD_TIMER.spinning))) / elapsed,
       workingPercent: (100 * Number(this.block.time(t, THREAD_TIMER.working))) / elapsed,
     }));
