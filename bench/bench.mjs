@@ -16,7 +16,7 @@ import { MODES, runServiceCase } from './lib/service-case.mjs';
 import { runTransportBench } from './lib/transport-case.mjs';
 import { measurePropagation } from './lib/control-plane-adapter.mjs';
 import { judgeTargets, formatTargets } from './lib/targets.mjs';
-import { markdownReport, serviceTable, transportTable, fmt } from './lib/report.mjs';
+import { markdownReport, serviceTable, stageTable, transportTable, fmt } from './lib/report.mjs';
 import { htmlReport } from './lib/html-report.mjs';
 import { TraceRecorder } from './lib/trace.mjs';
 import { formatPrefetchTable, runPrefetchBench } from './prefetch.bench.mjs';
@@ -157,7 +157,7 @@ const machine = `${os.cpus()[0]?.model ?? 'cpu'} x${os.availableParallelism()}, 
   .loadavg()
   .map((x) => x.toFixed(2))
   .join(' ')} at start`;
-const trace = opts.trace ? new TraceRecorder(spec) : undefined;
+const trace = opts.trace ? new TraceRecorder() : undefined;
 const results = { service: [], transport: [], prefetch: [], propagation: undefined };
 const t0 = Date.now();
 
@@ -195,6 +195,8 @@ if (cases.has('transport')) {
     drive,
     spec,
     seconds: quick ? 2 : Math.min(seconds, 10),
+    // at the first numeric load asked for (the comparison is at nominal load by default)
+    load: (opts.load ?? opts.loads ?? '1').split(',').map(parseLoad)[0].load,
     note: (t) => progress.note(t),
   });
 }
@@ -238,7 +240,13 @@ const out = resolve(opts.out ?? join(BENCH_DIR, 'results'));
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, 'bench.json'), JSON.stringify(run, null, 1));
 writeFileSync(join(out, 'bench.md'), markdownReport(run));
-writeFileSync(join(out, 'bench.html'), htmlReport(run));
+const tables = {};
+if (results.service.length) tables['Service pipeline'] = serviceTable(results.service);
+if (results.transport.length)
+  tables['Transports (same frames, same stage)'] = transportTable(results.transport);
+if (results.prefetch.length) tables['Prefetch handoff bench'] = formatPrefetchTable(results.prefetch);
+for (const c of results.service) tables[`${c.modeName} at ${c.load}: every latency`] = stageTable(c);
+writeFileSync(join(out, 'bench.html'), htmlReport(run, tables));
 const written = [join(out, 'bench.json'), join(out, 'bench.md'), join(out, 'bench.html')];
 if (trace) {
   const file = resolve(opts.trace);

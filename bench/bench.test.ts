@@ -37,7 +37,11 @@ describe('npm run bench --quick on a tiny load', () => {
   let run: ReturnType<typeof spawnSync>;
   let stdout = '';
   let report: {
-    results: { service: ServiceCase[]; propagation: { measured: boolean; reason?: string } };
+    results: {
+      service: ServiceCase[];
+      transport: { key: string; frames: number; lost: number; latency: Record<string, Summary> }[];
+      propagation: { measured: boolean; reason?: string };
+    };
     targets: { status: string; text: string; figure: string }[];
   };
 
@@ -51,9 +55,11 @@ describe('npm run bench --quick on a tiny load', () => {
         `--load=${LOAD}`,
         '--duration=1.5',
         '--modes=sched,sync-window',
-        '--cases=service,propagation',
+        '--cases=service,transport,propagation',
         '--out',
         dir,
+        '--trace',
+        join(dir, 'trace.json'),
       ],
       { encoding: 'utf8', timeout: 100_000 },
     );
@@ -124,5 +130,53 @@ describe('npm run bench --quick on a tiny load', () => {
     expect(md).toContain('## Targets');
     expect(md).toContain('| pipeline | load |');
     expect(md).toMatch(/\| e2e\/critical \| \d+ \|/);
+  });
+  it('carries the same frames over the pool, postMessage and ZeroMQ ipc:// to the same stage', () => {
+    const rows = report.results.transport;
+    expect(rows.map((r) => r.key)).toEqual(['pool', 'postMessage', 'zmq']);
+    const frames = rows.map((r) => r.frames + r.lost);
+    for (const r of rows) {
+      expect(r.frames).toBeGreaterThan(0);
+      expect(r.latency['handoff/critical']!.n).toBeGreaterThan(0);
+      expect(r.latency['e2e/lidar']!.n).toBeGreaterThan(0);
+    }
+    // one drive, one schedule: every transport was offered the same frames (within one frame of timing)
+    expect(Math.max(...frames) - Math.min(...frames)).toBeLessThanOrEqual(2);
+  });
+
+  it('writes a self-contained HTML page with a latency distribution per stage', () => {
+    const html = readFileSync(join(dir, 'bench.html'), 'utf8');
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect((html.match(/<svg /g) ?? []).length).toBeGreaterThanOrEqual(6);
+    expect(html).toContain('critical e2e (radar/ego → plan)');
+    expect(html).toContain('<h2>Targets</h2>');
+    // nothing fetched: no scripts, stylesheets or images from elsewhere
+    expect(html).not.toMatch(/<script|<link|<img|src=|href=/i);
+  });
+
+  it('writes a per-frame Chrome trace: slices on their threads joined by flows', () => {
+    const trace = JSON.parse(readFileSync(join(dir, 'trace.json'), 'utf8')) as {
+      traceEvents: {
+        ph: string;
+        name: string;
+        cat?: string;
+        tid?: number;
+        ts?: number;
+        dur?: number;
+        args?: { name?: string };
+      }[];
+    };
+    const ev = trace.traceEvents;
+    const threads = ev.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => e.args!.name);
+    expect(threads).toEqual(expect.arrayContaining(['tracker', 'lidar', 'main (ingest)']));
+    const slices = ev.filter((e) => e.ph === 'X');
+    for (const cat of ['ingest', 'handoff', 'run', 'publish']) {
+      expect(slices.filter((e) => e.cat === cat).length, cat).toBeGreaterThan(0);
+    }
+    expect(new Set(slices.map((e) => e.tid)).size).toBeGreaterThanOrEqual(2);
+    for (const e of slices) expect(e.dur!).toBeGreaterThan(0);
+    const starts = ev.filter((e) => e.ph === 's').length;
+    expect(starts).toBeGreaterThan(0);
+    expect(ev.filter((e) => e.ph === 'f').length).toBe(starts);
   });
 });

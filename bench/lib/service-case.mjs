@@ -131,7 +131,10 @@ export async function runServiceCase({
         if (CRITICAL_KINDS.has(kind) && s.metric !== 'run') h.record(`${s.metric}/critical`, s.valueNs);
     }
   });
-  if (trace) service.scheduler.telemetry.onSpan((span) => measuring && trace.onSpan(span));
+  if (trace) {
+    trace.begin(service);
+    service.scheduler.telemetry.onSpan((span) => measuring && trace.onSpan(span));
+  }
   // Ingest on the main thread reports to the service's sink (Prometheus); the bench listens too.
   const kinds = spec.sensors.map((s) => s.kind);
   const sink = service.ingestSink;

@@ -43,6 +43,8 @@ export interface ServiceOptions {
    * and this sees each message instead, to count it. Without it the taps always run.
    */
   tapShed?: (parts: readonly Uint8Array[]) => void;
+  /** Stage threads report per-frame spans (scheduler.telemetry.onSpan), for the bench's --trace. */
+  trace?: boolean;
 }
 
 const LIDAR_TOPIC = Buffer.from('sensor/lidar/');
@@ -136,6 +138,7 @@ export class FusionService {
         postOutputs: options.outputTap !== undefined || spec.outputs.foxglove !== undefined,
         postPlans: spec.sources.some((s) => s.type === 'simulator' && s.closedLoop),
         logLevel: log.level,
+        traceSpans: options.trace ?? false,
       },
     );
     this.ingest.onCommit((i) => this.scheduler.onCommit(i));

@@ -15,6 +15,7 @@ import { LIDAR } from '../wire/layouts.js';
 import type { SensorConfig } from '../wire/rig.js';
 import { SAMPLE, STAGE_COUNTER, THREAD_TIMER, type SchedulerBlock } from './scheduler-block.js';
 import type { StageInputs } from './stage-inputs.js';
+import { SPAN } from './span-ring.js';
 import type { LidarThreadData } from './stage-thread-protocol.js';
 
 const MAX_CLUSTERS = 512;
@@ -152,6 +153,10 @@ export class LidarThread {
     this.inputs.finish(f.channel, f.slot);
     const doneNs = process.hrtime.bigint();
     samples.push(SAMPLE.run, stage.index, Number(doneNs - startNs), f.channel);
+    const spans = this.block.spans[this.data.thread];
+    if (spans) {
+      spans.push(SPAN.run, stage.index, f.channel, Number(startNs), Number(doneNs), Number(f.stampNs));
+    }
     samples.push(SAMPLE.latency, stage.index, Number(doneNs - f.stampNs), f.channel);
     this.block.count(stage.index, STAGE_COUNTER.frames);
     if (Number(doneNs) > f.deadlineNs) this.block.count(stage.index, STAGE_COUNTER.misses);

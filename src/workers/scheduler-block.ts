@@ -13,11 +13,13 @@
  *   timers    BigInt64 × THREAD_TIMERS per thread (ns spent spinning, sleeping, working)
  *   status    Float64 × STATUS fields (the tracker thread's latest plan, for the status line)
  *   samples   one SampleRing per thread (latencies for metrics and histograms)
+ *   spans     one SpanRing per thread, only when `shape.spanCapacity` > 0 (the bench's --trace)
  *
  * Every word has one writer; readers use Atomics (or plain loads of Float64 status, which is
  * informational).
  */
 import { SampleRing } from './sample-ring.js';
+import { SpanRing } from './span-ring.js';
 
 export const CONTROL = { overload: 0, stop: 1, reset: 2, words: 8 } as const;
 
@@ -109,6 +111,8 @@ export interface SchedulerBlockShape {
   threads: number;
   stages: number;
   channels: number;
+  /** Per-frame spans per thread for tracing (a power of two); 0 or absent: none. */
+  spanCapacity?: number;
 }
 
 export class SchedulerBlock {
@@ -121,6 +125,8 @@ export class SchedulerBlock {
   readonly timers: BigInt64Array;
   readonly status: Float64Array;
   readonly samples: SampleRing[];
+  /** Per thread, when tracing: the spans it reports (else empty, and threads push none). */
+  readonly spans: SpanRing[];
 
   private constructor(
     readonly sab: SharedArrayBuffer,
@@ -149,6 +155,12 @@ export class SchedulerBlock {
       this.samples.push(SampleRing.over(sab, off, SAMPLES_PER_THREAD));
       off += SampleRing.bytesFor(SAMPLES_PER_THREAD);
     }
+    this.spans = [];
+    const spanCapacity = shape.spanCapacity ?? 0;
+    for (let t = 0; spanCapacity > 0 && t < shape.threads; t++) {
+      this.spans.push(SpanRing.over(sab, off, spanCapacity));
+      off += SpanRing.bytesFor(spanCapacity);
+    }
   }
 
   static bytesFor(shape: SchedulerBlockShape): number {
@@ -156,7 +168,9 @@ export class SchedulerBlock {
       CONTROL.words * 4 + shape.channels * 4 + shape.threads * 16 + shape.stages * STAGE_COUNTER.count * 4;
     off = (off + 7) & ~7;
     off += shape.threads * THREAD_TIMER.count * 8 + STATUS.count * 8;
-    return off + shape.threads * SampleRing.bytesFor(SAMPLES_PER_THREAD);
+    off += shape.threads * SampleRing.bytesFor(SAMPLES_PER_THREAD);
+    const spans = shape.spanCapacity ?? 0;
+    return spans > 0 ? off + shape.threads * SpanRing.bytesFor(spans) : off;
   }
 
   static create(shape: SchedulerBlockShape): SchedulerBlock {

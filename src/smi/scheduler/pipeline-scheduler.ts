@@ -43,7 +43,12 @@ export interface SchedulerOptions {
   /** Post each plan's command to the main thread (closed loop). */
   postPlans: boolean;
   logLevel: string;
+  /** Stage threads report per-frame spans (SchedulerTelemetry.onSpan; the bench's --trace). */
+  traceSpans?: boolean;
 }
+
+/** Spans each thread can hold between drains when tracing (~8 s of the built-in rig at 1x). */
+const SPANS_PER_THREAD = 1 << 15;
 
 type PlanListener = (targetAccel: number, decision: string) => void;
 
@@ -75,6 +80,7 @@ export class PipelineScheduler {
       threads: graph.threads.count,
       stages: graph.stages.length,
       channels: pool.channels.length,
+      spanCapacity: options.traceSpans ? SPANS_PER_THREAD : 0,
     });
     this.block.setThreadId(graph.threads.main, currentThreadId());
     this.telemetry = new SchedulerTelemetry(graph, this.block, pool, metrics, spec.scheduler.mode);

@@ -15,6 +15,7 @@ import {
   type SchedulerBlock,
 } from '../../workers/scheduler-block.js';
 import type { Sample } from '../../workers/sample-ring.js';
+import type { Span } from '../../workers/span-ring.js';
 import type { StageGraph } from './stage-graph.js';
 
 /** Status of one stage (README "Scheduler status"). */
@@ -76,12 +77,19 @@ export interface NamedSample {
 
 const METRIC_NAMES = Object.keys(SAMPLE) as (keyof typeof SAMPLE)[];
 
+/** A span as listeners (the bench's trace) see it: `kind` is a SPAN value (workers/span-ring.ts). */
+export interface ThreadSpan extends Span {
+  /** The reporting thread's index (SchedulerStatus.threads order). */
+  thread: number;
+}
+
 export class SchedulerTelemetry {
   /** Per stage: latency (stamp → done) since the last status read. */
   private readonly windows: LatencyHistogram[];
   /** e2e of critical triggers since the last status line (the status line's figure). */
   readonly e2eWindow = new LatencyHistogram();
   private readonly listeners: ((s: NamedSample) => void)[] = [];
+  private readonly spanListeners: ((s: ThreadSpan) => void)[] = [];
   private readonly seen: Uint32Array;
   private readonly seenTimers: bigint[];
   private readonly seenStatus: Float64Array;
@@ -116,10 +124,41 @@ export class SchedulerTelemetry {
     this.listeners.push(listener);
   }
 
+  /**
+   * Sees every per-frame span the stage threads report (only when the scheduler was started with
+   * traceSpans; the object is reused: copy what is kept).
+   */
+  onSpan(listener: (s: ThreadSpan) => void): void {
+    this.spanListeners.push(listener);
+  }
+
   /** Moves every pending sample of every thread into the histograms. Call often (e.g. 20 Hz). */
   drain(): void {
     for (const ring of this.block.samples) ring.drain(this.take);
+    this.block.spans.forEach((ring, thread) => {
+      const span = this.span;
+      span.thread = thread;
+      ring.drain((s) => {
+        span.kind = s.kind;
+        span.stage = s.stage;
+        span.channel = s.channel;
+        span.startNs = s.startNs;
+        span.endNs = s.endNs;
+        span.stampNs = s.stampNs;
+        for (const l of this.spanListeners) l(span);
+      });
+    });
   }
+
+  private readonly span: ThreadSpan = {
+    thread: 0,
+    kind: 0,
+    stage: 0,
+    channel: 0,
+    startNs: 0,
+    endNs: 0,
+    stampNs: 0,
+  };
 
   private readonly take = (s: Sample): void => {
     const stage = this.graph.stages[s.stage];
