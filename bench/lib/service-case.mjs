@@ -37,6 +37,8 @@ export const MODES = {
   },
 };
 
+let segments = 0;
+
 /** The spec a case runs: `pipelineFile` (or the built-in rig) with the bench's sources and outputs. */
 export function benchSpec(pipelineFile, mode, endpoint) {
   const doc = pipelineFile
@@ -45,7 +47,8 @@ export function benchSpec(pipelineFile, mode, endpoint) {
   doc.spec ??= {};
   doc.spec.sources = [{ type: 'zmq', endpoints: [endpoint] }];
   doc.spec.outputs = { publish: 'tcp://127.0.0.1:*', metrics: { enabled: false } };
-  doc.spec.pool = { ...doc.spec.pool, segment: `/smi-bench-${process.pid}` };
+  // a segment of its own per case: nothing a previous case's threads still map is shared
+  doc.spec.pool = { ...doc.spec.pool, segment: `/smi-bench-${process.pid}-${++segments}` };
   const sched = (doc.spec.scheduler ??= {});
   sched.mode = mode.scheduler.mode;
   sched.prefetch = { ...sched.prefetch, ...mode.scheduler.prefetch };
@@ -100,7 +103,7 @@ export async function runServiceCase({
   await gen.ready;
   const stopHog = hog ? startHog() : () => {};
   const service = await FusionService.start(spec, {
-    log: pino({ level: 'warn' }),
+    log: pino({ level: 'error' }),
     trace: trace !== undefined,
   });
   const h = new HistogramSet();

@@ -36,6 +36,7 @@ export class LidarThread {
   private readonly seqOut: Map<number, number> = new Map();
   private readonly lag: LagDetector;
   private scheduled = false;
+  private closed = false;
 
   constructor(
     private readonly data: LidarThreadData,
@@ -69,7 +70,9 @@ export class LidarThread {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      this.extract();
+      // A scan ingested while the thread stops (its socket closing) may schedule this after
+      // close(): its readers are gone then (reading one would throw ReaderEvictedError).
+      if (!this.closed) this.extract();
     });
   }
 
@@ -201,6 +204,7 @@ export class LidarThread {
 
   /** Releases what is still queued. */
   close(): void {
+    this.closed = true;
     const f = this.frame;
     while (this.ready.pop(f)) this.inputs.finish(f.channel, f.slot);
     for (const w of this.writers.values()) w.close();
