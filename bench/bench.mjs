@@ -17,7 +17,7 @@ import { runTransportBench } from './lib/transport-case.mjs';
 import { measurePropagation } from './lib/control-plane-adapter.mjs';
 import { judgeTargets, formatTargets } from './lib/targets.mjs';
 import { markdownReport, serviceTable, stageTable, transportTable, fmt } from './lib/report.mjs';
-import { htmlReport } from './lib/html-report.mjs';
+import { htmlReport, standalonePlots } from './lib/html-report.mjs';
 import { TraceRecorder } from './lib/trace.mjs';
 import { formatPrefetchTable, runPrefetchBench } from './prefetch.bench.mjs';
 
@@ -248,6 +248,10 @@ if (results.prefetch.length) tables['Prefetch handoff bench'] = formatPrefetchTa
 for (const c of results.service) tables[`${c.modeName} at ${c.load}: every latency`] = stageTable(c);
 writeFileSync(join(out, 'bench.html'), htmlReport(run, tables));
 const written = [join(out, 'bench.json'), join(out, 'bench.md'), join(out, 'bench.html')];
+for (const [name, svg] of Object.entries(standalonePlots(run))) {
+  writeFileSync(join(out, name), svg);
+  written.push(join(out, name));
+}
 if (trace) {
   const file = resolve(opts.trace);
   writeFileSync(file, JSON.stringify(trace.toJSON()));

@@ -155,6 +155,41 @@ const STAGE_GROUPS = [
   ['stage latency, fusion and e2e', ['stage', 'fusion', 'e2e']],
 ];
 
+/** The plots worth a file of their own (README): name -> SVG. */
+export function standalonePlots(run) {
+  const { service = [], transport = [] } = run.results;
+  const out = {};
+  const e2e = percentilePlot(
+    'critical e2e (radar/ego → plan), every pipeline and load',
+    service.map((c) => ({ name: `${c.modeName} @ ${c.load}`, buckets: c.latency['e2e/critical']?.buckets })),
+  );
+  if (e2e) out['e2e-critical.svg'] = e2e;
+  const first = service.find((c) => c.mode === 'sched');
+  if (first) {
+    const names = Object.keys(first.latency).filter((n) =>
+      /^(handoff|sync|stage|e2e)\/(tracker|lidar-extraction|critical|lidar)$|^fusion$/.test(n),
+    );
+    const plot = percentilePlot(
+      `per stage: ${first.modeName} @ ${first.load}`,
+      names.map((n) => ({ name: n, buckets: first.latency[n].buckets })),
+    );
+    if (plot) out['stages.svg'] = plot;
+  }
+  const tr = percentilePlot(
+    'transports: handoff radar/ego (same frames, same stage)',
+    transport.map((r) => ({ name: r.transport, buckets: r.latency['handoff/critical']?.buckets })),
+  );
+  if (tr) out['transports.svg'] = tr;
+  // a standalone SVG file carries its own font and background (the page's CSS is not there)
+  for (const k of Object.keys(out)) {
+    out[k] = out[k]
+      .replace('<svg ', '<svg style="font:11px sans-serif;background:#fff" ')
+      .replace(/class="g"/g, 'stroke="#ddd"')
+      .replace(/class="t"/g, 'font-weight="600" font-size="13"');
+  }
+  return out;
+}
+
 /** The whole page. */
 export function htmlReport(run, tables = {}) {
   const { service = [], transport = [], prefetch = [] } = run.results;
