@@ -14,6 +14,9 @@ const PALETTE = [
   '#e377c2',
   '#17becf',
   '#7f7f7f',
+  '#bcbd22',
+  '#393b79',
+  '#ad494a',
 ];
 const esc = (s) =>
   String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
@@ -70,10 +73,13 @@ export function percentilePlot(title, series) {
   lines.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length];
     const d = s.pts.map(([x, y], k) => `${k ? 'L' : 'M'}${px(x).toFixed(1)},${py(y).toFixed(1)}`).join('');
-    out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.8"/>`);
+    const dash = s.dashed ? ' stroke-dasharray="5 3"' : '';
+    out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.8"${dash}/>`);
     const ly = H + 14 + 18 * Math.floor(i / 2);
     const lx = M.l + (i % 2) * ((W - M.l) / 2);
-    out.push(`<rect x="${lx}" y="${ly - 9}" width="14" height="4" fill="${color}"/>`);
+    out.push(
+      `<line x1="${lx}" x2="${lx + 14}" y1="${ly - 7}" y2="${ly - 7}" stroke="${color}" stroke-width="3"${dash}/>`,
+    );
     out.push(`<text x="${lx + 20}" y="${ly - 3}">${esc(s.name)}</text>`);
   });
   out.push('</svg>');
@@ -149,11 +155,18 @@ ul.targets{list-style:none;padding:0;font-family:ui-monospace,monospace}`;
 
 /** Per-stage plots, one per step of a message's path (a readable number of lines each). */
 const STAGE_GROUPS = [
-  ['ingest per kind', ['ingest']],
+  ['receive and ingest per kind', ['receive', 'ingest']],
   ['handoff and sync per stage', ['handoff', 'sync']],
   ['run time per stage', ['run']],
   ['stage latency, fusion and e2e', ['stage', 'fusion', 'e2e']],
 ];
+
+/** One case's distribution of `name` as a plot line (baselines dashed). */
+const caseSeries = (c, name) => ({
+  name: `${c.modeName} @ ${c.load}`,
+  buckets: c.latency[name]?.buckets,
+  dashed: c.mode === 'sync-window' || c.mode === 'trigger-cycles',
+});
 
 /** The plots worth a file of their own (README): name -> SVG. */
 export function standalonePlots(run) {
@@ -161,7 +174,7 @@ export function standalonePlots(run) {
   const out = {};
   const e2e = percentilePlot(
     'critical e2e (radar/ego → plan), every pipeline and load',
-    service.map((c) => ({ name: `${c.modeName} @ ${c.load}`, buckets: c.latency['e2e/critical']?.buckets })),
+    service.map((c) => caseSeries(c, 'e2e/critical')),
   );
   if (e2e) out['e2e-critical.svg'] = e2e;
   const first = service.find((c) => c.mode === 'sched');
@@ -207,8 +220,7 @@ export function htmlReport(run, tables = {}) {
   }
   parts.push('</ul>');
   const plots = [];
-  const byName = (name) =>
-    service.map((c) => ({ name: `${c.modeName} @ ${c.load}`, buckets: c.latency[name]?.buckets }));
+  const byName = (name) => service.map((c) => caseSeries(c, name));
   if (service.length) {
     plots.push(
       percentilePlot('critical e2e (radar/ego → plan), every pipeline and load', byName('e2e/critical')),

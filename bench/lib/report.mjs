@@ -58,7 +58,7 @@ export function serviceTable(cases) {
 }
 
 /** Order of metrics in a per-stage table: the path of a message through the pipeline. */
-const METRIC_ORDER = ['ingest', 'handoff', 'sync', 'run', 'stage', 'fusion', 'e2e'];
+const METRIC_ORDER = ['receive', 'ingest', 'handoff', 'sync', 'run', 'stage', 'fusion', 'e2e'];
 const rank = (name) => {
   const i = METRIC_ORDER.indexOf(name.split('/')[0]);
   return i < 0 ? METRIC_ORDER.length : i;

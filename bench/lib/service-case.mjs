@@ -16,6 +16,7 @@ import { memorySampler, processCpuS, threadCpuS } from './proc-stats.mjs';
 
 const { FusionService } = await import(dist('service/fusion-service.js'));
 const { parsePipelineSpec } = await import(dist('smi/spec/pipeline-spec.js'));
+const { decodeHeader } = await import(dist('wire/codec.js'));
 
 /**
  * The pipelines a case can run (README "Performance"): the stage scheduler with prefetch on and
@@ -102,13 +103,22 @@ export async function runServiceCase({
   const gen = startGenerator(drive, endpoint, load, seconds + warmupS + 2, pipelineFile);
   await gen.ready;
   const stopHog = hog ? startHog() : () => {};
+  const h = new HistogramSet();
+  let measuring = false;
   const service = await FusionService.start(spec, {
     log: pino({ level: 'error' }),
     trace: trace !== undefined,
+    // receive: the header's stamp (the generator's send) → the service has the message (the
+    // socket, and the wait for this thread's event loop)
+    receiveTap: (parts, receivedNs) => {
+      if (!measuring) return;
+      const header = decodeHeader(parts[1]);
+      const ns = Number(receivedNs - header.stampNs);
+      h.record(`receive/${header.kind}`, ns);
+      if (CRITICAL_KINDS.has(header.kind)) h.record('receive/critical', ns);
+    },
   });
-  const h = new HistogramSet();
   const kindOf = new Map(service.graph.channels.map((c) => [c.name, c.kind]));
-  let measuring = false;
   service.scheduler.telemetry.onSample((s) => {
     if (!measuring) return;
     const kind = kindOf.get(s.channel);
