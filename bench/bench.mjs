@@ -8,6 +8,7 @@
 // frames per class. Prints a table and one line per target (NOT MET when missed; exit 0 either
 // way); writes bench/results/bench.{json,md,html}; `--trace FILE` writes a per-frame Chrome
 // trace-event file (opens in Perfetto). README "Performance" says what each figure is.
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -28,7 +29,7 @@ const { SCENARIO_DIR } = await import(dist('service/simulator-source.js'));
 const HELP = `usage: npm run bench -- [options]
 
   --quick              every case short: the whole run in under a minute
-  --duration S         seconds measured per service case (default 15; --quick 3)
+  --duration S         seconds measured per service case (default 15; --quick 2.5)
   --load LIST          loads, comma-separated: a factor of the rig's rates (1, 2, 0.5) or 'hog'
                        (1x beside a CPU hog on both cores); default 1,2,3,hog
   --modes LIST         pipelines: sched, sched-noprefetch, sync-window, trigger-cycles (or 0-3)
@@ -82,9 +83,9 @@ if (opts.help) {
   process.exit(0);
 }
 const quick = opts.quick === true;
-const seconds = opts.duration !== undefined ? Number(opts.duration) : quick ? 3 : 15;
+const seconds = opts.duration !== undefined ? Number(opts.duration) : quick ? 2.5 : 15;
 if (!(seconds > 0 && seconds <= 3600)) fail(`--duration ${opts.duration}: a number of seconds in (0, 3600]`);
-const warmupS = quick ? 1 : 1.5;
+const warmupS = quick ? 0.75 : 1.5;
 const ALL_CASES = ['service', 'transport', 'prefetch', 'propagation'];
 const cases = new Set((opts.cases ?? ALL_CASES.join(',')).split(','));
 for (const c of cases)
@@ -127,13 +128,15 @@ function serviceMatrix() {
 
 async function simulatedDrive() {
   const durationS = quick ? 6 : 12;
-  const path = join(os.tmpdir(), `smi-bench-highway-${durationS}s.mcap`);
+  // simulated with the rig under test (--pipeline's sensors), cached per rig
+  const rig = createHash('sha256').update(JSON.stringify(spec.sensors)).digest('hex').slice(0, 12);
+  const path = join(os.tmpdir(), `smi-bench-highway-${durationS}s-${rig}.mcap`);
   if (!existsSync(path)) {
     progress.note(`simulating ${durationS} s of highway-following into ${path}`);
     await writeSimulatedDrive({
       scenarioFile: join(SCENARIO_DIR, 'highway-following.yaml'),
       out: path,
-      spec: defaultPipelineSpec(),
+      spec,
       durationS,
       foxglove: false,
     });
@@ -194,7 +197,7 @@ if (cases.has('transport')) {
   results.transport = await runTransportBench({
     drive,
     spec,
-    seconds: quick ? 2 : Math.min(seconds, 10),
+    seconds: quick ? 1.5 : Math.min(seconds, 10),
     // at the first numeric load asked for (the comparison is at nominal load by default)
     load: (opts.load ?? opts.loads ?? '1').split(',').map(parseLoad)[0].load,
     note: (t) => progress.note(t),
@@ -205,7 +208,7 @@ if (cases.has('prefetch')) {
   results.prefetch = await runPrefetchBench({
     quick,
     sizes: quick ? [65536] : undefined,
-    seconds: quick ? 2 : 10,
+    seconds: quick ? 1.5 : 10,
   });
 }
 if (cases.has('propagation')) results.propagation = await measurePropagation({ quick });
