@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'bench/**/*.test.ts'],
     // Forks, not threads: tests start worker threads and native sockets of their own.
     pool: 'forks',
     maxWorkers: 2,

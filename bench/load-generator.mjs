@@ -4,51 +4,34 @@
 // is sent and its seq counted on across loops of the drive. Sleeps with Atomics.wait (no spinning:
 // the machine's cores belong to the service under test).
 //
-//   node bench/load-generator.mjs DRIVE ENDPOINT LOAD SECONDS
+//   node bench/load-generator.mjs DRIVE ENDPOINT LOAD SECONDS [PIPELINE.yaml]
+//
+// PIPELINE names the rig whose sensors the drive holds (default: the built-in rig).
 //
 // Prints one JSON line at the end: messages sent per topic.
 import { Publisher } from 'zeromq';
-import { pino } from 'pino';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const { ReplaySource } = await import(resolve(here, '../dist/sensors/replay-source.js'));
-const { defaultPipelineSpec } = await import(resolve(here, '../dist/smi/spec/pipeline-spec.js'));
-const { decodeHeader, encodeHeader } = await import(resolve(here, '../dist/wire/codec.js'));
+const { defaultPipelineSpec, loadPipelineSpec } = await import(
+  resolve(here, '../dist/smi/spec/pipeline-spec.js')
+);
+const { encodeHeader } = await import(resolve(here, '../dist/wire/codec.js'));
+const { readDriveFrames } = await import('./lib/drive-frames.mjs');
 
-const [drive, endpoint, loadArg, secondsArg] = process.argv.slice(2);
+const [drive, endpoint, loadArg, secondsArg, pipelineFile] = process.argv.slice(2);
 const load = Number(loadArg);
 const seconds = Number(secondsArg);
 if (!drive || !endpoint || !(load > 0) || !(seconds > 0)) {
-  console.error('usage: load-generator.mjs DRIVE ENDPOINT LOAD SECONDS');
+  console.error('usage: load-generator.mjs DRIVE ENDPOINT LOAD SECONDS [PIPELINE.yaml]');
   process.exit(2);
 }
 
-// Every sensor message of the drive, in order (ReplaySource reads the drive format).
-const frames = [];
-const source = new ReplaySource({
-  path: drive,
-  speed: 'max',
-  sensors: defaultPipelineSpec().sensors,
-  log: pino({ level: 'silent' }),
-});
-source.bind((parts) => {
-  const header = decodeHeader(parts[1]);
-  frames.push({
-    topic: Buffer.from(parts[0]),
-    header,
-    payload: parts[2] ? Buffer.from(parts[2]) : undefined,
-  });
-  return 'committed';
-});
-await source.play();
-if (frames.length === 0) {
-  console.error(`load-generator: ${drive} has no sensor messages`);
-  process.exit(1);
-}
+// Every sensor message of the drive, in order.
+const sensors = (pipelineFile ? loadPipelineSpec(pipelineFile) : defaultPipelineSpec()).sensors;
+const { frames, spanNs } = await readDriveFrames(drive, sensors);
 const t0Drive = frames[0].header.stampNs;
-const spanNs = Number(frames[frames.length - 1].header.stampNs - t0Drive) + 10_000_000;
 
 const pub = new Publisher({ linger: 0, sendHighWaterMark: 100_000, sendTimeout: 0 });
 await pub.bind(endpoint);

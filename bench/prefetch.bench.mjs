@@ -1,4 +1,4 @@
-// Predictive prefetch bench (part of `npm run bench:sched`, or alone: `node bench/prefetch.bench.mjs`
+// Predictive prefetch bench (part of `npm run bench`, or alone: `node bench/prefetch.bench.mjs`
 // after a build). A producer thread commits into the native pool at a sensor's rate (64 KB at
 // 100 Hz, 1 MB at 20 Hz, 4 MB and 8 MB at 10 Hz), stamping each commit, and rings the consumer's
 // doorbell as ingest does. The consumer is the scheduler's own waiting code (StageInputs +
@@ -212,9 +212,12 @@ async function runPool(size, periodNs, count, prefetchOn) {
   }
 }
 
-export async function runPrefetchBench({ quick = false, sizes = [65536, 1048576, 4194304, 8388608] } = {}) {
+export async function runPrefetchBench({
+  quick = false,
+  sizes = [65536, 1048576, 4194304, 8388608],
+  seconds = quick ? 3 : 10,
+} = {}) {
   const rateOf = { 65536: 100, 1048576: 20, 4194304: 10, 8388608: 10 };
-  const seconds = quick ? 3 : 10;
   const rows = [];
   for (const size of sizes) {
     const hz = rateOf[size] ?? 10;

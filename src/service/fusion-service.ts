@@ -65,6 +65,13 @@ export interface ServiceOptions {
     /** 0 = any free port. */
     port: number;
   };
+  /** Stage threads report per-frame spans (scheduler.telemetry.onSpan), for the bench's --trace. */
+  trace?: boolean;
+  /**
+   * Sees every message this thread receives, before ingest (the bench: stamp → received). Unlike
+   * inputTap it leaves lidar ingest on the lidar thread (whose scans it then does not see). Must not block.
+   */
+  receiveTap?: (parts: readonly Uint8Array[], receivedNs: bigint) => void;
 }
 
 const LIDAR_TOPIC = Buffer.from('sensor/lidar/');
@@ -194,6 +201,7 @@ export class FusionService {
         postPlans: spec.sources.some((s) => s.type === 'simulator' && s.closedLoop),
         logLevel: log.level,
         generation: 1,
+        traceSpans: options.trace ?? false,
       },
     );
     this.ingest.onCommit((i) => this.scheduler.onCommit(i));
@@ -269,7 +277,9 @@ export class FusionService {
           }
         : undefined;
     const port = this.lidarPort;
+    const receiveTap = options.receiveTap;
     const onMessage: IngestFn = (parts, receivedNs, clockNs) => {
+      receiveTap?.(parts, receivedNs);
       if (port && isLidarTopic(parts[0])) {
         // Ingested on the lidar thread; a copy, since the caller may reuse its buffers.
         const copies = parts.map((p) => p.slice());

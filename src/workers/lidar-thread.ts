@@ -16,6 +16,7 @@ import { LIDAR } from '../wire/layouts.js';
 import type { SensorConfig } from '../wire/rig.js';
 import { SAMPLE, STAGE_COUNTER, THREAD_TIMER, type SchedulerBlock } from './scheduler-block.js';
 import type { StageInputs } from './stage-inputs.js';
+import { SPAN } from './span-ring.js';
 import type { LidarThreadData } from './stage-thread-protocol.js';
 
 const MAX_CLUSTERS = 512;
@@ -36,6 +37,7 @@ export class LidarThread {
   private readonly seqOut: Map<number, number> = new Map();
   private readonly lag: LagDetector;
   private scheduled = false;
+  private closed = false;
 
   constructor(
     private readonly data: LidarThreadData,
@@ -71,7 +73,9 @@ export class LidarThread {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      this.extract();
+      // A scan ingested while the thread stops (its socket closing) may schedule this after
+      // close(): its readers are gone then (reading one would throw ReaderEvictedError).
+      if (!this.closed) this.extract();
     });
   }
 
@@ -177,6 +181,10 @@ export class LidarThread {
     this.inputs.finish(f.channel, f.slot);
     const doneNs = process.hrtime.bigint();
     samples.push(SAMPLE.run, stage.index, Number(doneNs - startNs), f.channel);
+    const spans = this.block.spans[this.data.thread];
+    if (spans) {
+      spans.push(SPAN.run, stage.index, f.channel, Number(startNs), Number(doneNs), Number(f.stampNs));
+    }
     samples.push(SAMPLE.latency, stage.index, Number(doneNs - f.stampNs), f.channel);
     this.block.count(stage.index, STAGE_COUNTER.frames);
     if (Number(doneNs) > f.deadlineNs) this.block.count(stage.index, STAGE_COUNTER.misses);
@@ -221,6 +229,7 @@ export class LidarThread {
 
   /** Releases what is still queued. */
   close(): void {
+    this.closed = true;
     const f = this.frame;
     while (this.ready.pop(f)) this.inputs.finish(f.channel, f.slot);
     for (const w of this.writers.values()) w.close();

@@ -11,9 +11,10 @@ import { IngestStage } from '../sensors/ingest-stage.js';
 import { createLogger } from '../telemetry/logger.js';
 import { RateLimitedLog } from '../telemetry/reject-log-limiter.js';
 import { SAMPLE, SchedulerBlock } from './scheduler-block.js';
+import { SPAN } from './span-ring.js';
 import { StageInputs } from './stage-inputs.js';
 import { LidarThread } from './lidar-thread.js';
-import { setThreadClass } from './thread-priority.js';
+import { currentThreadId, setThreadClass } from './thread-priority.js';
 import type {
   FromStageThread,
   LidarThreadData,
@@ -34,15 +35,26 @@ async function main(): Promise<void> {
   const limited = new RateLimitedLog(log);
   const pool = SlotPool.attach(data.poolSab);
   const block = SchedulerBlock.attach(data.blockSab, data.blockShape);
+  block.setThreadId(data.thread, currentThreadId());
   const counters = IngestCounterBlock.attach(data.ingestCountersSab, data.sensors.length);
   const samples = block.samples[data.thread]!;
+  const spans = block.spans[data.thread];
   const stageIndex = data.stages[0]!.index;
   const mine = new Set(data.ingestSensors);
   const external = new Set(data.inputs.filter((i) => i.external).map((i) => i.sensorIndex));
   const ingest = new IngestStage(
     data.sensors,
     pool,
-    { counters, latency: (sensor, ns) => samples.push(SAMPLE.ingest, stageIndex, ns, sensor) },
+    {
+      counters,
+      latency: (sensor, ns) => {
+        samples.push(SAMPLE.ingest, stageIndex, ns, sensor);
+        if (spans) {
+          const end = Number(process.hrtime.bigint());
+          spans.push(SPAN.ingest, stageIndex, sensor, end - ns, end, 0);
+        }
+      },
+    },
     limited,
     data.ingestLimits,
     {

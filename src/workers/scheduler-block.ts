@@ -8,15 +8,18 @@
  *   doorbells Int32 × 2 per thread: [ring count, sleepers] (a stage thread sleeps on its doorbell;
  *             whoever commits to one of its inputs rings it)
  *   busy      Int32 per thread: 1 while it has taken frames it has not finished (and published)
+ *   tids      Int32 per thread: its kernel thread id, written once when it starts (for per-thread CPU)
  *   counters  Uint32 × STAGE_COUNTERS per stage (single writer: the stage's thread)
  *   timers    BigInt64 × THREAD_TIMERS per thread (ns spent spinning, sleeping, working)
  *   status    Float64 × STATUS fields (the tracker thread's latest plan, for the status line)
  *   samples   one SampleRing per thread (latencies for metrics and histograms)
+ *   spans     one SpanRing per thread, only when `shape.spanCapacity` > 0 (the bench's --trace)
  *
  * Every word has one writer; readers use Atomics (or plain loads of Float64 status, which is
  * informational).
  */
 import { SampleRing } from './sample-ring.js';
+import { SpanRing } from './span-ring.js';
 
 export const CONTROL = { overload: 0, stop: 1, reset: 2, words: 8 } as const;
 
@@ -108,6 +111,8 @@ export interface SchedulerBlockShape {
   threads: number;
   stages: number;
   channels: number;
+  /** Per-frame spans per thread for tracing (a power of two); 0 or absent: none. */
+  spanCapacity?: number;
 }
 
 export class SchedulerBlock {
@@ -115,10 +120,13 @@ export class SchedulerBlock {
   readonly consumed: Uint32Array;
   readonly doorbells: Int32Array;
   readonly busy: Int32Array;
+  readonly tids: Int32Array;
   readonly counters: Uint32Array;
   readonly timers: BigInt64Array;
   readonly status: Float64Array;
   readonly samples: SampleRing[];
+  /** Per thread, when tracing: the spans it reports (else empty, and threads push none). */
+  readonly spans: SpanRing[];
 
   private constructor(
     readonly sab: SharedArrayBuffer,
@@ -133,6 +141,8 @@ export class SchedulerBlock {
     off += shape.threads * 8;
     this.busy = new Int32Array(sab, off, shape.threads);
     off += shape.threads * 4;
+    this.tids = new Int32Array(sab, off, shape.threads);
+    off += shape.threads * 4;
     this.counters = new Uint32Array(sab, off, shape.stages * STAGE_COUNTER.count);
     off += shape.stages * STAGE_COUNTER.count * 4;
     off = (off + 7) & ~7;
@@ -145,14 +155,22 @@ export class SchedulerBlock {
       this.samples.push(SampleRing.over(sab, off, SAMPLES_PER_THREAD));
       off += SampleRing.bytesFor(SAMPLES_PER_THREAD);
     }
+    this.spans = [];
+    const spanCapacity = shape.spanCapacity ?? 0;
+    for (let t = 0; spanCapacity > 0 && t < shape.threads; t++) {
+      this.spans.push(SpanRing.over(sab, off, spanCapacity));
+      off += SpanRing.bytesFor(spanCapacity);
+    }
   }
 
   static bytesFor(shape: SchedulerBlockShape): number {
     let off =
-      CONTROL.words * 4 + shape.channels * 4 + shape.threads * 12 + shape.stages * STAGE_COUNTER.count * 4;
+      CONTROL.words * 4 + shape.channels * 4 + shape.threads * 16 + shape.stages * STAGE_COUNTER.count * 4;
     off = (off + 7) & ~7;
     off += shape.threads * THREAD_TIMER.count * 8 + STATUS.count * 8;
-    return off + shape.threads * SampleRing.bytesFor(SAMPLES_PER_THREAD);
+    off += shape.threads * SampleRing.bytesFor(SAMPLES_PER_THREAD);
+    const spans = shape.spanCapacity ?? 0;
+    return spans > 0 ? off + shape.threads * SpanRing.bytesFor(spans) : off;
   }
 
   static create(shape: SchedulerBlockShape): SchedulerBlock {
@@ -213,6 +231,15 @@ export class SchedulerBlock {
 
   isBusy(t: number): boolean {
     return Atomics.load(this.busy, t) !== 0;
+  }
+
+  /** Thread `t` says which kernel thread it is (0 = unknown). */
+  setThreadId(t: number, tid: number): void {
+    Atomics.store(this.tids, t, tid);
+  }
+
+  threadId(t: number): number {
+    return Atomics.load(this.tids, t);
   }
 
   /** Bumped by the main thread to restart the tracker (a looped simulated drive). */

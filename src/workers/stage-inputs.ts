@@ -9,6 +9,7 @@ import { PeriodEstimator } from '../smi/policy/period-estimator.js';
 import type { ReadyFrame, ReadyQueue } from '../smi/policy/ready-queue.js';
 import { SAMPLE, STAGE_COUNTER, type SchedulerBlock } from './scheduler-block.js';
 import type { InputChannelInfo, StageInfo } from './stage-thread-protocol.js';
+import { SPAN } from './span-ring.js';
 
 /** Admits a message an external producer committed (ingest's checks); false = refused, counted. */
 export type ExternalAdmission = (sensorIndex: number, d: Descriptor, nowNs: bigint) => boolean;
@@ -110,6 +111,17 @@ export class StageInputs {
           Number(nowNs - d.commitNs),
           d.channel,
         );
+        const spans = this.block.spans[this.thread];
+        if (spans) {
+          spans.push(
+            SPAN.handoff,
+            stage.index,
+            d.channel,
+            Number(d.commitNs),
+            Number(nowNs),
+            Number(d.stampNs),
+          );
+        }
         this.periods[k]!.observe(Number(d.commitNs));
         if (info.external && this.admitExternal && !this.admitExternal(info.sensorIndex, d, nowNs)) {
           this.finish(d.channel, d.slot);

@@ -64,7 +64,7 @@ export interface StageThreadData {
 }
 
 export interface TrackerThreadData extends StageThreadData {
-  mode: 'stages' | 'trigger-cycles';
+  mode: 'stages' | 'trigger-cycles' | 'sync-window';
   maxTracks: number;
   /** The tracker stage's params (src/smi/spec/stage-params.ts TRACKER_PARAMS) over its defaults. */
   trackerParams: Record<string, unknown>;

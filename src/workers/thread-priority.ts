@@ -21,15 +21,20 @@ export const CLASS_NICE: readonly number[] = [-10, 0, 5, 19]; // critical, high,
 /** The SCHED_FIFO priority critical threads ask for by default (low: above every normal thread, below the kernel's). */
 export const DEFAULT_REALTIME_PRIORITY = 10;
 
+/** The calling thread's kernel thread id (Linux), or 0 where there is none to read. */
+export function currentThreadId(): number {
+  try {
+    return Number(readlinkSync('/proc/thread-self').split('/').pop());
+  } catch {
+    return 0;
+  }
+}
+
 /** Sets the calling thread's nice value; returns a sentence saying what it got. */
 export function setThreadNice(nice: number): string {
-  let tid = 0;
-  try {
-    tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-  } catch {
-    // not Linux: setPriority(0) is the whole process there; leave it
-    return `nice not set (no per-thread priority on ${process.platform})`;
-  }
+  const tid = currentThreadId();
+  // not Linux: setPriority(0) is the whole process there; leave it
+  if (tid === 0) return `nice not set (no per-thread priority on ${process.platform})`;
   try {
     setPriority(tid, nice);
     return `nice ${getPriority(tid)}`;

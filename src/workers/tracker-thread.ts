@@ -41,6 +41,7 @@ import {
 import { planMessage, tracksMessage } from '../wire/output-messages.js';
 import { SAMPLE, STAGE_COUNTER, STATUS, THREAD_TIMER, type SchedulerBlock } from './scheduler-block.js';
 import type { StageInputs } from './stage-inputs.js';
+import { SPAN } from './span-ring.js';
 import { PrefetchWaiter } from './prefetch-waiter.js';
 import type {
   SplitReport,
@@ -275,7 +276,7 @@ export class TrackerThread {
     this.unpublishedStage = new Int32Array(MAX_UNPUBLISHED);
     this.waiter = new PrefetchWaiter(block, data.thread, inputs, data.prefetch, 0, this.trackerStage.index);
     this.resetEpoch = block.resetEpoch;
-    if (data.mode === 'trigger-cycles') {
+    if (data.mode === 'trigger-cycles' || data.mode === 'sync-window') {
       const isTrigger = new Uint8Array(pool.channels.length);
       for (const c of data.triggerChannels) isTrigger[c] = 1;
       const half = Int32Array.from(pool.channels, (c) => Math.max(1, c.slotCount >> 1));
@@ -577,8 +578,13 @@ export class TrackerThread {
       this.deps.onStageError(stage.name, err);
       return;
     }
-    const runNs = Number(process.hrtime.bigint() - nowNs);
+    const endNs = process.hrtime.bigint();
+    const runNs = Number(endNs - nowNs);
     cost.observe(runNs);
+    const spans = this.block.spans[this.data.thread];
+    if (spans) {
+      spans.push(SPAN.run, stage.index, f.channel, Number(nowNs), Number(endNs), Number(f.stampNs));
+    }
     this.block.samples[this.data.thread]!.push(SAMPLE.run, stage.index, runNs, f.channel);
     this.block.count(stage.index, STAGE_COUNTER.frames);
     if (this.generationPending) {
@@ -697,6 +703,23 @@ export class TrackerThread {
     if (planParts) this.deps.publisher.publish(planParts);
     const publishedNs = process.hrtime.bigint();
     const samples = this.block.samples[this.data.thread]!;
+    const spans = this.block.spans[this.data.thread];
+    if (spans) {
+      const last = this.unpublished - 1;
+      const [s, e] = [Number(startNs), Number(publishedNs)];
+      spans.push(
+        SPAN.publish,
+        this.plannerStage.index,
+        this.unpublishedChannel[last]!,
+        s,
+        e,
+        Number(trigger),
+      );
+      for (let i = 0; i < this.unpublished; i++) {
+        const stamp = Number(this.unpublishedStamp[i]!);
+        spans.push(SPAN.output, this.unpublishedStage[i]!, this.unpublishedChannel[i]!, s, e, stamp);
+      }
+    }
     samples.push(SAMPLE.fusion, this.trackerStage.index, Number(publishedNs - outStamp));
     samples.push(SAMPLE.run, this.plannerStage.index, Number(planEndNs - startNs));
     for (let i = 0; i < this.unpublished; i++) {

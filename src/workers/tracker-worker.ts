@@ -14,7 +14,7 @@ import { RateLimitedLog } from '../telemetry/reject-log-limiter.js';
 import { SchedulerBlock } from './scheduler-block.js';
 import { StageInputs } from './stage-inputs.js';
 import { TrackerThread } from './tracker-thread.js';
-import { setThreadClass } from './thread-priority.js';
+import { currentThreadId, setThreadClass } from './thread-priority.js';
 import type { FromStageThread, ToStageThread, TrackerThreadData } from './stage-thread-protocol.js';
 
 const port = parentPort!;
@@ -30,6 +30,7 @@ async function main(): Promise<void> {
   const limited = new RateLimitedLog(log);
   const pool = SlotPool.attach(data.poolSab);
   const block = SchedulerBlock.attach(data.blockSab, data.blockShape);
+  block.setThreadId(data.thread, currentThreadId());
   const external = new Set(data.inputs.filter((i) => i.external).map((i) => i.sensorIndex));
   // Messages a C driver committed straight into the pool get ingest's checks here, where they are read.
   const admission =

@@ -21,6 +21,7 @@ import type { IngestCounterBlock } from '../../sensors/ingest-counters.js';
 import { CLUSTER } from '../../fusion/lidar-clusterer.js';
 import { SAMPLE, STAGE_COUNTER, SchedulerBlock } from '../../workers/scheduler-block.js';
 import { workerFile } from '../../workers/worker-file.js';
+import { currentThreadId } from '../../workers/thread-priority.js';
 import type { ClusterResult, ClusterTask } from '../../workers/shared-stage-task.js';
 import type {
   FromStageThread,
@@ -52,10 +53,15 @@ export interface SchedulerOptions {
   logLevel: string;
   /** The spec generation the threads start under (default 1). */
   generation?: number;
+  /** Stage threads report per-frame spans (SchedulerTelemetry.onSpan; the bench's --trace). */
+  traceSpans?: boolean;
 }
 
 /** What a thread said about a generation it was given (see FromStageThread 'generation'). */
 export type GenerationEvent = Extract<FromStageThread, { type: 'generation' }>;
+
+/** Spans each thread can hold between drains when tracing (~8 s of the built-in rig at 1x). */
+const SPANS_PER_THREAD = 1 << 15;
 
 type PlanListener = (targetAccel: number, decision: string) => void;
 
@@ -90,7 +96,9 @@ export class PipelineScheduler {
       threads: graph.threads.count,
       stages: graph.stages.length,
       channels: pool.channels.length,
+      spanCapacity: options.traceSpans ? SPANS_PER_THREAD : 0,
     });
+    this.block.setThreadId(graph.threads.main, currentThreadId());
     this.telemetry = new SchedulerTelemetry(graph, this.block, pool, metrics, spec.scheduler.mode);
     this.consumerThread = Int32Array.from(graph.channels, (c) => {
       if (c.consumer < 0) return -1;
@@ -134,7 +142,11 @@ export class PipelineScheduler {
       trackerParams: graph.stages[graph.trackerStage]!.params,
       planning: spec.planning,
       reorderWindowNs: sched.reorderWindowMs * 1e6,
-      triggerChannels: sched.triggerCycles.triggers.map((id) => spec.sensors.findIndex((s) => s.id === id)),
+      // sync-window: the batch is cut when a lidar's boxes arrive; trigger-cycles: at its triggers.
+      triggerChannels:
+        sched.mode === 'sync-window'
+          ? graph.channels.filter((c) => c.kind === 'boxes').map((c) => c.index)
+          : sched.triggerCycles.triggers.map((id) => spec.sensors.findIndex((s) => s.id === id)),
       triggerMaxWaitNs: sched.triggerCycles.maxWaitMs * 1e6,
       plannerStage: graph.plannerStage,
       publish: spec.outputs.publish,

@@ -16,6 +16,7 @@ import {
 } from '../../workers/scheduler-block.js';
 import type { Sample } from '../../workers/sample-ring.js';
 import type { SplitReport } from '../../workers/stage-thread-protocol.js';
+import type { Span } from '../../workers/span-ring.js';
 import type { StageGraph } from './stage-graph.js';
 
 /** Status of one stage (README "Scheduler status"). */
@@ -55,7 +56,14 @@ export interface SchedulerStatus {
   overloadLevel: number;
   stages: StageStatus[];
   channels: ChannelStatus[];
-  threads: { name: string; priority: string; spinningPercent: number; workingPercent: number }[];
+  threads: {
+    name: string;
+    priority: string;
+    /** Kernel thread id (0 = not known yet), for per-thread CPU from /proc. */
+    tid: number;
+    spinningPercent: number;
+    workingPercent: number;
+  }[];
   samplesDropped: number;
 }
 
@@ -70,12 +78,19 @@ export interface NamedSample {
 
 const METRIC_NAMES = Object.keys(SAMPLE) as (keyof typeof SAMPLE)[];
 
+/** A span as listeners (the bench's trace) see it: `kind` is a SPAN value (workers/span-ring.ts). */
+export interface ThreadSpan extends Span {
+  /** The reporting thread's index (SchedulerStatus.threads order). */
+  thread: number;
+}
+
 export class SchedulerTelemetry {
   /** Per stage: latency (stamp → done) since the last status read. */
   private readonly windows: LatencyHistogram[];
   /** e2e of critical triggers since the last status line (the status line's figure). */
   readonly e2eWindow = new LatencyHistogram();
   private readonly listeners: ((s: NamedSample) => void)[] = [];
+  private readonly spanListeners: ((s: ThreadSpan) => void)[] = [];
   private readonly seen: Uint32Array;
   private readonly seenTimers: bigint[];
   private readonly seenStatus: Float64Array;
@@ -127,10 +142,41 @@ export class SchedulerTelemetry {
     this.listeners.push(listener);
   }
 
+  /**
+   * Sees every per-frame span the stage threads report (only when the scheduler was started with
+   * traceSpans; the object is reused: copy what is kept).
+   */
+  onSpan(listener: (s: ThreadSpan) => void): void {
+    this.spanListeners.push(listener);
+  }
+
   /** Moves every pending sample of every thread into the histograms. Call often (e.g. 20 Hz). */
   drain(): void {
     for (const ring of this.block.samples) ring.drain(this.take);
+    this.block.spans.forEach((ring, thread) => {
+      const span = this.span;
+      span.thread = thread;
+      ring.drain((s) => {
+        span.kind = s.kind;
+        span.stage = s.stage;
+        span.channel = s.channel;
+        span.startNs = s.startNs;
+        span.endNs = s.endNs;
+        span.stampNs = s.stampNs;
+        for (const l of this.spanListeners) l(span);
+      });
+    });
   }
+
+  private readonly span: ThreadSpan = {
+    thread: 0,
+    kind: 0,
+    stage: 0,
+    channel: 0,
+    startNs: 0,
+    endNs: 0,
+    stampNs: 0,
+  };
 
   private readonly take = (s: Sample): void => {
     const stage = this.graph.stages[s.stage];
@@ -322,6 +368,7 @@ export class SchedulerTelemetry {
     const threads = this.threadNames.map((name, t) => ({
       name,
       priority: this.priorities[t]!,
+      tid: this.block.threadId(t),
       spinningPercent: (100 * Number(this.block.time(t, THREAD_TIMER.spinning))) / elapsed,
       workingPercent: (100 * Number(this.block.time(t, THREAD_TIMER.working))) / elapsed,
     }));

@@ -212,4 +212,16 @@ describe('pipeline spec', () => {
       '/nonexistent/x.yaml: (file): cannot read (ENOENT)',
     );
   });
+  it('keeps the stage topology in the sync-window baseline (lidar extraction, boxes) and drops it in trigger cycles', () => {
+    const with_ = (mode: string) =>
+      parsePipelineSpec(`${header}spec:\n  scheduler: { mode: ${mode} }\n`, 'p.yaml');
+    const sync = with_('sync-window');
+    expect(sync.scheduler.mode).toBe('sync-window');
+    expect(sync.derivedChannels.map((c) => c.kind)).toEqual(['boxes']);
+    expect(sync.stages.map((s) => s.name)).toContain('lidar-extraction');
+    const cycles = with_('trigger-cycles');
+    expect(cycles.derivedChannels).toEqual([]);
+    expect(cycles.stages.map((s) => s.name)).not.toContain('lidar-extraction');
+    expect(issuesOf(`${header}spec:\n  scheduler: { mode: windowed }\n`).join('\n')).toMatch(/sync-window/);
+  });
 });

@@ -381,12 +381,12 @@ function defaultTriggers(sensors: readonly SensorConfig[]): string[] {
   return front.length > 0 ? front : sensors.filter((s) => s.kind !== 'ego').map((s) => s.id);
 }
 
-/** The boxes channel of each lidar (stage mode only: the baseline clusters inside its cycles). */
+/** The boxes channel of each lidar (not in trigger-cycles: that baseline clusters inside its cycles). */
 function derivedChannelsFor(
   sensors: readonly SensorConfig[],
   scheduler: SchedulerSpec,
 ): PipelineSpec['derivedChannels'] {
-  if (scheduler.mode !== 'stages') return [];
+  if (scheduler.mode === 'trigger-cycles') return [];
   return sensors
     .filter((s) => s.kind === 'lidar')
     .map((s) => ({ name: boxesChannelOf(s.id), kind: 'boxes' as const, source: s.id }));

@@ -1,7 +1,7 @@
 /** `spec.scheduler`: how the SMI scheduler runs the stages (see README, "Scheduler"). */
 import { arr, bool, int, num, obj, opt, str, type Schema } from '../../schema/schema.js';
 
-export const SCHEDULER_MODES = ['stages', 'trigger-cycles'] as const;
+export const SCHEDULER_MODES = ['stages', 'trigger-cycles', 'sync-window'] as const;
 export type SchedulerMode = (typeof SCHEDULER_MODES)[number];
 
 export interface PrefetchSpec {
@@ -22,7 +22,10 @@ export interface SchedulerSpec {
   /**
    * `stages`: every measurement is fused as it is committed, each stage on its placement, by class
    * and deadline. `trigger-cycles`: the baseline of earlier releases (one thread clusters lidar and
-   * fuses batches cut at trigger sensors), kept to measure the scheduler against.
+   * fuses batches cut at trigger sensors), kept to measure the scheduler against. `sync-window`:
+   * the stages and threads of `stages`, but the tracker waits to align its inputs (the
+   * synchronisation window asynchronous fusion removes): measurements are fused in batches cut
+   * when a lidar's boxes arrive (at most `triggerCycles.maxWaitMs` apart), for the bench.
    */
   mode: SchedulerMode;
   /** How late (behind the newest fused stamp) a measurement may arrive and still be fused in stamp order, ms. */
@@ -37,7 +40,7 @@ export interface SchedulerSpec {
    * on; 0 = nice only. Needs CAP_SYS_NICE or RLIMIT_RTPRIO and the native addon; else nice −10.
    */
   realtimePriority: number;
-  /** Only for mode trigger-cycles. */
+  /** Only for modes trigger-cycles (triggers, maxWaitMs) and sync-window (maxWaitMs). */
   triggerCycles: { triggers: string[]; maxWaitMs: number };
 }
 

@@ -6,6 +6,7 @@
 import { any, arr, bool, num, obj, opt, req, str, type Schema } from '../../schema/schema.js';
 import { stageParamIssues } from './stage-params.js';
 import type { SensorConfig } from '../../wire/rig.js';
+import type { SchedulerMode } from './scheduler-spec.js';
 
 export const STAGE_CLASSES = ['critical', 'high', 'normal', 'best-effort'] as const;
 export type StageClass = (typeof STAGE_CLASSES)[number];
@@ -106,10 +107,7 @@ export interface RawStage {
  * The default stages for a rig (DESIGN.md): ego and radar → tracker → planner critical, lidar
  * extraction high, camera normal, recording and visualisation best-effort.
  */
-export function defaultStages(
-  sensors: readonly SensorConfig[],
-  mode: 'stages' | 'trigger-cycles' = 'stages',
-): StageSpec[] {
+export function defaultStages(sensors: readonly SensorConfig[], mode: SchedulerMode = 'stages'): StageSpec[] {
   const of = (kind: SensorConfig['kind']) => sensors.filter((s) => s.kind === kind);
   const lidars = of('lidar');
   const baseline = mode === 'trigger-cycles';
@@ -201,7 +199,7 @@ export function resolveStages(
   raw: readonly RawStage[] | undefined,
   sensors: readonly SensorConfig[],
   channelNames: readonly string[],
-  mode: 'stages' | 'trigger-cycles' = 'stages',
+  mode: SchedulerMode = 'stages',
 ): { stages: StageSpec[]; issues: StageIssue[] } {
   const issues: StageIssue[] = [];
   const stages = defaultStages(sensors, mode);
