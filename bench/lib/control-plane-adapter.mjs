@@ -24,6 +24,8 @@ export async function loadControlPlane() {
       const status = () => service.controller.status();
       return {
         generation: () => status().generation,
+        /** The controller's apply records (seen, validated, applied, first frame), for a closer look. */
+        applies: () => status().applies,
         async firstFrameUnder(gen, timeoutMs) {
           const until = Date.now() + timeoutMs;
           while (Date.now() < until) {
@@ -70,6 +72,8 @@ export async function measurePropagation({ quick = false, controlPlane } = {}) {
   const h = new HistogramSet();
   save(file, specText(15));
   const handle = await cp.start(file);
+  // Steady state: the first second has the simulator and stage threads starting.
+  await new Promise((r) => setTimeout(r, 1000));
   try {
     const changes = quick ? 10 : 50;
     for (let i = 1; i <= changes; i++) {

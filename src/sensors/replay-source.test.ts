@@ -5,7 +5,8 @@ import { Writable } from 'node:stream';
 import { McapWriter } from '@mcap/core';
 import { pino, type Logger } from 'pino';
 import { Publisher } from 'zeromq';
-import { defaultPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
+import { defaultPipelineSpec, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
+import { radarEgoSpec } from '../test-support/radar-ego-spec.js';
 import { FusionService } from '../service/fusion-service.js';
 import { DriveRecorder } from '../service/drive-recorder.js';
 import { driveMetadata } from '../io/drive-metadata.js';
@@ -85,19 +86,7 @@ describe('replay of a recorded live ZeroMQ session', () => {
     const driver = new Publisher({ linger: 0 });
     await driver.bind('tcp://127.0.0.1:*');
     cleanup.push(async () => driver.close());
-    const spec = parsePipelineSpec(
-      `apiVersion: smi-fusion.dev/v1alpha1
-kind: Pipeline
-metadata: { name: live-session }
-spec:
-  sources: [{ type: zmq, endpoints: ['${driver.lastEndpoint}'] }]
-  sensors:
-    - { id: radar_front, kind: radar, rateHz: 20, mount: { x: 3.7, z: 0.5 }, fovDeg: 20, rangeM: 200 }
-    - { id: ego, kind: ego, rateHz: 100 }
-  outputs: { publish: 'tcp://127.0.0.1:*', metrics: { enabled: false } }
-`,
-      'live-session.yaml',
-    );
+    const spec = radarEgoSpec('live-session', driver.lastEndpoint!);
     const path = join(dir, 'live.mcap');
     const recorder = await DriveRecorder.start({
       path,

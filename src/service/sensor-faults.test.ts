@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Publisher } from 'zeromq';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
-import { parsePipelineSpec } from '../smi/spec/pipeline-spec.js';
+import { radarEgoSpec } from '../test-support/radar-ego-spec.js';
 import { FusionService } from './fusion-service.js';
 import { OutputCollector, waitFor } from '../test-support/output-collector.js';
 import { egoRecord, radarTarget, sensorFrame } from '../test-support/frames.js';
@@ -26,19 +26,7 @@ describe('sensor faults (real ZeroMQ socket, running service)', () => {
     await driver.bind('tcp://127.0.0.1:*');
     cleanup.push(async () => driver.close());
     const logs: Record<string, unknown>[] = [];
-    const spec = parsePipelineSpec(
-      `apiVersion: smi-fusion.dev/v1alpha1
-kind: Pipeline
-metadata: { name: sensor-faults }
-spec:
-  sources: [{ type: zmq, endpoints: ['${driver.lastEndpoint}'] }]
-  sensors:
-    - { id: radar_front, kind: radar, rateHz: 20, mount: { x: 3.7, z: 0.5 }, fovDeg: 20, rangeM: 200 }
-    - { id: ego, kind: ego, rateHz: 100 }
-  outputs: { publish: 'tcp://127.0.0.1:*', metrics: { enabled: false } }
-`,
-      'sensor-faults.yaml',
-    );
+    const spec = radarEgoSpec('sensor-faults', driver.lastEndpoint!);
     const service = await FusionService.start(spec, {
       log: pino(
         { level: 'info' },
