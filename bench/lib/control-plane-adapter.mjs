@@ -24,8 +24,6 @@ export async function loadControlPlane() {
       const status = () => service.controller.status();
       return {
         generation: () => status().generation,
-        /** The controller's apply records (seen, validated, applied, first frame), for a closer look. */
-        applies: () => status().applies,
         async firstFrameUnder(gen, timeoutMs) {
           const until = Date.now() + timeoutMs;
           while (Date.now() < until) {

@@ -5,8 +5,7 @@
  * recorded with different rigs.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { parseAllDocuments } from 'yaml';
+import { FileValidationError, parseYamlDocuments, readTextFile } from '../schema/yaml-file.js';
 import { pipelineFromDrive } from '../io/drive-metadata.js';
 import { loadPipelineSpec, parsePipelineSpec, type PipelineSpec } from '../smi/spec/pipeline-spec.js';
 import { hasOwnRig, overlayDocument } from '../smi/spec/spec-overlay.js';
@@ -26,15 +25,14 @@ export interface CandidateFile {
 
 /** The first Pipeline document of a YAML file, as plain data; throws naming the file when there is none. */
 export function pipelineDocument(file: string): unknown {
-  const text = readFileSync(file, 'utf8');
-  const docs = parseAllDocuments(text);
-  const list = Array.isArray(docs) ? docs : [docs];
-  for (const d of list) {
-    if (d.errors.length > 0) throw new Error(`${file}: ${d.errors[0]!.message}`);
-    const v = d.toJS({ maxAliasCount: 100 }) as { kind?: unknown } | null;
-    if (v?.kind === 'Pipeline') return v;
-  }
-  throw new Error(`${file}: no 'kind: Pipeline' document`);
+  const read = readTextFile(file);
+  if (read.text === undefined) throw new FileValidationError(read.issues);
+  // The spec loader's own YAML reading: positions, duplicate keys and the alias cap.
+  const { docs, issues } = parseYamlDocuments(read.text, file);
+  if (issues.length > 0) throw new FileValidationError(issues);
+  const doc = docs.find((d) => (d.value as { kind?: unknown } | null)?.kind === 'Pipeline');
+  if (!doc) throw new Error(`${file}: no 'kind: Pipeline' document`);
+  return doc.value;
 }
 
 /** Reads a candidate; a whole spec is validated here, an overlay on each drive. */

@@ -5,9 +5,9 @@
  * why it failed.
  */
 
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
-import { readDriveMetadata } from '../io/mcap-drive-reader.js';
+import { hasMcapMagic, readDriveMetadata } from '../io/mcap-drive-reader.js';
 import { pipelineFromDrive } from '../io/drive-metadata.js';
 import { exportGeometry } from '../io/kitti-export.js';
 import { META } from '../io/drive-format.js';
@@ -41,9 +41,6 @@ export interface BatchDriveOptions {
   version: string;
   log?: Logger;
 }
-
-/** Every MCAP file starts with these bytes (MCAP specification, "Magic"). */
-const MCAP_MAGIC = Buffer.from([0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a]);
 
 /** A drive-level failure: `where` names the step. */
 class DriveStepError extends Error {
@@ -203,14 +200,7 @@ export async function runBatchDrive(ref: DriveRef, o: BatchDriveOptions): Promis
   try {
     try {
       report.drive.bytes = statSync(ref.path).size;
-      const head = Buffer.alloc(MCAP_MAGIC.length);
-      const fd = openSync(ref.path, 'r');
-      try {
-        readSync(fd, head, 0, head.length, 0);
-      } finally {
-        closeSync(fd);
-      }
-      if (!head.equals(MCAP_MAGIC)) throw new Error('not an MCAP file (no MCAP magic at byte 0)');
+      if (!hasMcapMagic(ref.path)) throw new Error('not an MCAP file (no MCAP magic at byte 0)');
     } catch (err) {
       throw new DriveStepError('drive', `cannot replay ${ref.path}: ${(err as Error).message}`);
     }

@@ -1,7 +1,7 @@
 /** `smi-fusion replay-batch DRIVES --out DIR`: many drives, in parallel worker processes. */
 import { fork, type ChildProcess } from 'node:child_process';
 
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -204,7 +204,7 @@ export async function replayBatchCommand(flags: FlagValues, positionals: readonl
           format: DRIVE_REPORT_FORMAT,
           version: ver,
           drive: { name: job.drive.name, path: job.drive.path, bytes: null },
-          host: { hostname: '', cpus: 0, node: process.version },
+          host: { hostname: hostname(), cpus: availableParallelism(), node: process.version },
           startedAt: new Date().toISOString(),
           wallSeconds: 0,
           ok: false,

@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { hasMcapMagic } from '../io/mcap-drive-reader.js';
 
 export interface DriveRef {
   /** Absolute path. */
@@ -114,10 +115,11 @@ export function resolveDrives(arg: string, cwd = process.cwd()): DriveList {
     };
   } else if (!GLOB_CHARS.test(arg) && existsSync(abs)) {
     const root = dirname(abs);
-    const text = readFileSync(abs, 'utf8');
-    if (abs.endsWith('.mcap') || text.startsWith('\u0089MCAP') || text.startsWith('\ufffdMCAP')) {
-      list = { source: abs, kind: 'list', root, drives: refs(root, [abs]) }; // one drive
+    // One drive (by name or by its first bytes: a drive is never read whole here), else a list.
+    if (abs.endsWith('.mcap') || hasMcapMagic(abs)) {
+      list = { source: abs, kind: 'list', root, drives: refs(root, [abs]) };
     } else {
+      const text = readFileSync(abs, 'utf8');
       if (text.includes('\0')) throw new DriveListError(`${abs}: not a text list of drives (binary content)`);
       const lines = text
         .split(/\r?\n/)

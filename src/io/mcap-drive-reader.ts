@@ -4,7 +4,8 @@
  * read up to the last good record, and the reader says where it stopped and why.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { McapStreamReader, type TypedMcapRecord } from '@mcap/core';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { MCAP_MAGIC, McapStreamReader, type TypedMcapRecord } from '@mcap/core';
 import { decompressHandlers, loadZstd } from './zstd-codec.js';
 
 /** A channel as declared in the drive. */
@@ -176,4 +177,20 @@ export async function readDriveMetadata(path: string): Promise<Record<string, Re
     out[r.name] = r.entries;
   }
   return out;
+}
+
+/** Whether the file starts with the MCAP magic (reads its first 8 bytes; false if unreadable or shorter). */
+export function hasMcapMagic(path: string): boolean {
+  const head = Buffer.alloc(MCAP_MAGIC.length);
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    return readSync(fd, head, 0, head.length, 0) === head.length && head.equals(Buffer.from(MCAP_MAGIC));
+  } finally {
+    closeSync(fd);
+  }
 }
