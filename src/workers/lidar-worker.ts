@@ -3,18 +3,14 @@
  * frames posted on a port by the simulator or a replay) and lidar extraction.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import type { LevelWithSilent } from 'pino';
-import { SlotPool } from '../pool/slot-pool.js';
 import { ZmqSensorSource } from '../io/zmq-sensor-source.js';
 import { IngestCounterBlock } from '../sensors/ingest-counters.js';
 import { IngestStage } from '../sensors/ingest-stage.js';
-import { createLogger } from '../telemetry/logger.js';
-import { RateLimitedLog } from '../telemetry/reject-log-limiter.js';
-import { SAMPLE, SchedulerBlock } from './scheduler-block.js';
+import { SAMPLE } from './scheduler-block.js';
 import { SPAN } from './span-ring.js';
 import { StageInputs } from './stage-inputs.js';
+import { attachStageThread } from './stage-thread-attach.js';
 import { LidarThread } from './lidar-thread.js';
-import { currentThreadId, setThreadClass } from './thread-priority.js';
 import type {
   FromStageThread,
   LidarThreadData,
@@ -27,15 +23,7 @@ const data = workerData as LidarThreadData;
 const post = (m: FromStageThread): void => port.postMessage(m);
 
 async function main(): Promise<void> {
-  const priority =
-    data.priority === undefined
-      ? 'priority unchanged'
-      : setThreadClass(data.priority.rank, data.priority.realtime);
-  const log = createLogger(data.logLevel as LevelWithSilent).child({ thread: 'lidar' });
-  const limited = new RateLimitedLog(log);
-  const pool = SlotPool.attach(data.poolSab);
-  const block = SchedulerBlock.attach(data.blockSab, data.blockShape);
-  block.setThreadId(data.thread, currentThreadId());
+  const { priority, log, limited, pool, block } = attachStageThread(data, 'lidar');
   const counters = IngestCounterBlock.attach(data.ingestCountersSab, data.sensors.length);
   const samples = block.samples[data.thread]!;
   const spans = block.spans[data.thread];

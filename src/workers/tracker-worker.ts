@@ -4,17 +4,12 @@
  * everything it holds on the way out.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { SlotPool } from '../pool/slot-pool.js';
 import { OutputPublisher } from '../io/output-publisher.js';
 import { IngestCounterBlock } from '../sensors/ingest-counters.js';
 import { IngestStage } from '../sensors/ingest-stage.js';
-import { createLogger } from '../telemetry/logger.js';
-import type { LevelWithSilent } from 'pino';
-import { RateLimitedLog } from '../telemetry/reject-log-limiter.js';
-import { SchedulerBlock } from './scheduler-block.js';
 import { StageInputs } from './stage-inputs.js';
+import { attachStageThread } from './stage-thread-attach.js';
 import { TrackerThread } from './tracker-thread.js';
-import { currentThreadId, setThreadClass } from './thread-priority.js';
 import type { FromStageThread, ToStageThread, TrackerThreadData } from './stage-thread-protocol.js';
 
 const port = parentPort!;
@@ -22,15 +17,7 @@ const data = workerData as TrackerThreadData;
 const post = (m: FromStageThread, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 
 async function main(): Promise<void> {
-  const priority =
-    data.priority === undefined
-      ? 'priority unchanged'
-      : setThreadClass(data.priority.rank, data.priority.realtime);
-  const log = createLogger(data.logLevel as LevelWithSilent).child({ thread: 'tracker' });
-  const limited = new RateLimitedLog(log);
-  const pool = SlotPool.attach(data.poolSab);
-  const block = SchedulerBlock.attach(data.blockSab, data.blockShape);
-  block.setThreadId(data.thread, currentThreadId());
+  const { priority, log, limited, pool, block } = attachStageThread(data, 'tracker');
   const external = new Set(data.inputs.filter((i) => i.external).map((i) => i.sensorIndex));
   // Messages a C driver committed straight into the pool get ingest's checks here, where they are read.
   const admission =
