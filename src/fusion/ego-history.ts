@@ -1,3 +1,9 @@
+import {
+  TypedArrayArena,
+  copyTypedArrays,
+  typedArrayFields,
+  type ArenaArray,
+} from '../pool/typed-array-arena.js';
 import { EGO } from '../wire/layouts.js';
 import type { Mount } from '../wire/mount.js';
 
@@ -34,12 +40,35 @@ export function wrapAngle(a: number): number {
 export class EgoHistory {
   private readonly t: Float64Array;
   private readonly rec: Float64Array;
-  private head = 0;
-  private count = 0;
+  /**
+   * [head, count] of the ring: in an array like the records, so that a history laid out in
+   * shared memory holds all of its state and `copyFrom` copies it (all zero: empty).
+   */
+  private readonly ring: Uint32Array;
+  /** Every typed-array field, in property order (what copyFrom copies). */
+  private readonly arrays: readonly ArenaArray[];
 
-  constructor(readonly capacity = 256) {
-    this.t = new Float64Array(capacity);
-    this.rec = new Float64Array(capacity * EGO.stride);
+  /**
+   * A ring of `capacity` records; its arrays are placed in `arena` (shared memory, e.g. a
+   * tracker snapshot), or are ordinary arrays without one.
+   */
+  constructor(
+    readonly capacity = 256,
+    arena: TypedArrayArena = TypedArrayArena.measuring('EgoHistory'),
+  ) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`EgoHistory: bad capacity ${capacity}`);
+    this.t = arena.f64(capacity, 'EgoHistory.t');
+    this.rec = arena.f64(capacity * EGO.stride, 'EgoHistory.rec');
+    this.ring = arena.u32(2, 'EgoHistory.ring');
+    this.arrays = typedArrayFields(this);
+  }
+
+  private get head(): number {
+    return this.ring[0]!;
+  }
+
+  private get count(): number {
+    return this.ring[1]!;
   }
 
   get size(): number {
@@ -52,20 +81,33 @@ export class EgoHistory {
   }
 
   clear(): void {
-    this.head = 0;
-    this.count = 0;
+    this.ring[0] = 0;
+    this.ring[1] = 0;
+  }
+
+  /**
+   * Makes this history an exact copy of `other` (same capacity): records, times and ring
+   * position, every typed-array field found by reflection. No allocation.
+   */
+  copyFrom(other: EgoHistory): void {
+    if (other.capacity !== this.capacity) {
+      throw new Error(`EgoHistory.copyFrom: capacity ${other.capacity} into ${this.capacity}`);
+    }
+    copyTypedArrays(this.arrays, other.arrays, 'EgoHistory.copyFrom');
   }
 
   /** Appends a record; returns false (and keeps nothing) if it is older than the newest one. */
   push(record: Float64Array, tS: number): boolean {
-    if (this.count > 0 && tS < this.newestS) return false;
+    const count = this.count;
+    if (count > 0 && tS < this.newestS) return false;
+    const head = this.head;
     let idx: number;
-    if (this.count < this.capacity) {
-      idx = (this.head + this.count) % this.capacity;
-      this.count++;
+    if (count < this.capacity) {
+      idx = (head + count) % this.capacity;
+      this.ring[1] = count + 1;
     } else {
-      idx = this.head;
-      this.head = (this.head + 1) % this.capacity;
+      idx = head;
+      this.ring[0] = (head + 1) % this.capacity;
     }
     this.t[idx] = tS;
     const o = idx * EGO.stride;

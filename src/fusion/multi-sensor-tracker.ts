@@ -10,6 +10,7 @@ import {
   type SensorKind,
 } from '../wire/layouts.js';
 import type { SensorConfig } from '../wire/rig.js';
+import { TypedArrayArena } from '../pool/typed-array-arena.js';
 import { GatedAssignment } from './association.js';
 import { CameraMeasurements } from './camera-measurement.js';
 import { TrackEkf } from './ekf.js';
@@ -29,8 +30,15 @@ import {
   type TrackerStats,
 } from './tracker-config.js';
 import { COV_SIZE, S, TrackStatus, TrackTable } from './track-table.js';
+import {
+  EGO_HISTORY_CAPACITY,
+  SNAPSHOT_SCALAR,
+  TRACKER_STAT_KEYS,
+  TrackerSnapshot,
+} from './tracker-snapshot.js';
 
 export type { TrackerConfig, TrackerStats } from './tracker-config.js';
+export { TrackerSnapshot } from './tracker-snapshot.js';
 
 /** A saved tracker state (see `MultiSensorTracker.saveCheckpoint`). */
 export interface TrackerCheckpoint {
@@ -67,7 +75,7 @@ export class MultiSensorTracker {
   private readonly sensors: readonly SensorConfig[];
   private readonly table: TrackTable;
   private ekf: TrackEkf;
-  private readonly egoHistory = new EgoHistory(256);
+  private readonly egoHistory = new EgoHistory(EGO_HISTORY_CAPACITY);
   private readonly egoPose = new EgoPose();
   private readonly sensorPose = new SensorPose();
   private readonly clusterer: LidarClusterer;
@@ -351,6 +359,54 @@ export class MultiSensorTracker {
     Object.assign(this.stats, cp.stats);
     this.stats.egoRecords = egoRecords;
     this.stats.egoDropped = egoDropped;
+  }
+
+  /**
+   * Storage for `saveSnapshot`, laid out over `arena` (a region of a SharedArrayBuffer, so that
+   * another thread can restore from it; an ordinary one without an arena).
+   */
+  createSnapshot(arena: TypedArrayArena = TypedArrayArena.measuring('TrackerSnapshot')): TrackerSnapshot {
+    return new TrackerSnapshot(this.config.maxTracks, arena);
+  }
+
+  /**
+   * Copies the whole state into `s`: what `saveCheckpoint` keeps and the odometry history, so
+   * that a fresh tracker built with the same sensors and configuration continues after
+   * `restoreSnapshot(s)` exactly as this one does (a worker replaced mid-drive). The measurement
+   * models, the EKF and the clusterer hold only per-scan scratch. No allocation.
+   */
+  saveSnapshot(s: TrackerSnapshot): void {
+    this.checkSnapshot(s, 'saveSnapshot');
+    s.table.copyFrom(this.table);
+    s.egoHistory.copyFrom(this.egoHistory);
+    const v = s.scalars;
+    v[SNAPSHOT_SCALAR.timeS] = this.timeS;
+    v[SNAPSHOT_SCALAR.epochSet] = this.epochNs === undefined ? 0 : 1;
+    s.epochNs[0] = this.epochNs ?? 0n;
+    const st = this.stats;
+    for (let i = 0; i < TRACKER_STAT_KEYS.length; i++)
+      v[SNAPSHOT_SCALAR.stats + i] = st[TRACKER_STAT_KEYS[i]!];
+  }
+
+  /** Takes over the whole state saved by `saveSnapshot` (by this tracker or another). No allocation. */
+  restoreSnapshot(s: TrackerSnapshot): void {
+    this.checkSnapshot(s, 'restoreSnapshot');
+    this.table.copyFrom(s.table);
+    this.egoHistory.copyFrom(s.egoHistory);
+    const v = s.scalars;
+    this.timeS = v[SNAPSHOT_SCALAR.timeS]!;
+    this.epochNs = v[SNAPSHOT_SCALAR.epochSet] === 1 ? s.epochNs[0]! : undefined;
+    const st = this.stats;
+    for (let i = 0; i < TRACKER_STAT_KEYS.length; i++)
+      st[TRACKER_STAT_KEYS[i]!] = v[SNAPSHOT_SCALAR.stats + i]!;
+  }
+
+  private checkSnapshot(s: TrackerSnapshot, what: string): void {
+    if (s.maxTracks !== this.config.maxTracks) {
+      throw new Error(
+        `MultiSensorTracker.${what}: snapshot holds ${s.maxTracks} tracks, this tracker ${this.config.maxTracks} (maxTracks)`,
+      );
+    }
   }
 
   /** Stamp the tracks are predicted to (ns), or undefined before the first scan. */

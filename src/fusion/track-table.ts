@@ -1,3 +1,9 @@
+import {
+  TypedArrayArena,
+  copyTypedArrays,
+  typedArrayFields,
+  type ArenaArray,
+} from '../pool/typed-array-arena.js';
 import { OBJECT_CLASS_COUNT, ObjectClass } from '../wire/layouts.js';
 
 /**
@@ -102,58 +108,81 @@ export class TrackTable {
   readonly scoreLogit: Float64Array;
   /** Consecutive lidar scans in which the track was detectable but not seen. */
   readonly lidarMissStreak: Uint16Array;
-  private nextId = 1;
-  private live = 0;
+  /**
+   * [last id handed out (0: none, so the next is 1), slots in use]: kept in an array like the
+   * rest, so that a table laid out in shared memory holds them and `copyFrom` copies them with
+   * the other fields; all zero is an empty table, so a table built over saved memory changes
+   * nothing in it.
+   */
+  private readonly counters: Uint32Array;
+  /** Every typed-array field, in property order (what copyFrom copies). */
+  private readonly arrays: readonly ArenaArray[];
 
-  constructor(readonly capacity: number) {
+  /**
+   * A table of `capacity` slots; its arrays are placed in `arena` (shared memory, e.g. a
+   * tracker snapshot), or are ordinary arrays without one.
+   */
+  constructor(
+    readonly capacity: number,
+    arena: TypedArrayArena = TypedArrayArena.measuring('TrackTable'),
+  ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`TrackTable: bad capacity ${capacity}`);
-    this.state = new Float64Array(capacity * S.dim);
-    this.cov = new Float64Array(capacity * COV_SIZE);
-    this.status = new Uint8Array(capacity);
-    this.id = new Int32Array(capacity);
-    this.existence = new Float64Array(capacity);
-    this.detectorExistence = new Float64Array(capacity);
-    this.sensorExistence = new Float64Array(capacity);
-    this.history = new Uint32Array(capacity);
-    this.scans = new Uint32Array(capacity);
-    this.hits = new Uint32Array(capacity);
-    this.createdS = new Float64Array(capacity);
-    this.timeS = new Float64Array(capacity);
-    this.lastHitS = new Float64Array(capacity);
-    this.length = new Float64Array(capacity);
-    this.width = new Float64Array(capacity);
-    this.yaw = new Float64Array(capacity);
-    this.yawVar = new Float64Array(capacity);
-    this.headingRate = new Float64Array(capacity);
-    this.headingRateVar = new Float64Array(capacity);
-    this.headingCov = new Float64Array(capacity);
-    this.yawMeasuredS = new Float64Array(capacity);
-    this.z = new Float64Array(capacity);
-    this.height = new Float64Array(capacity);
-    this.seenLength = new Float64Array(capacity);
-    this.seenWidth = new Float64Array(capacity);
-    this.classScore = new Float64Array(capacity * CLASS_COUNT);
-    this.classId = new Uint8Array(capacity);
-    this.shapeClass = new Uint8Array(capacity);
-    this.lidarMissStreak = new Uint16Array(capacity);
-    this.scoreLogit = new Float64Array(capacity);
-    this.dimsKnown = new Uint8Array(capacity);
+    this.state = arena.f64(capacity * S.dim, 'TrackTable.state');
+    this.cov = arena.f64(capacity * COV_SIZE, 'TrackTable.cov');
+    this.status = arena.u8(capacity, 'TrackTable.status');
+    this.id = arena.i32(capacity, 'TrackTable.id');
+    this.existence = arena.f64(capacity, 'TrackTable.existence');
+    this.detectorExistence = arena.f64(capacity, 'TrackTable.detectorExistence');
+    this.sensorExistence = arena.f64(capacity, 'TrackTable.sensorExistence');
+    this.history = arena.u32(capacity, 'TrackTable.history');
+    this.scans = arena.u32(capacity, 'TrackTable.scans');
+    this.hits = arena.u32(capacity, 'TrackTable.hits');
+    this.createdS = arena.f64(capacity, 'TrackTable.createdS');
+    this.timeS = arena.f64(capacity, 'TrackTable.timeS');
+    this.lastHitS = arena.f64(capacity, 'TrackTable.lastHitS');
+    this.length = arena.f64(capacity, 'TrackTable.length');
+    this.width = arena.f64(capacity, 'TrackTable.width');
+    this.yaw = arena.f64(capacity, 'TrackTable.yaw');
+    this.yawVar = arena.f64(capacity, 'TrackTable.yawVar');
+    this.headingRate = arena.f64(capacity, 'TrackTable.headingRate');
+    this.headingRateVar = arena.f64(capacity, 'TrackTable.headingRateVar');
+    this.headingCov = arena.f64(capacity, 'TrackTable.headingCov');
+    this.yawMeasuredS = arena.f64(capacity, 'TrackTable.yawMeasuredS');
+    this.z = arena.f64(capacity, 'TrackTable.z');
+    this.height = arena.f64(capacity, 'TrackTable.height');
+    this.seenLength = arena.f64(capacity, 'TrackTable.seenLength');
+    this.seenWidth = arena.f64(capacity, 'TrackTable.seenWidth');
+    this.classScore = arena.f64(capacity * CLASS_COUNT, 'TrackTable.classScore');
+    this.classId = arena.u8(capacity, 'TrackTable.classId');
+    this.shapeClass = arena.u8(capacity, 'TrackTable.shapeClass');
+    this.lidarMissStreak = arena.u16(capacity, 'TrackTable.lidarMissStreak');
+    this.scoreLogit = arena.f64(capacity, 'TrackTable.scoreLogit');
+    this.dimsKnown = arena.u8(capacity, 'TrackTable.dimsKnown');
+    this.counters = arena.u32(2, 'TrackTable.counters');
+    this.arrays = typedArrayFields(this);
   }
 
   /** Number of slots in use. */
   get size(): number {
-    return this.live;
+    return this.counters[1]!;
+  }
+
+  /** The id the next track will get (1 .. MAX_TRACK_ID). */
+  get nextId(): number {
+    return this.counters[0]! + 1;
   }
 
   /** Takes the lowest free slot as a new tentative track, or returns -1 when full. */
   allocate(tS: number): number {
-    if (this.live === this.capacity) return -1;
+    const counters = this.counters;
+    if (counters[1] === this.capacity) return -1;
     let slot = 0;
     while (this.status[slot] !== TrackStatus.free) slot++;
-    this.live++;
+    counters[1]!++;
     this.status[slot] = TrackStatus.tentative;
-    this.id[slot] = this.nextId;
-    this.nextId = this.nextId >= MAX_TRACK_ID ? 1 : this.nextId + 1;
+    const id = counters[0]! + 1;
+    this.id[slot] = id;
+    counters[0] = id >= MAX_TRACK_ID ? 0 : id;
     this.existence[slot] = 0;
     this.detectorExistence[slot] = 0;
     this.sensorExistence[slot] = 0;
@@ -188,20 +217,14 @@ export class TrackTable {
 
   /**
    * Makes this table an exact copy of `other` (same capacity): every typed-array field, found by
-   * reflection so that a field added later is never forgotten, and the id counter.
+   * reflection so that a field added later is never forgotten, the id counter among them (the
+   * table keeps all its state in typed arrays). No allocation.
    */
   copyFrom(other: TrackTable): void {
     if (other.capacity !== this.capacity) {
       throw new Error(`TrackTable.copyFrom: capacity ${other.capacity} into ${this.capacity}`);
     }
-    const dst = this as unknown as Record<string, unknown>;
-    const src = other as unknown as Record<string, unknown>;
-    for (const key of Object.keys(src)) {
-      const v = src[key];
-      if (ArrayBuffer.isView(v)) (dst[key] as Float64Array).set(v as Float64Array);
-    }
-    this.nextId = other.nextId;
-    this.live = other.live;
+    copyTypedArrays(this.arrays, other.arrays, 'TrackTable.copyFrom');
   }
 
   /** Sets the existence from its two sources (see `existence`). */
@@ -212,13 +235,13 @@ export class TrackTable {
   free(slot: number): void {
     if (this.status[slot] === TrackStatus.free) return;
     this.status[slot] = TrackStatus.free;
-    this.live--;
+    this.counters[1]!--;
   }
 
   clear(): void {
     this.status.fill(TrackStatus.free);
-    this.live = 0;
-    this.nextId = 1;
+    this.counters[0] = 0;
+    this.counters[1] = 0;
   }
 
   /**

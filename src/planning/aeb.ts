@@ -55,8 +55,11 @@ const STANDSTILL_SPEED = 0.05;
 /** AEB stages: none, forward collision warning, partial braking, full braking (AEB_STAGES on the wire). */
 export const AebStage = { none: 0, warn: 1, partial: 2, full: 3 } as const;
 
+/** What can set the AEB stage of an update. */
+export const AEB_CAUSES = ['none', 'ttc', 'required_decel', 'hold'] as const;
+
 /** What set the AEB stage of the last update. */
-export type AebCause = 'none' | 'ttc' | 'required_decel' | 'hold';
+export type AebCause = (typeof AEB_CAUSES)[number];
 
 /** The object an intervention brakes for, as the lead selector found it this cycle. */
 export interface AebTarget {

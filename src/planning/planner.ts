@@ -1,6 +1,8 @@
+import { ReflectiveStateCodec, type StateRecord } from '../pool/reflective-state-codec.js';
+import { TypedArrayArena } from '../pool/typed-array-arena.js';
 import { EGO, TRACK, TRACK_QUALITY, type PlanDecision, type PlanReason } from '../wire/layouts.js';
 import { AccController } from './acc-controller.js';
-import { Aeb, AebStage, type AebTarget } from './aeb.js';
+import { AEB_CAUSES, Aeb, AebStage, type AebTarget } from './aeb.js';
 import { CommandLimiter } from './command-limiter.js';
 import { EgoPath } from './ego-path.js';
 import { Lead, LeadSelector, Threat } from './lead-selector.js';
@@ -64,6 +66,9 @@ export function createPlanResult(): PlanResult {
   };
 }
 
+/** A planner's state between calls in typed arrays (see `Planner.saveSnapshot`). */
+export type PlannerSnapshot = StateRecord;
+
 /** Largest ego acceleration (m/s²) believed when seeding the jerk limit. */
 const MAX_MEASURED_ACCEL = 20;
 
@@ -100,6 +105,8 @@ export class Planner {
   private egoYawRate = 0;
   private egoAccel = 0;
   private egoS = -Infinity;
+  /** Every field of the planner and its parts but the configuration, for snapshots. */
+  private readonly stateCodec: ReflectiveStateCodec;
 
   constructor(config: Partial<PlannerConfig> = {}) {
     this.config = { ...DEFAULT_PLANNER_CONFIG, ...config };
@@ -107,6 +114,45 @@ export class Planner {
     this.selector = new LeadSelector(this.config);
     this.acc = new AccController(this.config);
     this.aeb = new Aeb(this.config);
+    // Last: it lists the fields the constructor has made.
+    this.stateCodec = new ReflectiveStateCodec(this, 'Planner', {
+      skip: [this.config],
+      skipPaths: ['stateCodec'],
+      hints: {
+        epochNs: { optional: 'bigint' },
+        'aeb.cause': { enum: AEB_CAUSES },
+        'aeb.lastCause': { enum: AEB_CAUSES },
+      },
+    });
+  }
+
+  /** The state's fields and their types, one per line: two planners' snapshots fit each other when these match. */
+  get stateLayout(): string {
+    return this.stateCodec.description;
+  }
+
+  /**
+   * Storage for `saveSnapshot`, laid out over `arena` (a region of a SharedArrayBuffer, so that
+   * another thread can restore from it; an ordinary one without an arena).
+   */
+  createSnapshot(arena: TypedArrayArena = TypedArrayArena.measuring('PlannerSnapshot')): PlannerSnapshot {
+    return this.stateCodec.createRecord(arena);
+  }
+
+  /**
+   * Saves the state kept between calls (AEB stage and timers, the limiter's last command, lead
+   * and threat, stamps, last plausible odometry: every field of the planner and its parts, found
+   * by reflection, but the configuration), so that a fresh planner with the same configuration
+   * plans bit for bit as this one from then on after `restoreSnapshot`. No allocation; throws
+   * naming a field whose type changed.
+   */
+  saveSnapshot(s: PlannerSnapshot): void {
+    this.stateCodec.save(s);
+  }
+
+  /** Takes over the state saved by `saveSnapshot` (by this planner or another). No allocation. */
+  restoreSnapshot(s: PlannerSnapshot): void {
+    this.stateCodec.restore(s);
   }
 
   /**
