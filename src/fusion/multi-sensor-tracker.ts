@@ -135,6 +135,11 @@ export class MultiSensorTracker {
     this.live = new Int32Array(c.maxTracks);
   }
 
+  /** Number of sensors the tracker was built with (what sensor indices refer to). */
+  get sensorCount(): number {
+    return this.sensors.length;
+  }
+
   /** Ego odometry: rec is one EGO_LAYOUT record (x, y, yaw in odom; speed, yawRate, accel). */
   ingestEgo(rec: Float64Array, stampNs: bigint): void {
     if (rec.length < EGO.stride) {

@@ -3,7 +3,13 @@ import { EGO, OBJECT, ObjectClass, TRACK } from '../wire/layouts.js';
 import { DEFAULT_RIG, DETECTOR_RIG, OBJECT_LIST_SENSOR, type SensorConfig } from '../wire/rig.js';
 import { MultiSensorTracker } from './multi-sensor-tracker.js';
 import { Prng } from '../sim/prng.js';
-import { egoAt, egoRecord, runScenario, type SceneObject } from './synthetic-scene.test-helpers.js';
+import {
+  egoAt,
+  egoRecord,
+  recordScenario,
+  replayCall,
+  type SceneObject,
+} from './synthetic-scene.test-helpers.js';
 
 /** The detector at the origin of base_link, plus odometry. */
 const OBJECTS_RIG: SensorConfig[] = [
@@ -258,53 +264,7 @@ describe('MultiSensorTracker checkpoints and hostile input', () => {
 
   it('fuses a rewound stretch bit for bit as it fused it in order (saveCheckpoint / restoreCheckpoint)', () => {
     // Record every call of a 2 s scene, then replay it twice: straight, and with a rewind.
-    const calls: {
-      kind: string;
-      index: number;
-      data: Float32Array | Float64Array;
-      count: number;
-      stamp: bigint;
-    }[] = [];
-    const recorder = new Proxy(new MultiSensorTracker(DETECTOR_RIG), {
-      get(target, prop, receiver) {
-        const v = Reflect.get(target, prop, receiver) as unknown;
-        if (typeof prop === 'string' && prop.startsWith('ingest') && typeof v === 'function') {
-          return (...args: unknown[]) => {
-            if (prop === 'ingestEgo') {
-              calls.push({
-                kind: prop,
-                index: -1,
-                data: (args[0] as Float64Array).slice(),
-                count: 1,
-                stamp: args[1] as bigint,
-              });
-            } else {
-              calls.push({
-                kind: prop,
-                index: args[0] as number,
-                data: (args[1] as Float32Array).slice(
-                  0,
-                  0 +
-                    (args[2] as number) *
-                      (prop === 'ingestLidar'
-                        ? 4
-                        : prop === 'ingestObjects'
-                          ? 16
-                          : prop === 'ingestCamera'
-                            ? 8
-                            : 4),
-                ),
-                count: args[2] as number,
-                stamp: args[3] as bigint,
-              });
-            }
-            return (v as (...a: unknown[]) => unknown).apply(target, args);
-          };
-        }
-        return v;
-      },
-    });
-    runScenario(recorder, {
+    const calls = recordScenario({
       durationS: 2,
       sensors: DETECTOR_RIG,
       ego: { x0: 0, y0: 0, yaw0: 0, speed: 15, yawRate: 0.02 },
@@ -321,17 +281,7 @@ describe('MultiSensorTracker checkpoints and hostile input', () => {
       outputEveryS: 10,
     });
     expect(calls.length).toBeGreaterThan(300);
-    const apply = (t: MultiSensorTracker, c: (typeof calls)[number]): void => {
-      if (c.kind === 'ingestEgo') t.ingestEgo(c.data as Float64Array, c.stamp);
-      else
-        (t[c.kind as 'ingestRadar'] as (i: number, d: Float32Array, n: number, s: bigint) => void).call(
-          t,
-          c.index,
-          c.data as Float32Array,
-          c.count,
-          c.stamp,
-        );
-    };
+    const apply = replayCall;
     const outputs = (t: MultiSensorTracker, stamp: bigint): Buffer => {
       const out = new Float32Array(64 * TRACK.stride);
       const n = t.writeTracks(stamp, out);

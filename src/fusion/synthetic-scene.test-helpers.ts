@@ -6,7 +6,7 @@
  */
 import { CAMERA, EGO, LIDAR, OBJECT, RADAR, TRACK } from '../wire/layouts.js';
 import type { SensorConfig } from '../wire/rig.js';
-import type { MultiSensorTracker } from './multi-sensor-tracker.js';
+import { MultiSensorTracker } from './multi-sensor-tracker.js';
 
 /** mulberry32 with Box–Muller; deterministic for a given seed. */
 export class Prng {
@@ -600,6 +600,62 @@ export function runScenario(tracker: MultiSensorTracker, opts: ScenarioOptions):
       }
     }
   }
+}
+
+/** One ingest call of a tracker, with a copy of its payload. */
+export interface RecordedCall {
+  kind: 'ingestEgo' | 'ingestLidar' | 'ingestRadar' | 'ingestCamera' | 'ingestObjects';
+  /** Sensor index (-1 for odometry). */
+  index: number;
+  data: Float32Array | Float64Array;
+  count: number;
+  stamp: bigint;
+}
+
+const CALL_STRIDE = {
+  ingestLidar: LIDAR.stride,
+  ingestRadar: RADAR.stride,
+  ingestCamera: CAMERA.stride,
+  ingestObjects: OBJECT.stride,
+} as const;
+
+/**
+ * Every ingest call `runScenario` makes over the scenario (fed to a real tracker meanwhile), so
+ * that several trackers can be given exactly the same inputs, in pieces (`replayCall`).
+ */
+export function recordScenario(opts: ScenarioOptions): RecordedCall[] {
+  const calls: RecordedCall[] = [];
+  const recorder = new Proxy(new MultiSensorTracker(opts.sensors), {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof prop !== 'string' || !prop.startsWith('ingest') || typeof v !== 'function') return v;
+      const kind = prop as RecordedCall['kind'];
+      return (...args: unknown[]) => {
+        if (kind === 'ingestEgo') {
+          calls.push({
+            kind,
+            index: -1,
+            data: (args[0] as Float64Array).slice(),
+            count: 1,
+            stamp: args[1] as bigint,
+          });
+        } else {
+          const count = args[2] as number;
+          const data = (args[1] as Float32Array).slice(0, count * CALL_STRIDE[kind]);
+          calls.push({ kind, index: args[0] as number, data, count, stamp: args[3] as bigint });
+        }
+        return (v as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  runScenario(recorder, opts);
+  return calls;
+}
+
+/** Makes the recorded call on `t`. */
+export function replayCall(t: MultiSensorTracker, c: RecordedCall): void {
+  if (c.kind === 'ingestEgo') t.ingestEgo(c.data as Float64Array, c.stamp);
+  else t[c.kind](c.index, c.data as Float32Array, c.count, c.stamp);
 }
 
 /** Per-object error statistics collected from scenario outputs. */
