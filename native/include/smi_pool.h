@@ -647,12 +647,24 @@ typedef struct smi_reader {
  * or claims one of that pattern. A sequential reader starts at the next commit, a bound reserved
  * one at the first commit the pool ever made (every slot since was held for it).
  */
+static inline int smi_reader_open_entry(smi_reader *r, const smi_channel *c, uint32_t mode, int32_t only);
+
 static inline int smi_reader_open(smi_reader *r, const smi_channel *c, uint32_t mode) {
+  return smi_reader_open_entry(r, c, mode, -1);
+}
+
+/**
+ * smi_reader_open, binding only reserved entry `only` when it is >= 0 (SMI_EBUSY if that entry is
+ * not reserved and unbound): a replacement thread takes over the entry its dead predecessor held,
+ * with its cursor, after the supervisor handed it over (smi-fusion's StageSupervisor).
+ */
+static inline int smi_reader_open_entry(smi_reader *r, const smi_channel *c, uint32_t mode, int32_t only) {
   uint8_t *b = c->base;
   r->ch = *c;
   r->pid = (uint32_t)getpid();
   r->skipped = r->torn = 0;
   for (uint32_t i = 0; i < SMI_MAX_READERS; i++) {
+    if (only >= 0 && i != (uint32_t)only) continue;
     size_t e = smi_entry_off(c, i);
     uint32_t pid = smi_load(b, e + SMI_RD_PID);
     uint32_t m = smi_load(b, e + SMI_RD_MODE);
@@ -667,6 +679,7 @@ static inline int smi_reader_open(smi_reader *r, const smi_channel *c, uint32_t 
     r->cursor = smi_load(b, e + SMI_RD_CURSOR);
     return 0;
   }
+  if (only >= 0) return SMI_EBUSY;
   if (mode == 0) mode = SMI_ACCESS_SEQUENTIAL;
   for (uint32_t i = 0; i < SMI_MAX_READERS; i++) {
     size_t e = smi_entry_off(c, i);

@@ -284,7 +284,13 @@ class NativeReader : public Napi::ObjectWrap<NativeReader> {
     Napi::Env env = info.Env();
     store_ = StoreOf(info[0], "NativeReader");
     smi_channel ch = ChannelOf(env, store_, info[1].As<Napi::Number>().Uint32Value());
-    if (smi_reader_open(&r_, &ch, info[2].As<Napi::Number>().Uint32Value()) != 0) {
+    // Optional 4th argument: bind only this reserved entry (a handed-over reader).
+    int32_t only = info.Length() > 3 && info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : -1;
+    if (smi_reader_open_entry(&r_, &ch, info[2].As<Napi::Number>().Uint32Value(), only) != 0) {
+      if (only >= 0) {
+        throw Napi::Error::New(env, "pool channel " + std::to_string(ch.index) + ": reader entry " +
+                                        std::to_string(only) + " is not reserved and unbound (not handed over)");
+      }
       throw Napi::Error::New(env, "pool channel " + std::to_string(ch.index) + ": no free reader entry (at most " +
                                       std::to_string(SMI_MAX_READERS) + ")");
     }

@@ -414,6 +414,16 @@ export class MultiSensorTracker {
     }
   }
 
+  /** Tracks held (tentative and confirmed). */
+  get trackCount(): number {
+    return this.table.size;
+  }
+
+  /** The id the next new track gets. */
+  get nextTrackId(): number {
+    return this.table.nextId;
+  }
+
   /** Stamp the tracks are predicted to (ns), or undefined before the first scan. */
   get stateStampNs(): bigint | undefined {
     if (this.epochNs === undefined || this.timeS === -Infinity) return undefined;

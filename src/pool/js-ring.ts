@@ -222,17 +222,20 @@ export class JsChannelWriter extends SlotViewWriter implements ChannelWriter {
 
 /**
  * Binds a reader entry reserved at creation (of `access`, or any when undefined), else claims a
- * free one. Returns the entry index, its mode, epoch and starting cursor.
+ * free one. With `only`, binds that reserved entry or throws (a reader handed over after its
+ * thread died, SegmentWords.handOverEntry). Returns the entry index, its mode, epoch and cursor.
  */
 export function claimReaderEntry(
   words: SegmentWords,
   ch: ChannelPlacement,
   access: AccessPattern | undefined,
   pid: number,
+  only?: number,
 ): { entry: number; mode: number; epoch: number; cursor: number } {
   const { i32, u32 } = words;
   const want = access === undefined ? 0 : access === 'latest' ? ACCESS_LATEST : ACCESS_SEQUENTIAL;
   for (let r = 0; r < MAX_READERS; r++) {
+    if (only !== undefined && r !== only) continue;
     const e = entryWord(ch, r);
     const owner = Atomics.load(u32, e + RD.pid / 4);
     const mode = Atomics.load(u32, e + RD.mode / 4);
@@ -245,6 +248,11 @@ export function claimReaderEntry(
       epoch: Atomics.load(u32, e + RD.epoch / 4),
       cursor: Atomics.load(u32, e + RD.cursor / 4),
     };
+  }
+  if (only !== undefined) {
+    throw new Error(
+      `pool channel '${ch.name}': reader entry ${only} is not reserved and unbound (not handed over)`,
+    );
   }
   const mode = want === 0 ? ACCESS_SEQUENTIAL : want;
   for (let r = 0; r < MAX_READERS; r++) {
@@ -297,10 +305,11 @@ export class JsChannelReader implements ChannelReader {
     private readonly words: SegmentWords,
     readonly channel: ChannelPlacement,
     access?: AccessPattern,
+    only?: number,
   ) {
     this.i32 = words.i32;
     this.u32 = words.u32;
-    const claim = claimReaderEntry(words, channel, access, process.pid);
+    const claim = claimReaderEntry(words, channel, access, process.pid, only);
     this.entry = claim.entry;
     this.mode = claim.mode;
     this.epoch = claim.epoch;

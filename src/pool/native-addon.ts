@@ -59,7 +59,13 @@ export interface PoolAddon {
   /** The calling thread's policy and priority: "fifo 10", "other 0". */
   threadPolicy(): string;
   NativeWriter: new (sab: SharedArrayBuffer, channel: number, producerId: number) => NativeWriterHandle;
-  NativeReader: new (sab: SharedArrayBuffer, channel: number, mode: number) => NativeReaderHandle;
+  /** `only` >= 0: bind only that reserved entry (a handed-over reader). */
+  NativeReader: new (
+    sab: SharedArrayBuffer,
+    channel: number,
+    mode: number,
+    only: number,
+  ) => NativeReaderHandle;
 }
 
 /** SMI_E* codes of smi_pool.h. */

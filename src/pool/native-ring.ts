@@ -68,8 +68,9 @@ export class NativeChannelReader implements ChannelReader {
     private readonly words: SegmentWords,
     readonly channel: ChannelPlacement,
     access?: AccessPattern,
+    only?: number,
   ) {
-    this.handle = new addon.NativeReader(words.sab, channel.index, access ? MODE[access] : 0);
+    this.handle = new addon.NativeReader(words.sab, channel.index, access ? MODE[access] : 0, only ?? -1);
     this.u32 = words.u32;
     this.entry = this.handle.entry;
     this.access = this.handle.mode === MODE.latest ? 'latest' : 'sequential';

@@ -4,6 +4,7 @@
  * The protocol is the one in native/LAYOUT.md; native/include/smi_pool.h is its C twin.
  */
 import {
+  ACCESS_SEQUENTIAL,
   CH,
   META,
   MAX_READERS,
@@ -161,6 +162,35 @@ export class SegmentWords {
     Atomics.store(u32, e + RD.cursor / 4, 0);
     Atomics.store(u32, e + RD.pid / 4, 0);
     return slots;
+  }
+
+  /**
+   * Hands reader entry `entry` (bound, owned by `pid`) over to a replacement reader in the same
+   * process, after the thread that held it died: the slots it had taken (commits before its
+   * cursor, or every slot it holds for a latest reader) are released, the commits it had not read
+   * yet stay referenced, and the entry becomes reserved-unbound so that a reader opened with
+   * `entry` binds it at the same cursor. Returns the slots released, or -1 when the entry is not
+   * bound to `pid`.
+   */
+  handOverEntry(ch: ChannelPlacement, entry: number, pid: number): number {
+    const { i32, u32 } = this;
+    const e = entryWord(ch, entry);
+    if (Atomics.load(u32, e + RD.pid / 4) !== pid >>> 0 || Atomics.load(u32, e + RD.bound / 4) !== 1)
+      return -1;
+    const sequential = Atomics.load(u32, e + RD.mode / 4) === ACCESS_SEQUENTIAL;
+    const cursor = Atomics.load(u32, e + RD.cursor / 4);
+    const bit = 1 << entry;
+    let released = 0;
+    for (let s = 0; s < ch.slotCount; s++) {
+      const m = metaWord(ch, s);
+      const st = Atomics.load(i32, m);
+      if (st === SLOT_WRITING || !(st & bit)) continue;
+      // A commit at or after the cursor was never taken: the replacement reads it.
+      if (sequential && ((cursor - Atomics.load(u32, m + META.commitIndex / 4)) | 0) <= 0) continue;
+      if (this.releaseEntry(ch, entry, s)) released++;
+    }
+    Atomics.store(u32, e + RD.bound / 4, 0);
+    return released;
   }
 
   /** Reclaims a reader entry of a dead (or lease-expired) process, counted in the channel header. */

@@ -286,16 +286,31 @@ export class SlotPool {
   /**
    * Opens a reader: binds an entry reserved at creation (of `access`, or any), else claims a free
    * one (`access`, default sequential). The first reader opened here is the one `release(channel,
-   * slot)` acts for when no entry is named.
+   * slot)` acts for when no entry is named. With `entry`, binds only that entry, which must have
+   * been handed over (handOverReader), and resumes at its cursor.
    */
-  reader(channel: number, access?: AccessPattern): ChannelReader {
+  reader(channel: number, access?: AccessPattern, entry?: number): ChannelReader {
     const ch = this.placement(channel);
     const r =
       this.implementation === 'native'
-        ? new NativeChannelReader(this.addon!, this.words, ch, access)
-        : new JsChannelReader(this.words, ch, access);
+        ? new NativeChannelReader(this.addon!, this.words, ch, access, entry)
+        : new JsChannelReader(this.words, ch, access, entry);
     if (this.defaultReader[channel] === -1) this.defaultReader[channel] = r.entry;
     return r;
+  }
+
+  /**
+   * After the thread holding reader `entry` of `channel` died (in this process): releases what it
+   * had taken, keeps what it had not read, and lets `reader(channel, access, entry)` bind the entry
+   * again at its cursor. Returns the slots released; throws when the entry is not bound here.
+   */
+  handOverReader(channel: number, entry: number): number {
+    const ch = this.placement(channel);
+    const released = this.words.handOverEntry(ch, entry, process.pid);
+    if (released < 0) {
+      throw new Error(`pool channel '${ch.name}': reader entry ${entry} is not bound by this process`);
+    }
+    return released;
   }
 
   /**

@@ -34,6 +34,8 @@ export type { IngestFn, ServiceSource } from '../sensors/source.js';
 
 export interface ServiceOptions {
   log: Logger;
+  /** Honour injected faults (scheduler.injectFault): tests and the failover bench only. */
+  faultInjection?: boolean;
   /** Where the status line goes (stdout for the CLI); omit for none. */
   statusSink?: (line: string) => void;
   statusIntervalMs?: number;
@@ -197,7 +199,7 @@ export class FusionService {
                 ...(zmqSources[0]!.curve ? { curve: zmqSources[0]!.curve } : {}),
               }
             : undefined,
-        postOutputs: options.outputTap !== undefined || spec.outputs.foxglove !== undefined,
+        faultInjection: options.faultInjection ?? false,
         postPlans: spec.sources.some((s) => s.type === 'simulator' && s.closedLoop),
         logLevel: log.level,
         generation: 1,

@@ -7,6 +7,7 @@ import { API_VERSION } from '../smi/spec/pipeline-spec.js';
 import type { Condition, ControllerStatus } from '../smi/controller/spec-controller.js';
 import type { SchedulerStatus } from '../smi/scheduler/scheduler-telemetry.js';
 import type { SplitReport } from '../workers/stage-thread-protocol.js';
+import type { RecoveryStatus } from '../smi/scheduler/tracker-supervisor.js';
 import type { FusionService } from './fusion-service.js';
 
 export interface ServiceStatus {
@@ -30,6 +31,8 @@ export interface ServiceStatus {
     targets: { name: string; op: string; channels: string[]; subjects: string[] }[];
     /** Writes and reads refused, by `op channel subject`. */
     denials: Record<string, number>;
+    /** The tracker thread's deaths and replacements (README "Failure behaviour"). */
+    recovery: RecoveryStatus | undefined;
     sensors: {
       id: string;
       kind: string;
@@ -119,6 +122,17 @@ export function serviceStatus(service: FusionService, sourcesReady: boolean): Se
   }
   const degraded = conditions.find((c) => c.type === 'Degraded');
   const problems: string[] = [];
+  const recovery = service.scheduler.recoveryStatus();
+  const lastDeath = recovery?.events.at(-1);
+  // A replacement within the last 10 s still counts: the tracks it resumed are settling.
+  const recent = lastDeath !== undefined && Date.now() - Date.parse(lastDeath.at) < 10_000;
+  if (recovery && (recovery.state !== 'running' || recent)) {
+    problems.push(
+      recovery.state === 'failed'
+        ? `tracker thread down (${lastDeath?.reason ?? 'not replaced'})`
+        : `tracker thread ${recovery.state === 'replacing' ? 'being replaced' : 'replaced'} (${lastDeath?.reason})`,
+    );
+  }
   if (sched.overloadLevel > 0) problems.push(`overload level ${sched.overloadLevel}`);
   const lagging = sched.stages.filter((s) => s.lagging).map((s) => s.name);
   if (lagging.length > 0) problems.push(`lagging: ${lagging.join(', ')}`);
@@ -128,7 +142,16 @@ export function serviceStatus(service: FusionService, sourcesReady: boolean): Se
     const c = {
       type: 'Degraded' as const,
       status: 'True' as const,
-      reason: sched.overloadLevel > 0 ? 'Overload' : lagging.length ? 'Lagging' : 'SensorHealth',
+      reason:
+        recovery && (recovery.state !== 'running' || recent)
+          ? recovery.state === 'failed'
+            ? 'StageFailed'
+            : 'StageRestarted'
+          : sched.overloadLevel > 0
+            ? 'Overload'
+            : lagging.length
+              ? 'Lagging'
+              : 'SensorHealth',
       message: problems.join('; '),
       lastTransitionTime: at,
     };
@@ -166,6 +189,7 @@ export function serviceStatus(service: FusionService, sourcesReady: boolean): Se
         ),
       })),
       denials: Object.fromEntries(service.denials),
+      recovery,
       sensors,
     },
   };

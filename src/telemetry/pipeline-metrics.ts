@@ -135,6 +135,35 @@ export class PipelineMetrics {
     collect: this.collect,
   });
 
+  readonly threadRestarts = new Counter({
+    name: 'smi_stage_thread_restarts_total',
+    help: 'Stage threads that died after start (threw, crashed or were terminated), per thread and outcome: replaced (a standby or a new thread took over), gave_up (more deaths than scheduler.recovery allows)',
+    labelNames: ['thread', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly threadLostFrames = new Counter({
+    name: 'smi_stage_thread_lost_frames_total',
+    help: 'Frames a stage thread had taken and not finished when it died (not fused; the checkpoint it resumed from predates them)',
+    labelNames: ['thread'] as const,
+    registers: [this.registry],
+  });
+
+  readonly threadOutage = new Histogram({
+    name: 'smi_stage_thread_outage_seconds',
+    help: 'A stage thread death to its replacement running (gap) and to the replacement first output (first_output)',
+    labelNames: ['thread', 'until'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly threadUp = new Gauge({
+    name: 'smi_stage_thread_up',
+    help: 'Each stage thread: 1 running, 0 dead (being replaced, or given up)',
+    labelNames: ['thread'] as const,
+    registers: [this.registry],
+  });
+
   readonly schedDegraded = new Counter({
     name: 'smi_sched_degraded_total',
     help: 'Frames run degraded (lidar: coarser grid, half the points) to make their deadline or under overload',

@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     });
     await zmq.start();
   }
-  post({ type: 'ready', zmqEndpoints: zmq?.endpoints ?? [], priority });
+  post({ type: 'ready', zmqEndpoints: zmq?.endpoints ?? [], priority, readers: inputs.entries() });
   await thread.watch();
   await zmq?.stop();
   for (const p of framePorts) p.close();

@@ -5,6 +5,8 @@
  *   control   Int32 × 8: overload level, stop flag, reset epoch
  *   consumed  Uint32 per pool channel: messages its consuming stage has finished with (fused,
  *             shed or superseded), so the main thread can tell when the pipeline is idle
+ *   open      Int32 per pool channel: messages its consumer has taken and not yet finished (what
+ *             a consuming thread that dies loses; the supervisor settles them)
  *   doorbells Int32 × 2 per thread: [ring count, sleepers] (a stage thread sleeps on its doorbell;
  *             whoever commits to one of its inputs rings it)
  *   busy      Int32 per thread: 1 while it has taken frames it has not finished (and published)
@@ -118,6 +120,7 @@ export interface SchedulerBlockShape {
 export class SchedulerBlock {
   readonly control: Int32Array;
   readonly consumed: Uint32Array;
+  readonly open: Int32Array;
   readonly doorbells: Int32Array;
   readonly busy: Int32Array;
   readonly tids: Int32Array;
@@ -136,6 +139,8 @@ export class SchedulerBlock {
     this.control = new Int32Array(sab, off, CONTROL.words);
     off += CONTROL.words * 4;
     this.consumed = new Uint32Array(sab, off, shape.channels);
+    off += shape.channels * 4;
+    this.open = new Int32Array(sab, off, shape.channels);
     off += shape.channels * 4;
     this.doorbells = new Int32Array(sab, off, shape.threads * 2);
     off += shape.threads * 8;
@@ -165,7 +170,7 @@ export class SchedulerBlock {
 
   static bytesFor(shape: SchedulerBlockShape): number {
     let off =
-      CONTROL.words * 4 + shape.channels * 4 + shape.threads * 16 + shape.stages * STAGE_COUNTER.count * 4;
+      CONTROL.words * 4 + shape.channels * 8 + shape.threads * 16 + shape.stages * STAGE_COUNTER.count * 4;
     off = (off + 7) & ~7;
     off += shape.threads * THREAD_TIMER.count * 8 + STATUS.count * 8;
     off += shape.threads * SampleRing.bytesFor(SAMPLES_PER_THREAD);
@@ -222,6 +227,27 @@ export class SchedulerBlock {
 
   consumedOf(channel: number): number {
     return Atomics.load(this.consumed, channel);
+  }
+
+  /** The consumer of `channel` took a message (finished later: consumeTaken). */
+  take(channel: number): void {
+    Atomics.add(this.open, channel, 1);
+  }
+
+  /** The consumer finished with a message it took. */
+  consumeTaken(channel: number): void {
+    Atomics.add(this.consumed, channel, 1);
+    Atomics.sub(this.open, channel, 1);
+  }
+
+  /**
+   * The consumer of `channel` died: the messages it had taken and not finished are lost; they
+   * count as consumed (so idle detection goes on). Returns how many.
+   */
+  settleOpen(channel: number): number {
+    const n = Atomics.exchange(this.open, channel, 0);
+    if (n > 0) this.consume(channel, n);
+    return n;
   }
 
   /** Thread `t` has taken frames (1) / finished and published all it took (0). */

@@ -15,7 +15,7 @@ import { SPAN } from './span-ring.js';
 export type ExternalAdmission = (sensorIndex: number, d: Descriptor, nowNs: bigint) => boolean;
 
 export class StageInputs {
-  readonly readers: ChannelReader[];
+  readonly readers: ChannelReader[] = [];
   readonly periods: PeriodEstimator[];
   /** Input index by pool channel (-1: not an input of this thread). */
   private readonly byChannel: Int32Array;
@@ -44,8 +44,10 @@ export class StageInputs {
      * may (e.g. a reorder window full of them): give some back, then the drain goes on.
      */
     private readonly onHeldLimit: ((channel: number) => void) | undefined = undefined,
+    /** Open the readers now (else `open` does: a standby binds them when it takes over). */
+    openNow = true,
   ) {
-    this.readers = infos.map((i) => pool.reader(i.channel, i.access));
+    if (openNow) this.open();
     this.periods = infos.map((i) => new PeriodEstimator(1e9 / i.rateHz));
     this.byChannel = new Int32Array(pool.channels.length).fill(-1);
     infos.forEach((info, k) => (this.byChannel[info.channel] = k));
@@ -105,6 +107,7 @@ export class StageInputs {
         if (!got) break;
         const nowNs = process.hrtime.bigint();
         this.held[k]!++;
+        this.block.take(d.channel);
         this.block.samples[this.thread]!.push(
           SAMPLE.handoff,
           stage.index,
@@ -154,12 +157,12 @@ export class StageInputs {
     const k = this.byChannel[channel]!;
     this.readers[k]!.release(slot);
     this.held[k]!--;
-    this.block.consume(channel);
+    this.block.consumeTaken(channel);
   }
 
   /** Reports a frame consumed whose slot stays held (kept for the reorder window). */
   consumedOnly(channel: number): void {
-    this.block.consume(channel);
+    this.block.consumeTaken(channel);
   }
 
   /** Releases a slot whose frame was already reported consumed. */
@@ -194,6 +197,20 @@ export class StageInputs {
       if (!best || at < best.atNs) best = { atNs: at, jitterNs: this.periods[k]!.jitter, input: k };
     }
     return best;
+  }
+
+  /**
+   * Opens one reader per input; `entries` (per input) binds reader entries handed over from a
+   * thread that died (SlotPool.handOverReader) at their cursors.
+   */
+  open(entries?: readonly number[]): void {
+    if (this.readers.length > 0) throw new Error('stage inputs: readers already open');
+    this.infos.forEach((i, k) => this.readers.push(this.pool.reader(i.channel, i.access, entries?.[k])));
+  }
+
+  /** The reader entry bound per input (what a supervisor hands over if this thread dies). */
+  entries(): { channel: number; entry: number }[] {
+    return this.readers.map((r, k) => ({ channel: this.infos[k]!.channel, entry: r.entry }));
   }
 
   close(): void {

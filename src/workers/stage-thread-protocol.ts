@@ -61,6 +61,13 @@ export interface StageThreadData {
   priority?: { rank: number; realtime: number };
   logLevel: string;
   ingestLimits: { maxFutureMs: number; maxAgeMs: number };
+  /**
+   * Reader entry to bind per input (same order as `inputs`), handed over from a thread that died
+   * (SlotPool.handOverReader); absent: open fresh readers.
+   */
+  readerEntries?: number[];
+  /** Honour 'inject-fault' messages (tests and the failover bench only). */
+  faultInjection?: boolean;
 }
 
 export interface TrackerThreadData extends StageThreadData {
@@ -76,10 +83,17 @@ export interface TrackerThreadData extends StageThreadData {
   triggerMaxWaitNs: number;
   /** Stage indices (global) of the planner. */
   plannerStage: number;
-  /** ZeroMQ PUB endpoint for out/tracks and out/plan. */
-  publish: string;
-  /** Post every published message to the main thread too (recording, reports). */
-  postOutputs: boolean;
+  /** The output ring (OutputRing) the main thread publishes out/tracks and out/plan from. */
+  outputRingSab: SharedArrayBuffer;
+  /** The tracker's checkpoint in shared memory (TrackerStateBlock), written after each output. */
+  stateSab: SharedArrayBuffer;
+  /** Start from the checkpoint (a replacement thread) instead of an empty tracker. */
+  resume: boolean;
+  /**
+   * A hot standby: attach, then wait for an 'activate' message with the data to run under (the
+   * current generation's), so that a replacement starts without loading anything.
+   */
+  standby: boolean;
   /** Post each plan's command to the main thread (closed-loop simulation). */
   postPlans: boolean;
   /** The spec generation the thread starts under (the controller counts from 1). */
@@ -138,6 +152,10 @@ export interface LidarThreadData extends StageThreadData {
 /** main → stage thread */
 export type ToStageThread =
   | { type: 'stop' }
+  /** A standby tracker thread takes over: run under `data` (its reader entries handed over). */
+  | { type: 'activate'; data: TrackerThreadData }
+  /** Fault injection (honoured only with `faultInjection`): throw out of the loop mid-frame. */
+  | { type: 'inject-fault'; fault: 'throw' }
   /** A port the simulator (or replay) sends this thread's wire frames on. */
   | { type: 'frames'; port: MessagePort }
   | TrackerReconfigure
@@ -151,8 +169,19 @@ export type ToStageThread =
 
 /** stage thread → main */
 export type FromStageThread =
-  | { type: 'ready'; endpoint?: string; zmqEndpoints?: string[]; priority: string }
-  | { type: 'outputs'; parts: Uint8Array[] }
+  | {
+      type: 'ready';
+      zmqEndpoints?: string[];
+      priority: string;
+      /** The reader entry bound per input (for a handover if this thread dies). */
+      readers: { channel: number; entry: number }[];
+      /** A replacement: what it resumed from (undefined: started empty). */
+      resumed?: ResumedFrom;
+    }
+  /** A standby thread is attached and waits for 'activate'. */
+  | { type: 'standby' }
+  /** The thread failed after it was ready and is exiting (its readers are left for a handover). */
+  | { type: 'failed'; stage: string; message: string }
   | { type: 'plan'; targetAccel: number; decision: string }
   | { type: 'error'; stage: string; message: string }
   /**
@@ -176,4 +205,16 @@ export interface PortedFrame {
   receivedNs?: bigint;
   /** The clock stamps are checked against (replay at a drive's clock); default receivedNs. */
   clockNs?: bigint;
+}
+
+/** What a replacement tracker thread resumed from (its 'ready' message). */
+export interface ResumedFrom {
+  /** Checkpoints the block held (saves by every thread so far); 0: none, started empty. */
+  saves: number;
+  /** Tracks in the restored state (confirmed and tentative). */
+  tracks: number;
+  /** The next track id the restored table gives out. */
+  nextTrackId: number;
+  /** How old the checkpoint was when restored, ms. */
+  ageMs: number;
 }

@@ -26,7 +26,7 @@ import { ReadyQueue, emptyReadyFrame, type ReadyFrame } from '../smi/policy/read
 import { OverloadGovernor, StageCostModel, admit } from '../smi/policy/admission.js';
 import { LagDetector } from '../smi/policy/period-estimator.js';
 import { TriggerCyclePolicy } from '../smi/policy/trigger-cycle-policy.js';
-import { OutputPublisher } from '../io/output-publisher.js';
+
 import {
   CAMERA,
   OBJECT,
@@ -40,10 +40,16 @@ import {
 } from '../wire/layouts.js';
 import { planMessage, tracksMessage } from '../wire/output-messages.js';
 import { SAMPLE, STAGE_COUNTER, STATUS, THREAD_TIMER, type SchedulerBlock } from './scheduler-block.js';
+import {
+  TrackerStateBlock,
+  createTrackerThreadState,
+  type TrackerThreadState,
+} from './tracker-state-block.js';
 import type { StageInputs } from './stage-inputs.js';
 import { SPAN } from './span-ring.js';
 import { PrefetchWaiter } from './prefetch-waiter.js';
 import type {
+  ResumedFrom,
   SplitReport,
   SplitRuntime,
   StageInfo,
@@ -96,9 +102,8 @@ export interface TrackerThreadDeps {
   pool: SlotPool;
   block: SchedulerBlock;
   inputs: StageInputs;
-  publisher: OutputPublisher;
-  /** Posts a published message (copied) to the main thread, when asked for. */
-  postOutputs: ((parts: Buffer[]) => void) | undefined;
+  /** Where published messages go (the output ring the main thread's PUB socket drains). */
+  publisher: { publish(parts: Buffer[]): void };
   postPlan: ((targetAccel: number, decision: string) => void) | undefined;
   onStageError: (stage: string, err: unknown) => void;
   /** A stage started lagging or recovered (logged once per change by the caller). */
@@ -189,6 +194,12 @@ export class TrackerThread {
   private generationPending = false;
   private generationAppliedMs = 0;
   private pendingReconfigure: TrackerReconfigure | undefined;
+  private faultPending = false;
+  /** A replacement thread: the checkpoint it resumed from (undefined: it started empty). */
+  resumed: ResumedFrom | undefined;
+  /** The checkpoint in shared memory, saved after each output (what a replacement resumes from). */
+  private readonly state: TrackerStateBlock;
+  private readonly stateOut: TrackerThreadState;
   private readonly held: HeldFrames;
   private readonly ready: ReadyQueue;
   private readonly frame = emptyReadyFrame();
@@ -236,6 +247,12 @@ export class TrackerThread {
       maxTracks: data.maxTracks,
     });
     this.planner = new Planner(data.planning);
+    this.state = TrackerStateBlock.attach(data.stateSab, {
+      maxTracks: data.maxTracks,
+      sensors: data.sensors,
+      inputs: data.inputs.length,
+    });
+    this.stateOut = createTrackerThreadState(data.inputs.length);
     this.tracks = new Float32Array(data.maxTracks * TRACK.stride);
     this.quality = new Float32Array(data.maxTracks * TRACK_QUALITY.stride);
     const slots = data.inputs.reduce((n, i) => n + pool.channels[i.channel]!.slotCount, 0);
@@ -333,6 +350,56 @@ export class TrackerThread {
       altSummary: { decision: 'none', targetAccel: 0 },
       nextReportNs: 0,
     };
+  }
+
+  /**
+   * A replacement: restores the tracker, the planner and the output sequence numbers from the
+   * checkpoint (before the first frame). A split's alternative starts again from the restored
+   * primary.
+   */
+  resumeFromCheckpoint(): void {
+    this.resumed = this.restoreCheckpoint();
+    if (this.alt) {
+      this.alt = this.makeAlt(this.alt.split);
+      this.ordered = this.makeOrdered();
+    }
+  }
+
+  private restoreCheckpoint(): ResumedFrom {
+    const saves = this.state.info().saves;
+    const s = this.stateOut;
+    if (!this.state.restore(this.tracker, this.planner, s)) {
+      return { saves: 0, tracks: 0, nextTrackId: this.tracker.nextTrackId, ageMs: 0 };
+    }
+    this.tracksSeq = s.tracksSeq;
+    this.planSeq = s.planSeq;
+    this.egoStampNs = s.egoStampNs;
+    this.newestFusedNs = s.newestFusedNs;
+    this.ego.set(s.ego);
+    return {
+      saves,
+      tracks: this.tracker.trackCount,
+      nextTrackId: this.tracker.nextTrackId,
+      ageMs: Number(process.hrtime.bigint() - s.savedAtNs) / 1e6,
+    };
+  }
+
+  /** The checkpoint after an output: what was published is what a replacement starts from. */
+  private checkpoint(): void {
+    const s = this.stateOut;
+    s.tracksSeq = this.tracksSeq;
+    s.planSeq = this.planSeq;
+    s.egoStampNs = this.egoStampNs;
+    s.newestFusedNs = this.newestFusedNs;
+    s.generation = this.generation;
+    s.ego.set(this.ego);
+    s.savedAtNs = process.hrtime.bigint();
+    this.state.save(this.tracker, this.planner, s);
+  }
+
+  /** Fault injection: the next frame fused throws out of the thread's loop (the thread dies). */
+  injectThrow(): void {
+    this.faultPending = true;
   }
 
   /** A reconfiguration from the controller; applied before the next frame (see applyReconfigure). */
@@ -578,6 +645,11 @@ export class TrackerThread {
       this.deps.onStageError(stage.name, err);
       return;
     }
+    if (this.faultPending) {
+      // Fault injection (tests, bench): die mid-frame, holding this frame and the window's.
+      this.faultPending = false;
+      throw new Error(`injected fault: the tracker thread throws mid-frame (channel ${f.channel})`);
+    }
     const endNs = process.hrtime.bigint();
     const runNs = Number(endNs - nowNs);
     cost.observe(runNs);
@@ -753,11 +825,8 @@ export class TrackerThread {
       st[STATUS.ttc] = p.ttc;
       this.deps.postPlan?.(p.targetAccel, p.decision);
     }
-    if (this.deps.postOutputs) {
-      this.deps.postOutputs(tracksParts);
-      if (planParts) this.deps.postOutputs(planParts);
-    }
-    this.block.addTime(this.data.thread, THREAD_TIMER.working, publishedNs - startNs);
+    this.checkpoint();
+    this.block.addTime(this.data.thread, THREAD_TIMER.working, process.hrtime.bigint() - startNs);
   }
 
   /**

@@ -1,23 +1,71 @@
 /**
  * Entry point of the tracker's thread (see TrackerThread): attaches the pool and the scheduler
- * block, binds the output PUB socket, runs until the main thread asks it to stop, and releases
- * everything it holds on the way out.
+ * block, runs until the main thread asks it to stop, and releases everything it holds on the way
+ * out. Its outputs go to the output ring (the main thread owns the PUB socket), so the thread can
+ * die or be terminated without taking the process with it. Started as a standby, it attaches and
+ * waits for 'activate' (the supervisor's failover), then runs like any tracker thread, resuming
+ * from the checkpoint in shared memory.
+ *
+ * A failure after start (an exception out of the loop) is posted as 'failed' and the thread
+ * exits at once without closing its readers: the supervisor hands them to the replacement.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { OutputPublisher } from '../io/output-publisher.js';
 import { IngestCounterBlock } from '../sensors/ingest-counters.js';
 import { IngestStage } from '../sensors/ingest-stage.js';
+import { OutputRing } from './output-ring.js';
 import { StageInputs } from './stage-inputs.js';
-import { attachStageThread } from './stage-thread-attach.js';
+import { activateStageThread, attachStageThread, type AttachedStageThread } from './stage-thread-attach.js';
 import { TrackerThread } from './tracker-thread.js';
+import { warmUpTracker } from './tracker-warm-up.js';
 import type { FromStageThread, ToStageThread, TrackerThreadData } from './stage-thread-protocol.js';
 
 const port = parentPort!;
-const data = workerData as TrackerThreadData;
 const post = (m: FromStageThread, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
+let started = false;
+
+/** A standby waits here for the data to run under (or a stop). */
+function activation(): Promise<TrackerThreadData | undefined> {
+  return new Promise((resolve) => {
+    const onMessage = (m: ToStageThread): void => {
+      if (m.type !== 'activate' && m.type !== 'stop') return;
+      port.off('message', onMessage);
+      resolve(m.type === 'activate' ? m.data : undefined);
+    };
+    port.on('message', onMessage);
+  });
+}
 
 async function main(): Promise<void> {
-  const { priority, log, limited, pool, block } = attachStageThread(data, 'tracker');
+  const initial = workerData as TrackerThreadData;
+  const attached = attachStageThread(initial, 'tracker', { standby: initial.standby });
+  // A standby builds everything but its readers now, so that taking over costs only the binding.
+  let built = build({ ...initial, resume: false }, attached, !initial.standby);
+  let data = initial;
+  if (initial.standby) {
+    warmUpTracker(initial);
+    post({ type: 'standby' });
+    const given = await activation();
+    if (!given) {
+      port.close();
+      return;
+    }
+    data = given;
+    activateStageThread(attached, data);
+    // Built under another generation (a reload since it was loaded): build again.
+    if (given.generation !== initial.generation) built = build(given, attached, false);
+    built.inputs.open(given.readerEntries);
+  }
+  if (data.resume) built.thread.resumeFromCheckpoint();
+  await run(data, attached, built);
+}
+
+interface BuiltThread {
+  inputs: StageInputs;
+  thread: TrackerThread;
+}
+
+function build(data: TrackerThreadData, attached: AttachedStageThread, openInputs: boolean): BuiltThread {
+  const { log, limited, pool, block } = attached;
   const external = new Set(data.inputs.filter((i) => i.external).map((i) => i.sensorIndex));
   // Messages a C driver committed straight into the pool get ingest's checks here, where they are read.
   const admission =
@@ -47,24 +95,15 @@ async function main(): Promise<void> {
     data.stages,
     admission && ((i, d, now) => admission.admitExternal(i, d, now)),
     (channel) => onHeldLimit(channel),
+    openInputs,
   );
-  const publisher = new OutputPublisher();
-  const endpoint = await publisher.bind(data.publish);
+  const ring = OutputRing.attach(data.outputRingSab);
   const thread = new TrackerThread({
     data,
     pool,
     block,
     inputs,
-    publisher,
-    postOutputs: data.postOutputs
-      ? (parts) => {
-          const copies = parts.map((p) => new Uint8Array(p));
-          post(
-            { type: 'outputs', parts: copies },
-            copies.map((c) => c.buffer as ArrayBuffer),
-          );
-        }
-      : undefined,
+    publisher: { publish: (parts) => ring.write(parts) },
     postPlan: data.postPlans
       ? (targetAccel, decision) => post({ type: 'plan', targetAccel, decision })
       : undefined,
@@ -91,20 +130,38 @@ async function main(): Promise<void> {
       ),
   });
   onHeldLimit = (channel) => thread.releaseHeldFor(channel);
+  return { inputs, thread };
+}
+
+async function run(
+  data: TrackerThreadData,
+  attached: AttachedStageThread,
+  built: BuiltThread,
+): Promise<void> {
+  const { inputs, thread } = built;
+  const { priority } = attached;
   port.on('message', (m: ToStageThread) => {
     if (m.type === 'reconfigure') thread.reconfigure(m);
+    if (m.type === 'inject-fault' && data.faultInjection && m.fault === 'throw') thread.injectThrow();
   });
-  post({ type: 'ready', endpoint, priority });
+  post({ type: 'ready', priority, readers: inputs.entries(), resumed: thread.resumed });
+  started = true;
   await thread.run();
   // The split's final counts (replay --report reads them after the drive).
   post({ type: 'split', report: thread.splitReport() });
   inputs.close();
-  await publisher.close();
   post({ type: 'stopped' });
   port.close();
 }
 
 main().catch((err: unknown) => {
-  post({ type: 'error', stage: 'tracker', message: String((err as Error)?.stack ?? err) });
-  port.close();
+  const message = String((err as Error)?.stack ?? err);
+  if (!started) {
+    post({ type: 'error', stage: 'tracker', message });
+    port.close();
+    return;
+  }
+  // Fail-stop: nothing more is touched (the readers stay bound for the supervisor's handover).
+  post({ type: 'failed', stage: 'tracker', message });
+  process.exit(1);
 });

@@ -38,6 +38,10 @@ import { ClassEdfTaskQueue } from './class-edf-task-queue.js';
 import { SchedulerTelemetry } from './scheduler-telemetry.js';
 import { inputsOf, stageInfo, type StageGraph } from './stage-graph.js';
 import { StageThread } from './stage-threads.js';
+import { OutputRing } from '../../workers/output-ring.js';
+import { OutputPump } from './output-pump.js';
+import { TrackerSupervisor, type RecoveryStatus } from './tracker-supervisor.js';
+import { TrackerStateBlock } from '../../workers/tracker-state-block.js';
 
 export interface SchedulerOptions {
   /** Replay at max speed: no shedding, no prefetch, one output per message, main ingests everything. */
@@ -46,8 +50,6 @@ export interface SchedulerOptions {
   lidarIngestOnThread: boolean;
   /** ZeroMQ endpoints the lidar thread subscribes to `sensor/lidar/` on. */
   lidarZmq: { endpoints: string[]; bind: boolean; curve?: CurveSpec } | undefined;
-  /** Post every published message to the main thread (recording, reports). */
-  postOutputs: boolean;
   /** Post each plan's command to the main thread (closed loop). */
   postPlans: boolean;
   logLevel: string;
@@ -55,6 +57,8 @@ export interface SchedulerOptions {
   generation?: number;
   /** Stage threads report per-frame spans (SchedulerTelemetry.onSpan; the bench's --trace). */
   traceSpans?: boolean;
+  /** Stage threads honour injected faults (tests and the failover bench: injectFault). */
+  faultInjection?: boolean;
 }
 
 /** What a thread said about a generation it was given (see FromStageThread 'generation'). */
@@ -68,7 +72,15 @@ type PlanListener = (targetAccel: number, decision: string) => void;
 export class PipelineScheduler {
   readonly block: SchedulerBlock;
   readonly telemetry: SchedulerTelemetry;
+  /** Stage threads other than the tracker's (which its supervisor owns). */
   private readonly threads: StageThread[] = [];
+  private readonly outputRing = OutputRing.create();
+  private readonly pump = new OutputPump(this.outputRing);
+  private tracker: TrackerSupervisor | undefined;
+  /** What a tracker thread starts under now (updated with each committed generation). */
+  private trackerData: TrackerThreadData | undefined;
+  /** The tracker's checkpoint in shared memory (a replacement thread resumes from it). */
+  readonly trackerState: TrackerStateBlock;
   /** Doorbell of the thread consuming each channel; -1: consumed on the main thread (shared pool). */
   private readonly consumerThread: Int32Array;
   private planListener: PlanListener = () => {};
@@ -100,6 +112,11 @@ export class PipelineScheduler {
     });
     this.block.setThreadId(graph.threads.main, currentThreadId());
     this.telemetry = new SchedulerTelemetry(graph, this.block, pool, metrics, spec.scheduler.mode);
+    this.trackerState = TrackerStateBlock.create({
+      maxTracks: spec.fusion.maxTracks,
+      sensors: spec.sensors,
+      inputs: inputsOf(graph, graph.trackerStages).length,
+    });
     this.consumerThread = Int32Array.from(graph.channels, (c) => {
       if (c.consumer < 0) return -1;
       if (graph.trackerStages.includes(c.consumer)) return graph.threads.tracker;
@@ -130,7 +147,13 @@ export class PipelineScheduler {
       prefetch: { ...sched.prefetch, enabled: sched.prefetch.enabled && !det },
       logLevel: options.logLevel,
       ingestLimits: spec.ingest,
+      faultInjection: options.faultInjection ?? false,
     };
+    // The PUB socket lives here, not on the tracker thread (see OutputRing): bound before it starts.
+    this.publishEndpoint = await this.pump.bind(spec.outputs.publish);
+    this.pump.listener = (parts) => this.outputListener?.(parts);
+    this.pump.onPublished = () => this.tracker?.noteOutput();
+    this.pump.start();
     const trackerData: TrackerThreadData = {
       ...common,
       thread: graph.threads.tracker,
@@ -149,24 +172,36 @@ export class PipelineScheduler {
           : sched.triggerCycles.triggers.map((id) => spec.sensors.findIndex((s) => s.id === id)),
       triggerMaxWaitNs: sched.triggerCycles.maxWaitMs * 1e6,
       plannerStage: graph.plannerStage,
-      publish: spec.outputs.publish,
-      postOutputs: options.postOutputs,
+      outputRingSab: this.outputRing.sab,
+      stateSab: this.trackerState.sab,
+      resume: false,
+      standby: false,
       postPlans: options.postPlans,
       generation: options.generation ?? 1,
       split: splitRuntimeOf(spec.splits[0]),
     };
-    const tracker = new StageThread('tracker', 'tracker-worker', trackerData, this.log, {
-      onOutputs: (parts) => this.outputListener?.(parts),
-      onPlan: (accel, decision) => this.planListener(accel, decision),
-      onGeneration: (e) => {
-        for (const l of this.generationListeners) l(e);
+    this.trackerData = trackerData;
+    this.tracker = new TrackerSupervisor({
+      pool: this.pool,
+      block: this.block,
+      metrics: this.metrics,
+      log: this.log,
+      // Deterministic replay has no deadline to keep: a cold replacement does (no standby thread).
+      policy: det ? { ...sched.recovery, standby: false } : sched.recovery,
+      currentData: () => this.trackerData!,
+      handlers: {
+        onPlan: (accel, decision) => this.planListener(accel, decision),
+        onGeneration: (e) => {
+          for (const l of this.generationListeners) l(e);
+        },
+        onSplit: (report) => {
+          this.splitReport = report;
+          if (report) this.telemetry.noteSplit(report);
+        },
       },
-      onSplit: (report) => {
-        this.splitReport = report;
-        if (report) this.telemetry.noteSplit(report);
-      },
+      onReady: (ready) => (this.telemetry.priorities[graph.threads.tracker] = ready.priority),
     });
-    this.threads.push(tracker);
+    const trackerReady = this.tracker.start();
     if (graph.lidarPlacement === 'dedicated') {
       const lidarInputs = inputsOf(graph, [graph.lidarStage]);
       const lidarData: LidarThreadData = {
@@ -183,7 +218,18 @@ export class PipelineScheduler {
         trackerDoorbell: graph.threads.tracker,
         clustererParams: graph.stages[graph.lidarStage]!.params,
       };
-      this.lidarThread = new StageThread('lidar', 'lidar-worker', lidarData, this.log, {});
+      this.lidarThread = new StageThread('lidar', 'lidar-worker', lidarData, this.log, {
+        // Not replaced (README "Failure behaviour"): lidar boxes stop, radar and odometry go on.
+        onDeath: (_t, why) => {
+          this.metrics.threadUp.set({ thread: 'lidar' }, 0);
+          this.metrics.threadRestarts.inc({ thread: 'lidar', outcome: 'gave_up' });
+          this.log.error(
+            { thread: 'lidar', reason: why },
+            'lidar thread died and is not replaced: lidar boxes stop, the tracker goes on with the other sensors',
+          );
+        },
+      });
+      this.metrics.threadUp.set({ thread: 'lidar' }, 1);
       this.threads.push(this.lidarThread);
     } else if (graph.lidarPlacement === 'shared') {
       this.shared = new SharedLidarExtraction(
@@ -196,13 +242,10 @@ export class PipelineScheduler {
         this.log,
       );
     }
-    const ready = await Promise.all(this.threads.map((t) => t.whenReady()));
-    this.publishEndpoint = ready[0]!.endpoint ?? '';
-    this.lidarZmqEndpoints = ready[1]?.zmqEndpoints ?? [];
-    this.threads.forEach((t, i) => {
-      const index = t.name === 'tracker' ? graph.threads.tracker : graph.threads.lidar;
-      this.telemetry.priorities[index] = ready[i]!.priority;
-    });
+    const [tracker, lidar] = await Promise.all([trackerReady, this.lidarThread?.whenReady()]);
+    this.telemetry.priorities[graph.threads.tracker] = tracker.priority;
+    if (lidar) this.telemetry.priorities[graph.threads.lidar] = lidar.priority;
+    this.lidarZmqEndpoints = lidar?.zmqEndpoints ?? [];
     this.drainTimer = setInterval(() => this.telemetry.drain(), 50);
     this.drainTimer.unref();
   }
@@ -231,7 +274,7 @@ export class PipelineScheduler {
       planning: next.planning,
       split: splitRuntimeOf(next.splits[0]),
     };
-    this.threads.find((t) => t.name === 'tracker')?.postMessage(msg);
+    this.tracker?.postMessage(msg);
     // Wake the thread: the change is applied at the top of its next loop.
     this.block.ring(graph.threads.tracker);
   }
@@ -259,6 +302,37 @@ export class PipelineScheduler {
       const s = next.stages.find((x) => x.name === stage.name);
       if (s) Object.assign(stage, { budgetMs: s.budgetMs, class: s.class, params: s.params });
     }
+    // A replacement tracker thread starts under this generation.
+    const data = this.trackerData;
+    if (data) {
+      const updates = this.stageUpdates(next, graph.trackerStages);
+      this.trackerData = {
+        ...data,
+        generation,
+        stages: data.stages.map((s) => {
+          const u = updates.find((x) => x.index === s.index);
+          return u ? { ...s, budgetNs: u.budgetNs, classRank: u.classRank } : s;
+        }),
+        trackerParams: graph.stages[graph.trackerStage]!.params,
+        planning: next.planning,
+        split: splitRuntimeOf(next.splits[0]),
+      };
+    }
+  }
+
+  /** The tracker thread's supervisor: deaths, replacements, what they lost (status). */
+  recoveryStatus(): RecoveryStatus | undefined {
+    return this.tracker?.status();
+  }
+
+  /**
+   * Fault injection (needs `faultInjection`): the tracker thread throws mid-frame, or is
+   * terminated; its supervisor replaces it.
+   */
+  async injectFault(fault: 'throw' | 'terminate'): Promise<void> {
+    if (!this.options.faultInjection)
+      throw new Error('inject fault: the scheduler was started without faultInjection');
+    await this.tracker?.injectFault(fault, this.graph.threads.tracker);
   }
 
   private stageUpdates(next: PipelineSpec, indices: readonly number[]) {
@@ -345,8 +419,11 @@ export class PipelineScheduler {
    * for a newer one by its full channel).
    */
   idle(): boolean {
+    // A tracker given up on consumes nothing more: its inputs cannot hold replay back.
+    const trackerDown = this.tracker?.status().state === 'failed';
     for (const c of this.graph.channels) {
       if (c.consumer < 0) continue;
+      if (trackerDown && this.consumerThread[c.index] === this.graph.threads.tracker) continue;
       // Dropped for a newer message by a full drop-oldest channel: one consumer, so one drop each.
       const open =
         this.pool.commitCount(c.index) - this.block.consumedOf(c.index) - this.pool.droppedOldest(c.index);
@@ -365,6 +442,8 @@ export class PipelineScheduler {
       if (this.idle()) break;
       await this.block.sleepAsync(main, seen, 50);
     }
+    // Idle means published: what the tracker wrote goes out (and to the taps) before the next input.
+    this.pump.drain();
   }
 
   /** Stops every stage thread (bounded), releasing what they hold. */
@@ -372,7 +451,12 @@ export class PipelineScheduler {
     this.stopping = true;
     if (this.drainTimer) clearInterval(this.drainTimer);
     this.block.requestStop();
-    await Promise.all([...this.threads.map((t) => t.stop(graceMs)), this.shared?.stop()]);
+    await Promise.all([
+      this.tracker?.stop(graceMs),
+      ...this.threads.map((t) => t.stop(graceMs)),
+      this.shared?.stop(),
+    ]);
+    await this.pump.stop();
     this.telemetry.drain();
   }
 }

@@ -42,6 +42,18 @@ export interface SchedulerSpec {
   realtimePriority: number;
   /** Only for modes trigger-cycles (triggers, maxWaitMs) and sync-window (maxWaitMs). */
   triggerCycles: { triggers: string[]; maxWaitMs: number };
+  recovery: RecoverySpec;
+}
+
+/** What happens when the tracker's thread dies (README "Failure behaviour"). */
+export interface RecoverySpec {
+  /** Replace a tracker thread that died (threw, crashed, was terminated). */
+  restart: boolean;
+  /** Keep a hot standby tracker thread loaded and waiting, so that a replacement takes over in ms, not the ~300 ms a cold start takes. */
+  standby: boolean;
+  /** Give up (leave the tracker down, status Degraded) after this many deaths within `windowS`. */
+  maxRestarts: number;
+  windowS: number;
 }
 
 export const SCHEDULER_SCHEMA: Schema = obj({
@@ -64,6 +76,14 @@ export const SCHEDULER_SCHEMA: Schema = obj({
       maxWaitMs: opt(num({ min: 1, max: 10_000 })),
     }),
   ),
+  recovery: opt(
+    obj({
+      restart: opt(bool()),
+      standby: opt(bool()),
+      maxRestarts: opt(int({ min: 1, max: 1000 })),
+      windowS: opt(num({ min: 1, max: 86_400 })),
+    }),
+  ),
 });
 
 export function defaultScheduler(triggers: string[]): SchedulerSpec {
@@ -75,6 +95,7 @@ export function defaultScheduler(triggers: string[]): SchedulerSpec {
     threadPriorities: true,
     realtimePriority: 10,
     triggerCycles: { triggers, maxWaitMs: 100 },
+    recovery: { restart: true, standby: true, maxRestarts: 5, windowS: 60 },
   };
 }
 
@@ -86,6 +107,7 @@ export interface RawScheduler {
   threadPriorities?: boolean;
   realtimePriority?: number;
   triggerCycles?: { triggers?: string[]; maxWaitMs?: number };
+  recovery?: Partial<RecoverySpec>;
 }
 
 export function resolveScheduler(raw: RawScheduler | undefined, defaultTriggers: string[]): SchedulerSpec {
@@ -101,5 +123,6 @@ export function resolveScheduler(raw: RawScheduler | undefined, defaultTriggers:
       triggers: raw?.triggerCycles?.triggers ?? d.triggerCycles.triggers,
       maxWaitMs: raw?.triggerCycles?.maxWaitMs ?? d.triggerCycles.maxWaitMs,
     },
+    recovery: { ...d.recovery, ...raw?.recovery },
   };
 }
