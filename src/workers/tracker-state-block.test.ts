@@ -2,9 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { MultiSensorTracker } from '../fusion/multi-sensor-tracker.js';
-import { recordScenario, replayCall, type RecordedCall } from '../fusion/synthetic-scene.test-helpers.js';
+import {
+  LIDAR_16,
+  recordScenario,
+  replayCall,
+  sceneCar,
+  type RecordedCall,
+} from '../fusion/synthetic-scene.test-helpers.js';
 import { createPlanResult, Planner, type PlanResult } from '../planning/planner.js';
-import { EGO, ObjectClass, PLAN_POINT, TRACK, TRACK_QUALITY } from '../wire/layouts.js';
+import { EGO, PLAN_POINT, TRACK, TRACK_QUALITY } from '../wire/layouts.js';
 import { DETECTOR_RIG } from '../wire/rig.js';
 import {
   TrackerStateBlock,
@@ -19,24 +25,13 @@ const PLANNING = { accEnabled: true, cruiseSpeedMps: 20 };
 let recorded: RecordedCall[] | undefined;
 /** A 3 s drive behind a slower car, another cutting in after 1.6 s. */
 function drive(): RecordedCall[] {
-  const car = { classId: ObjectClass.car, length: 4.6, width: 1.85, height: 1.5, rcs: 10, vy: 0 };
   recorded ??= recordScenario({
     durationS: 3,
     sensors: DETECTOR_RIG,
     ego: { x0: 0, y0: 0, yaw0: 0, speed: 16, yawRate: 0 },
-    objects: [
-      { ...car, id: 1, x0: 35, y0: 0, vx: 12 },
-      { ...car, id: 2, x0: 30, y0: 3.5, vx: 15, appearS: 1.6 },
-    ],
+    objects: [sceneCar(1, 35, 0, 12), sceneCar(2, 30, 3.5, 15, { appearS: 1.6 })],
     seed: 3,
-    lidar: {
-      beams: 16,
-      azimuthSteps: 512,
-      upperDeg: 2,
-      lowerDeg: -24.8,
-      rangeNoiseStd: 0.02,
-      azimuthJitter: true,
-    },
+    lidar: LIDAR_16,
     outputEveryS: 10,
   });
   return recorded;
