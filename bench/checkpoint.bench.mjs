@@ -21,7 +21,7 @@ const { EGO, RADAR } = await import(dist('wire/layouts.js'));
 
 const quick = process.argv.includes('--quick');
 const SAVES = quick ? 2_000 : 20_000;
-const WARM = 1_000;
+const WARM = 5_000;
 const RADAR_INDEX = DEFAULT_RIG.findIndex((s) => s.kind === 'radar');
 
 /** A tracker with a few confirmed tracks: 2 s of odometry and front-radar scans of three cars. */
@@ -94,13 +94,11 @@ const f = (v) => v.toFixed(2).padStart(8);
 console.log(
   `TrackerStateBlock.save, ${SAVES} saves per case (µs per call)${globalThis.gc ? '' : '; heap growth is noisy without --expose-gc'}`,
 );
-console.log(
-  'maxTracks  live  block KB    save  restore  tracker  planner  checkpoint  heap growth over the saves',
-);
+console.log('maxTracks  live  block KB    save  restore  tracker  planner  checkpoint  heap growth per save');
 for (const r of rows) {
   console.log(
     `${String(r.maxTracks).padStart(9)} ${String(r.liveTracks).padStart(5)} ${(r.blockBytes / 1024).toFixed(1).padStart(9)} ` +
-      `${f(r.saveUs)} ${f(r.restoreUs)} ${f(r.trackerSnapshotUs)} ${f(r.plannerSnapshotUs)} ${f(r.inProcessCheckpointUs).padStart(11)}  ${r.saveHeapGrowth} B`,
+      `${f(r.saveUs)} ${f(r.restoreUs)} ${f(r.trackerSnapshotUs)} ${f(r.plannerSnapshotUs)} ${f(r.inProcessCheckpointUs).padStart(11)}  ${(r.saveHeapGrowth / SAVES).toFixed(1)} B`,
   );
 }
 mkdirSync(resolve(BENCH_DIR, 'results'), { recursive: true });
