@@ -6,6 +6,7 @@ import { Prng } from '../sim/prng.js';
 import {
   egoAt,
   egoRecord,
+  LIDAR_16,
   recordScenario,
   replayCall,
   type SceneObject,
@@ -270,14 +271,7 @@ describe('MultiSensorTracker checkpoints and hostile input', () => {
       ego: { x0: 0, y0: 0, yaw0: 0, speed: 15, yawRate: 0.02 },
       objects,
       seed: 11,
-      lidar: {
-        beams: 16,
-        azimuthSteps: 512,
-        upperDeg: 2,
-        lowerDeg: -24.8,
-        rangeNoiseStd: 0.02,
-        azimuthJitter: true,
-      },
+      lidar: LIDAR_16,
       outputEveryS: 10,
     });
     expect(calls.length).toBeGreaterThan(300);

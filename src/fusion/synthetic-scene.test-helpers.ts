@@ -4,7 +4,7 @@
  * produce payloads in the wire layouts (lidar by ray casting, radar and camera from geometry plus
  * seeded noise). Everything is closed-form in time, so scenarios are exactly reproducible.
  */
-import { CAMERA, EGO, LIDAR, OBJECT, RADAR, TRACK } from '../wire/layouts.js';
+import { CAMERA, EGO, LIDAR, OBJECT, ObjectClass, RADAR, TRACK } from '../wire/layouts.js';
 import type { SensorConfig } from '../wire/rig.js';
 import { MultiSensorTracker } from './multi-sensor-tracker.js';
 
@@ -600,6 +600,39 @@ export function runScenario(tracker: MultiSensorTracker, opts: ScenarioOptions):
       }
     }
   }
+}
+
+/** A 16-beam lidar: enough for clusters, quick to cast. */
+export const LIDAR_16: LidarOptions = {
+  beams: 16,
+  azimuthSteps: 512,
+  upperDeg: 2,
+  lowerDeg: -24.8,
+  rangeNoiseStd: 0.02,
+  azimuthJitter: true,
+};
+
+/** A passenger car (4.6 × 1.85 × 1.5 m, RCS 10 dBsm) moving along x at vx. */
+export function sceneCar(
+  id: number,
+  x0: number,
+  y0: number,
+  vx: number,
+  extra: Partial<SceneObject> = {},
+): SceneObject {
+  return {
+    id,
+    classId: ObjectClass.car,
+    x0,
+    y0,
+    vx,
+    vy: 0,
+    length: 4.6,
+    width: 1.85,
+    height: 1.5,
+    rcs: 10,
+    ...extra,
+  };
 }
 
 /** One ingest call of a tracker, with a copy of its payload. */

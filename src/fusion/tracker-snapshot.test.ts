@@ -1,34 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { TypedArrayArena } from '../pool/typed-array-arena.js';
-import { ObjectClass, TRACK, TRACK_QUALITY } from '../wire/layouts.js';
+import { TRACK, TRACK_QUALITY } from '../wire/layouts.js';
 import { DETECTOR_RIG } from '../wire/rig.js';
 import { MultiSensorTracker, TrackerSnapshot } from './multi-sensor-tracker.js';
 import {
+  LIDAR_16,
   recordScenario,
   replayCall,
+  sceneCar,
   type RecordedCall,
-  type SceneObject,
 } from './synthetic-scene.test-helpers.js';
 
-const car = (
-  id: number,
-  x0: number,
-  y0: number,
-  vx: number,
-  extra: Partial<SceneObject> = {},
-): SceneObject => ({
-  id,
-  classId: ObjectClass.car,
-  x0,
-  y0,
-  vx,
-  vy: 0,
-  length: 4.6,
-  width: 1.85,
-  height: 1.5,
-  rcs: 10,
-  ...extra,
-});
+const car = sceneCar;
 
 let recorded: RecordedCall[] | undefined;
 /** A 3 s drive past four cars, two of which appear after 1.5 s (new tracks after the restore). */
@@ -44,14 +27,7 @@ function drive(): RecordedCall[] {
       car(4, 25, 7, 14, { appearS: 1.8 }),
     ],
     seed: 5,
-    lidar: {
-      beams: 16,
-      azimuthSteps: 512,
-      upperDeg: 2,
-      lowerDeg: -24.8,
-      rangeNoiseStd: 0.02,
-      azimuthJitter: true,
-    },
+    lidar: LIDAR_16,
     outputEveryS: 10,
   });
   return recorded;

@@ -35,8 +35,8 @@ const Kind = {
 type Kind = (typeof Kind)[keyof typeof Kind];
 
 interface Field {
-  readonly holder: Record<string, unknown>;
-  readonly key: string;
+  /** Keys from the root to the field. */
+  readonly chain: readonly string[];
   readonly path: string;
   readonly kind: Kind;
   /** Index into numbers (for optional kinds: the set flag; the value follows for a number). */
@@ -45,6 +45,20 @@ interface Field {
   readonly big: number;
   readonly values: readonly string[] | undefined;
 }
+
+interface CompiledCodec {
+  save(root: object, n: Float64Array, b: BigInt64Array, codec: ReflectiveStateCodec): void;
+  restore(
+    root: object,
+    n: Float64Array,
+    b: BigInt64Array,
+    enums: readonly (readonly string[] | undefined)[],
+    codec: ReflectiveStateCodec,
+  ): void;
+}
+
+/** Compiled codecs by their code: one pair of functions per layout in the process. */
+const COMPILED = new Map<string, CompiledCodec>();
 
 const KIND_NAMES = ['number', 'boolean', 'bigint', 'enum', 'bigint?', 'number?'];
 
@@ -63,13 +77,17 @@ const KIND_NAMES = ['number', 'boolean', 'bigint', 'enum', 'bigint?', 'number?']
  */
 export class ReflectiveStateCodec {
   private readonly fields: Field[] = [];
+  /** Per field, its enum values (restore looks them up by index). */
+  private readonly enums: (readonly string[] | undefined)[] = [];
+  /** The compiled save and restore (shared by codecs of one layout). */
+  private readonly compiled: CompiledCodec;
   private numberCount = 0;
   private bigintCount = 0;
   /** One line per field (path and kind): what the layout is, for a fingerprint. */
   readonly description: string;
 
   constructor(
-    root: object,
+    private readonly root: object,
     /** Names the root in errors (e.g. "Planner"). */
     readonly name: string,
     options: StateCodecOptions = {},
@@ -77,12 +95,14 @@ export class ReflectiveStateCodec {
     const skip = new Set<object>(options.skip ?? []);
     const hints = options.hints ?? {};
     const seen = new Set<object>();
-    this.walk(root, '', skip, new Set(options.skipPaths ?? []), hints, seen);
+    this.walk(root, [], skip, new Set(options.skipPaths ?? []), hints, seen);
     for (const path of Object.keys(hints)) {
       if (!this.fields.some((f) => f.path === path)) {
         throw new Error(`${name}: a hint names ${path}, which is not a state field`);
       }
     }
+    for (const f of this.fields) this.enums.push(f.values);
+    this.compiled = this.compile();
     this.description = this.fields
       .map((f) => `${f.path}:${KIND_NAMES[f.kind]}${f.values ? `(${f.values.join('|')})` : ''}`)
       .join('\n');
@@ -104,95 +124,91 @@ export class ReflectiveStateCodec {
   /** Writes the current value of every field into `r`; throws naming a field that changed type. */
   save(r: StateRecord): void {
     this.checkRecord(r);
-    const n = r.numbers;
-    const b = r.bigints;
-    const fields = this.fields;
-    for (let i = 0; i < fields.length; i++) {
-      const f = fields[i]!;
-      const v = f.holder[f.key];
-      switch (f.kind) {
-        case Kind.number:
-          if (typeof v !== 'number') throw this.changed(f, v);
-          n[f.slot] = v;
-          break;
-        case Kind.boolean:
-          if (typeof v !== 'boolean') throw this.changed(f, v);
-          n[f.slot] = v ? 1 : 0;
-          break;
-        case Kind.bigint:
-          if (typeof v !== 'bigint') throw this.changed(f, v);
-          b[f.big] = v;
-          break;
-        case Kind.enumeration: {
-          const index = typeof v === 'string' ? f.values!.indexOf(v) : -1;
-          if (index < 0) throw this.changed(f, v);
-          n[f.slot] = index;
-          break;
-        }
-        case Kind.optionalBigint:
-          if (v === undefined) {
-            n[f.slot] = 0;
-            b[f.big] = 0n;
-          } else if (typeof v === 'bigint') {
-            n[f.slot] = 1;
-            b[f.big] = v;
-          } else throw this.changed(f, v);
-          break;
-        case Kind.optionalNumber:
-          if (v === undefined) {
-            n[f.slot] = 0;
-            n[f.slot + 1] = 0;
-          } else if (typeof v === 'number') {
-            n[f.slot] = 1;
-            n[f.slot + 1] = v;
-          } else throw this.changed(f, v);
-          break;
-      }
-    }
+    this.compiled.save(this.root, r.numbers, r.bigints, this);
   }
 
   /** Sets every field from `r` (written by `save` of a codec with the same description). */
   restore(r: StateRecord): void {
     this.checkRecord(r);
-    const n = r.numbers;
-    const b = r.bigints;
-    const fields = this.fields;
-    for (let i = 0; i < fields.length; i++) {
-      const f = fields[i]!;
-      const h = f.holder;
+    this.compiled.restore(this.root, r.numbers, r.bigints, this.enums, this);
+  }
+
+  /**
+   * Straight-line code for save and restore, one statement per field with its property path
+   * spelled out: each access then has one shape to cache, and numbers move between the object
+   * and the arrays unboxed (a loop over keys would box every non-integer number it loads, an
+   * allocation per field per save). Keys are quoted with JSON.stringify, so no key is code.
+   * Codecs of one layout (two planners) share the functions.
+   */
+  private compile(): CompiledCodec {
+    const save: string[] = ['let v, i;'];
+    const restore: string[] = ['let e;'];
+    this.fields.forEach((f, at) => {
+      const ref = 'r' + f.chain.map((k) => `[${JSON.stringify(k)}]`).join('');
+      save.push(`v = ${ref};`);
       switch (f.kind) {
         case Kind.number:
-          h[f.key] = n[f.slot]!;
+          save.push(`if (typeof v !== 'number') c.fail(${at}, v); n[${f.slot}] = v;`);
+          restore.push(`${ref} = n[${f.slot}];`);
           break;
         case Kind.boolean:
-          h[f.key] = n[f.slot] === 1;
+          save.push(`if (typeof v !== 'boolean') c.fail(${at}, v); n[${f.slot}] = v ? 1 : 0;`);
+          restore.push(`${ref} = n[${f.slot}] === 1;`);
           break;
         case Kind.bigint:
-          h[f.key] = b[f.big]!;
+          save.push(`if (typeof v !== 'bigint') c.fail(${at}, v); b[${f.big}] = v;`);
+          restore.push(`${ref} = b[${f.big}];`);
           break;
         case Kind.enumeration: {
-          const v = f.values![n[f.slot]!];
-          if (v === undefined) {
-            throw new Error(
-              `${this.name}.${f.path}: saved enum index ${n[f.slot]} is not one of ${f.values!.length}`,
-            );
-          }
-          h[f.key] = v;
+          const pick = f.values!.map((x, k) => `v === ${JSON.stringify(x)} ? ${k} : `).join('');
+          save.push(`i = ${pick}-1; if (i < 0) c.fail(${at}, v); n[${f.slot}] = i;`);
+          restore.push(`e = E[${at}][n[${f.slot}]]; if (e === undefined) c.failIndex(${at}); ${ref} = e;`);
           break;
         }
         case Kind.optionalBigint:
-          h[f.key] = n[f.slot] === 1 ? b[f.big]! : undefined;
+          save.push(
+            `if (v === undefined) { n[${f.slot}] = 0; b[${f.big}] = 0n; } ` +
+              `else if (typeof v === 'bigint') { n[${f.slot}] = 1; b[${f.big}] = v; } else c.fail(${at}, v);`,
+          );
+          restore.push(`${ref} = n[${f.slot}] === 1 ? b[${f.big}] : undefined;`);
           break;
         case Kind.optionalNumber:
-          h[f.key] = n[f.slot] === 1 ? n[f.slot + 1]! : undefined;
+          save.push(
+            `if (v === undefined) { n[${f.slot}] = 0; n[${f.slot + 1}] = 0; } ` +
+              `else if (typeof v === 'number') { n[${f.slot}] = 1; n[${f.slot + 1}] = v; } else c.fail(${at}, v);`,
+          );
+          restore.push(`${ref} = n[${f.slot}] === 1 ? n[${f.slot + 1}] : undefined;`);
           break;
       }
+    });
+    const saveCode = save.join('\n');
+    const restoreCode = restore.join('\n');
+    const key = `${saveCode}\n---\n${restoreCode}`;
+    let compiled = COMPILED.get(key);
+    if (!compiled) {
+      compiled = {
+        save: new Function('r', 'n', 'b', 'c', saveCode) as CompiledCodec['save'],
+        restore: new Function('r', 'n', 'b', 'E', 'c', restoreCode) as CompiledCodec['restore'],
+      };
+      COMPILED.set(key, compiled);
     }
+    return compiled;
+  }
+
+  /** Throws for a field whose value no longer fits its kind (called by the compiled save). */
+  fail(field: number, v: unknown): never {
+    throw this.changed(this.fields[field]!, v);
+  }
+
+  /** Throws for a saved enum index out of range (called by the compiled restore). */
+  failIndex(field: number): never {
+    const f = this.fields[field]!;
+    throw new Error(`${this.name}.${f.path}: saved enum index is not one of its ${f.values!.length} values`);
   }
 
   private walk(
     obj: object,
-    prefix: string,
+    chain: readonly string[],
     skip: ReadonlySet<object>,
     skipPaths: ReadonlySet<string>,
     hints: Readonly<Record<string, StateFieldHint>>,
@@ -202,7 +218,7 @@ export class ReflectiveStateCodec {
     const holder = obj as Record<string, unknown>;
     for (const key of Object.keys(holder)) {
       const v = holder[key];
-      const path = prefix + key;
+      const path = [...chain, key].join('.');
       const hint = hints[path];
       if (skipPaths.has(path) || (typeof v === 'object' && v !== null && skip.has(v))) continue;
       if (hint && 'enum' in hint) {
@@ -211,7 +227,7 @@ export class ReflectiveStateCodec {
             `${this.name}.${path}: hinted as one of ${hint.enum.join('|')}, holds ${describe(v)}`,
           );
         }
-        this.add(holder, key, path, Kind.enumeration, hint.enum);
+        this.add([...chain, key], path, Kind.enumeration, hint.enum);
         continue;
       }
       if (hint && 'optional' in hint) {
@@ -220,16 +236,20 @@ export class ReflectiveStateCodec {
             `${this.name}.${path}: hinted as ${hint.optional} or undefined, holds ${describe(v)}`,
           );
         }
-        this.add(holder, key, path, hint.optional === 'bigint' ? Kind.optionalBigint : Kind.optionalNumber);
+        this.add(
+          [...chain, key],
+          path,
+          hint.optional === 'bigint' ? Kind.optionalBigint : Kind.optionalNumber,
+        );
         continue;
       }
-      if (typeof v === 'number') this.add(holder, key, path, Kind.number);
-      else if (typeof v === 'boolean') this.add(holder, key, path, Kind.boolean);
-      else if (typeof v === 'bigint') this.add(holder, key, path, Kind.bigint);
+      if (typeof v === 'number') this.add([...chain, key], path, Kind.number);
+      else if (typeof v === 'boolean') this.add([...chain, key], path, Kind.boolean);
+      else if (typeof v === 'bigint') this.add([...chain, key], path, Kind.bigint);
       else if (isPlainState(v)) {
         if (seen.has(v))
           throw new Error(`${this.name}.${path}: refers to an object reached before (shared state)`);
-        this.walk(v, `${path}.`, skip, skipPaths, hints, seen);
+        this.walk(v, [...chain, key], skip, skipPaths, hints, seen);
       } else {
         const why =
           typeof v === 'string'
@@ -242,17 +262,11 @@ export class ReflectiveStateCodec {
     }
   }
 
-  private add(
-    holder: Record<string, unknown>,
-    key: string,
-    path: string,
-    kind: Kind,
-    values?: readonly string[],
-  ): void {
+  private add(chain: readonly string[], path: string, kind: Kind, values?: readonly string[]): void {
     const big = kind === Kind.bigint || kind === Kind.optionalBigint ? this.bigintCount++ : -1;
     const slot = kind === Kind.bigint ? -1 : this.numberCount;
     if (kind !== Kind.bigint) this.numberCount += kind === Kind.optionalNumber ? 2 : 1;
-    this.fields.push({ holder, key, path, kind, slot, big, values });
+    this.fields.push({ chain, path, kind, slot, big, values });
   }
 
   private checkRecord(r: StateRecord): void {
