@@ -10,6 +10,7 @@
  *   topic bytes (UTF-8) | data bytes (the stored wire message, mcap-wire-message.ts) | padding
  */
 import { wireMessageBytes, writeWireMessage } from './mcap-wire-message.js';
+import { waitAsync } from '../pool/wait-async.js';
 
 const CTL_WRITE = 0;
 const CTL_READ = 1;
@@ -19,16 +20,6 @@ const CTL_INTS = 4;
 const CTL_BYTES = CTL_INTS * 4;
 const RECORD_HEAD = 24;
 const WRAP = 0xffffffff;
-
-/** Atomics.waitAsync (Node 20 has it; the ES2023 lib typings do not). */
-interface AtomicsWaitAsync {
-  waitAsync(
-    a: Int32Array,
-    index: number,
-    value: number,
-    timeoutMs: number,
-  ): { async: false; value: string } | { async: true; value: Promise<string> };
-}
 
 const align8 = (n: number): number => (n + 7) & ~7;
 const utf8 = new TextEncoder();
@@ -167,7 +158,7 @@ export class RecordRing {
 
   /** Consumer: resolves when the producer has written since `seen`, or after `timeoutMs`. */
   async waitForData(seen: number, timeoutMs: number): Promise<void> {
-    const res = (Atomics as unknown as AtomicsWaitAsync).waitAsync(this.ctl, CTL_SIGNAL, seen, timeoutMs);
+    const res = waitAsync(this.ctl, CTL_SIGNAL, seen, timeoutMs);
     if (res.async) await res.value;
   }
 }

@@ -17,6 +17,7 @@ import {
   type ChannelPlacement,
 } from './layout.js';
 import type { PoolAddon } from './native-addon.js';
+import { waitAsync } from './wait-async.js';
 
 /** What a reclaim pass took back. */
 export interface ReclaimCounts {
@@ -24,15 +25,6 @@ export interface ReclaimCounts {
   slots: number;
   writers: number;
 }
-
-/** Atomics.waitAsync (V8 on Node 20), which the ES2023 lib this project compiles against lacks. */
-type WaitAsyncResult =
-  { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
-const waitAsync = (
-  Atomics as unknown as {
-    waitAsync(ta: Int32Array, index: number, value: number, timeout?: number): WaitAsyncResult;
-  }
-).waitAsync;
 
 /** True while `pid` exists (EPERM: it exists under another user). */
 export function pidAlive(pid: number): boolean {

@@ -6,8 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Publisher, curveKeyPair } from 'zeromq';
-import { pino } from 'pino';
-import { Writable } from 'node:stream';
+import { capturedLog } from '../test-support/captured-log.js';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,16 +68,7 @@ describe('zmq source access', () => {
       mode: 0o600,
     });
     writeFileSync(join(dir, 'drivers.pub'), `# drivers allowed in\n${allowed.publicKey}\n`);
-    const logs: Record<string, unknown>[] = [];
-    const log = pino(
-      { level: 'info' },
-      new Writable({
-        write(chunk: Buffer, _e, cb) {
-          logs.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-          cb();
-        },
-      }),
-    );
+    const { log, records: logs } = capturedLog();
     // A world-readable secret key is refused at start, naming the file.
     chmodSync(join(dir, 'service.key'), 0o644);
     const curve = `{ type: zmq, endpoints: ['tcp://127.0.0.1:*'], bind: true, curve: { secretKeyFile: service.key, clientKeysFile: drivers.pub } }`;

@@ -6,8 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Publisher } from 'zeromq';
-import { pino } from 'pino';
-import { Writable } from 'node:stream';
+import { capturedLog } from '../test-support/captured-log.js';
 import { radarEgoSpec } from '../test-support/radar-ego-spec.js';
 import { FusionService } from './fusion-service.js';
 import { OutputCollector, waitFor } from '../test-support/output-collector.js';
@@ -25,19 +24,9 @@ describe('sensor faults (real ZeroMQ socket, running service)', () => {
     const driver = new Publisher({ linger: 0 });
     await driver.bind('tcp://127.0.0.1:*');
     cleanup.push(async () => driver.close());
-    const logs: Record<string, unknown>[] = [];
+    const { log, records: logs } = capturedLog();
     const spec = radarEgoSpec('sensor-faults', driver.lastEndpoint!);
-    const service = await FusionService.start(spec, {
-      log: pino(
-        { level: 'info' },
-        new Writable({
-          write(chunk: Buffer, _e, cb) {
-            logs.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-            cb();
-          },
-        }),
-      ),
-    });
+    const service = await FusionService.start(spec, { log });
     cleanup.push(() => service.stop());
     const out = new OutputCollector();
     out.connect(service.publishEndpoint);

@@ -13,19 +13,9 @@
  * [u32 bytes, u32 parts, u32 length × parts, part bytes...] padded to 8; a record with parts = 0 is
  * padding to the end of the ring.
  */
+import { waitAsync } from '../pool/wait-async.js';
 const CTL = { head: 0, tail: 1, dropped: 2, messages: 3, wake: 4, words: 8 } as const;
 const MAX_PARTS = 8;
-
-/** Atomics.waitAsync (Node 20 has it; the ES2023 lib typings do not). */
-interface AtomicsWaitAsync {
-  waitAsync(
-    a: Int32Array,
-    index: number,
-    value: number,
-    timeoutMs: number,
-  ): { async: false; value: string } | { async: true; value: Promise<string> };
-}
-const waitAsync = (Atomics as unknown as AtomicsWaitAsync).waitAsync;
 
 export class OutputRing {
   private readonly ctl: Int32Array;
@@ -112,7 +102,10 @@ export class OutputRing {
         let o = at + 8 + 4 * count;
         for (let i = 0; i < count; i++) {
           const len = this.words[(at >> 2) + 2 + i]!;
-          parts.push(Buffer.from(this.bytes.subarray(o, o + len)));
+          // A Buffer of its own (not a slice of Node's shared pool): taps keep `.buffer`.
+          const part = Buffer.allocUnsafeSlow(len);
+          part.set(this.bytes.subarray(o, o + len));
+          parts.push(part);
           o += len;
         }
         take(parts);

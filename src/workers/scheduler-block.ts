@@ -22,6 +22,7 @@
  */
 import { SampleRing } from './sample-ring.js';
 import { SpanRing } from './span-ring.js';
+import { waitAsync } from '../pool/wait-async.js';
 
 export const CONTROL = { overload: 0, stop: 1, reset: 2, words: 8 } as const;
 
@@ -96,17 +97,6 @@ export const SAMPLE = {
 } as const;
 
 const SAMPLES_PER_THREAD = 1 << 14;
-
-/** Atomics.waitAsync (Node 20 has it; the ES2023 lib typings do not). */
-interface AtomicsWaitAsync {
-  waitAsync(
-    a: Int32Array,
-    index: number,
-    value: number,
-    timeoutMs: number,
-  ): { async: false; value: string } | { async: true; value: Promise<string> };
-}
-const waitAsync = (Atomics as unknown as AtomicsWaitAsync).waitAsync;
 
 export interface SchedulerBlockShape {
   /** Doorbells / timers / sample rings: one per stage thread, plus the main thread's. */

@@ -55,7 +55,7 @@ class Pipeline {
         this.thread.ego.set(c.data);
         this.thread.egoStampNs = c.stamp;
       } else this.thread.newestFusedNs = c.stamp;
-      this.thread.handledCommit[Math.max(0, c.index) % LAYOUT.inputs]!++;
+      this.thread.consumed[Math.max(0, c.index) % LAYOUT.inputs]!++;
     }
     const stamp = calls.at(-1)!.stamp;
     this.count = this.tracker.writeTracks(stamp, this.tracks, this.quality);
@@ -270,7 +270,7 @@ describe('TrackerStateBlock', () => {
           planner.plan({ tracks: none, quality: none, count: 0, ego: thread.ego, stampNs: BigInt(i) * 1000000n }, out, traj);
           thread.tracksSeq = i; thread.planSeq = i; thread.generation = i;
           thread.egoStampNs = BigInt(i); thread.newestFusedNs = BigInt(i); thread.savedAtNs = BigInt(i);
-          thread.handledCommit.fill(i);
+          thread.consumed.fill(i);
           block.save(tracker, planner, thread);
           if (i === 20) parentPort.postMessage('saving');
         }
@@ -305,7 +305,7 @@ describe('TrackerStateBlock', () => {
       i,
       i,
     ]);
-    expect([...thread.handledCommit]).toEqual([i, i, i]);
+    expect([...thread.consumed]).toEqual([i, i, i]);
     expect(thread.ego[EGO.x]).toBe(i);
     expect(tracker.stats.egoRecords).toBe(i);
     expect((planner as unknown as { lastStampNs: bigint }).lastStampNs).toBe(BigInt(i) * 1000000n);

@@ -28,8 +28,11 @@ export interface TrackerThreadState {
   generation: number;
   /** The newest odometry record (EGO.stride values). */
   ego: Float64Array;
-  /** Per input channel, the pool commit index of the last frame handled before the save. */
-  handledCommit: Uint32Array;
+  /**
+   * Per input channel (the thread's input order), the scheduler block's consumed count at the
+   * save: frames finished after it are not in the saved state (what a failover loses).
+   */
+  consumed: Uint32Array;
   /** When the save was made (monotonic ns). */
   savedAtNs: bigint;
 }
@@ -43,7 +46,7 @@ export function createTrackerThreadState(inputs: number): TrackerThreadState {
     newestFusedNs: 0n,
     generation: 0,
     ego: new Float64Array(EGO.stride),
-    handledCommit: new Uint32Array(inputs),
+    consumed: new Uint32Array(inputs),
     savedAtNs: 0n,
   };
 }
@@ -96,7 +99,7 @@ class Bank {
   readonly threadNumbers: Float64Array;
   readonly threadStamps: BigInt64Array;
   readonly ego: Float64Array;
-  readonly handledCommit: Uint32Array;
+  readonly consumed: Uint32Array;
 
   constructor(arena: TypedArrayArena, layout: TrackerStateLayout, template: Planner | undefined) {
     this.tracker = new TrackerSnapshot(layout.maxTracks, arena);
@@ -104,7 +107,7 @@ class Bank {
     this.threadNumbers = arena.f64(TN.count, 'thread numbers');
     this.threadStamps = arena.i64(TS.count, 'thread stamps');
     this.ego = arena.f64(EGO.stride, 'thread ego record');
-    this.handledCommit = arena.u32(layout.inputs, 'thread handled commits');
+    this.consumed = arena.u32(layout.inputs, 'thread consumed counts');
   }
 }
 
@@ -255,7 +258,7 @@ export class TrackerStateBlock {
     s[TS.newestFusedNs] = thread.newestFusedNs;
     s[TS.savedAtNs] = thread.savedAtNs;
     bank.ego.set(thread.ego);
-    bank.handledCommit.set(thread.handledCommit);
+    bank.consumed.set(thread.consumed);
     Atomics.store(h, H.bankSeq + k, (seq | 1) + 1);
     return k;
   }
@@ -295,12 +298,23 @@ export class TrackerStateBlock {
       thread.newestFusedNs = s[TS.newestFusedNs]!;
       thread.savedAtNs = s[TS.savedAtNs]!;
       thread.ego.set(bank.ego);
-      thread.handledCommit.set(bank.handledCommit);
+      thread.consumed.set(bank.consumed);
       if (Atomics.load(h, H.bankSeq + k) === seq) return true;
     }
     throw new Error(
       `tracker state block: the active bank changed under ${READ_ATTEMPTS} reads in a row (is its writer still saving?)`,
     );
+  }
+
+  /**
+   * The consumed counts of the newest complete save into `out` (per input); false when nothing
+   * was saved yet. For the supervisor, which counts what a dead thread finished after its save.
+   */
+  savedConsumed(out: Uint32Array): boolean {
+    const k = Atomics.load(this.header, H.active);
+    if (k !== 0 && k !== 1) return false;
+    out.set(this.banks[k].consumed);
+    return true;
   }
 
   /** Save count, active bank, and when the active save was made (for status). */
@@ -343,9 +357,9 @@ export class TrackerStateBlock {
       }
       this.checkedPlanner = planner;
     }
-    if (thread.ego.length !== EGO.stride || thread.handledCommit.length !== this.layout.inputs) {
+    if (thread.ego.length !== EGO.stride || thread.consumed.length !== this.layout.inputs) {
       throw new Error(
-        `tracker state block: thread state with ${thread.ego.length} ego values and ${thread.handledCommit.length} ` +
+        `tracker state block: thread state with ${thread.ego.length} ego values and ${thread.consumed.length} ` +
           `handled commits; the block has ${EGO.stride} and ${this.layout.inputs} (inputs)`,
       );
     }

@@ -393,6 +393,9 @@ export class TrackerThread {
     s.newestFusedNs = this.newestFusedNs;
     s.generation = this.generation;
     s.ego.set(this.ego);
+    for (let k = 0; k < this.data.inputs.length; k++) {
+      s.consumed[k] = this.block.consumedOf(this.data.inputs[k]!.channel);
+    }
     s.savedAtNs = process.hrtime.bigint();
     this.state.save(this.tracker, this.planner, s);
   }

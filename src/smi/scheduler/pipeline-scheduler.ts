@@ -184,6 +184,7 @@ export class PipelineScheduler {
     this.tracker = new TrackerSupervisor({
       pool: this.pool,
       block: this.block,
+      state: this.trackerState,
       metrics: this.metrics,
       log: this.log,
       // Deterministic replay has no deadline to keep: a cold replacement does (no standby thread).
@@ -200,6 +201,7 @@ export class PipelineScheduler {
         },
       },
       onReady: (ready) => (this.telemetry.priorities[graph.threads.tracker] = ready.priority),
+      flushOutputs: () => this.pump.drain(),
     });
     const trackerReady = this.tracker.start();
     if (graph.lidarPlacement === 'dedicated') {

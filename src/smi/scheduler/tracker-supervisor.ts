@@ -15,6 +15,7 @@ import type { SlotPool } from '../../pool/slot-pool.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { PipelineMetrics } from '../../telemetry/pipeline-metrics.js';
 import type { SchedulerBlock } from '../../workers/scheduler-block.js';
+import type { TrackerStateBlock } from '../../workers/tracker-state-block.js';
 import type { ResumedFrom, TrackerThreadData } from '../../workers/stage-thread-protocol.js';
 import type { RecoverySpec } from '../spec/scheduler-spec.js';
 import { StageThread, type ReadyMessage, type StageThreadHandlers } from './stage-threads.js';
@@ -55,6 +56,8 @@ const STANDBY_DELAY_MS = 1000;
 export interface TrackerSupervisorDeps {
   pool: SlotPool;
   block: SchedulerBlock;
+  /** The tracker's checkpoint (what the dead thread had saved). */
+  state: TrackerStateBlock;
   metrics: PipelineMetrics;
   log: Logger;
   policy: RecoverySpec;
@@ -63,11 +66,15 @@ export interface TrackerSupervisorDeps {
   handlers: Omit<StageThreadHandlers, 'onDeath'>;
   /** A (replacement) thread is ready. */
   onReady: (ready: ReadyMessage) => void;
+  /** Publishes what the output ring holds now (the dead thread's last outputs). */
+  flushOutputs: () => void;
 }
 
 export class TrackerSupervisor {
   private active: StageThread | undefined;
   private standby: StageThread | undefined;
+  /** The standby is loaded, warmed up and waiting (else it is still loading, or there is none). */
+  private standbyWaiting = false;
   private stopping = false;
   private state: RecoveryStatus['state'] = 'running';
   private readonly deaths: number[] = [];
@@ -125,7 +132,7 @@ export class TrackerSupervisor {
     return {
       state: this.state,
       restarts: this.restarts,
-      standbyReady: this.standby !== undefined,
+      standbyReady: this.standbyWaiting,
       events: this.events.map((e) => ({ ...e })),
     };
   }
@@ -134,6 +141,7 @@ export class TrackerSupervisor {
     this.stopping = true;
     const standby = this.standby;
     this.standby = undefined;
+    this.standbyWaiting = false;
     standby?.postMessage({ type: 'stop' });
     await Promise.all([this.active?.stop(graceMs), standby?.stop(graceMs)]);
   }
@@ -149,6 +157,9 @@ export class TrackerSupervisor {
     if (this.stopping || this.standby) return;
     const t = this.spawn({ ...this.deps.currentData(), standby: true, resume: true });
     this.standby = t;
+    void t.whenStandby().then(() => {
+      if (this.standby === t) this.standbyWaiting = true;
+    });
     t.whenReady().catch((err: unknown) => {
       if (this.standby !== t) return;
       this.standby = undefined;
@@ -163,6 +174,7 @@ export class TrackerSupervisor {
     if (this.stopping) return;
     if (t === this.standby) {
       this.standby = undefined;
+      this.standbyWaiting = false;
       this.deps.log.warn({ reason: why }, 'tracker standby thread died; loading another');
       this.noteDeath();
       if (this.withinBudget()) this.spawnStandby();
@@ -172,10 +184,17 @@ export class TrackerSupervisor {
     const diedAt = performance.now();
     const { pool, block, metrics, log, policy } = this.deps;
     const data = this.deps.currentData();
-    // Hand its readers over and settle what it had taken (its exit event got us here: it is gone).
+    // Hand its readers over and settle what it had taken (it said it failed, or it exited: either
+    // way it touches nothing more). Lost: what it finished after its last checkpoint (fused into
+    // state that died with it) and what it had taken and not finished.
     const readers = t.readyMessage?.readers ?? [];
+    const saved = new Uint32Array(data.inputs.length);
+    const hasSave = this.deps.state.savedConsumed(saved);
     let releasedSlots = 0;
     let lostFrames = 0;
+    data.inputs.forEach((input, k) => {
+      if (hasSave) lostFrames += (block.consumedOf(input.channel) - saved[k]!) >>> 0;
+    });
     for (const r of readers) {
       releasedSlots += pool.handOverReader(r.channel, r.entry);
       lostFrames += block.settleOpen(r.channel);
@@ -198,6 +217,8 @@ export class TrackerSupervisor {
       resumed: undefined,
     };
     this.record(event);
+    // What the dead thread published goes out first; any later output is its replacement's.
+    this.deps.flushOutputs();
     if (!policy.restart || !this.withinBudget()) {
       this.giveUp(
         event,
@@ -209,6 +230,7 @@ export class TrackerSupervisor {
     }
     this.state = 'replacing';
     this.restarts++;
+    this.awaitingOutput = { event, diedAt };
     log.error(
       { thread: 'tracker', reason: why, lostFrames, releasedSlots, standby: event.standby },
       'tracker thread died; handing its inputs to a replacement',
@@ -222,6 +244,7 @@ export class TrackerSupervisor {
     let replacement: StageThread;
     if (standby) {
       this.standby = undefined;
+      this.standbyWaiting = false;
       replacement = standby;
       standby.postMessage({ type: 'activate', data: next });
     } else {
@@ -244,7 +267,6 @@ export class TrackerSupervisor {
     metrics.threadUp.set({ thread: 'tracker' }, 1);
     metrics.threadRestarts.inc({ thread: 'tracker', outcome: 'replaced' });
     metrics.threadOutage.observe({ thread: 'tracker', until: 'gap' }, gap / 1e3);
-    this.awaitingOutput = { event, diedAt };
     log.info(
       {
         thread: 'tracker',
