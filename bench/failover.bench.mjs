@@ -45,7 +45,7 @@ async function series(label, standby) {
   const endpoint = `ipc://${join(tmpdir(), `smi-failover-${process.pid}-${standby ? 1 : 0}.sock`)}`;
   const spec = benchSpec(undefined, MODES.sched, endpoint);
   spec.scheduler.recovery = { ...spec.scheduler.recovery, standby, maxRestarts: deaths + 1, windowS: 3600 };
-  const seconds = deaths * 3.5 + 8;
+  const seconds = deaths * 3.5 + 14;
   const gen = spawn(
     process.execPath,
     [join(BENCH_DIR, 'load-generator.mjs'), drive, endpoint, '1', String(seconds)],
@@ -91,7 +91,8 @@ async function series(label, standby) {
       }
     }
   })();
-  await sleep(4000);
+  // The first standby loads 5 s after start (tracker-supervisor.ts STANDBY_DELAY_MS).
+  await sleep(standby ? 7000 : 4000);
   const rows = [];
   // Control windows first (no fault): what new ids and e2e look like in this drive anyway.
   const faults = [

@@ -314,6 +314,30 @@ export class SlotPool {
   }
 
   /**
+   * Frees reader entry `entry` of `channel` after the thread holding it died and is not replaced:
+   * every slot it held is released. Returns how many; throws when the entry is not bound here.
+   */
+  closeReaderOf(channel: number, entry: number): number {
+    const ch = this.placement(channel);
+    const released = this.words.freeReaderEntry(ch, entry, process.pid);
+    if (released < 0) {
+      throw new Error(`pool channel '${ch.name}': reader entry ${entry} is not bound by this process`);
+    }
+    return released;
+  }
+
+  /**
+   * Takes the writer role of `channel` back from a thread of this process that died (its only
+   * writer): the slots it had loaned, or committed without publishing, return to the free list.
+   * Returns how many.
+   */
+  reclaimWriterOf(channel: number): number {
+    const n: ReclaimCounts = { readers: 0, slots: 0, writers: 0 };
+    this.words.reclaimWriter(this.placement(channel), process.pid, n);
+    return n.slots;
+  }
+
+  /**
    * Drops one reader's reference to a slot; the last release returns it to the free list. `entry`
    * defaults to the first reader opened on the channel through this pool (entry 0 if none).
    */

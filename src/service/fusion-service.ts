@@ -283,6 +283,11 @@ export class FusionService {
     const onMessage: IngestFn = (parts, receivedNs, clockNs) => {
       receiveTap?.(parts, receivedNs);
       if (port && isLidarTopic(parts[0])) {
+        if (!this.scheduler.lidarAlive) {
+          // Its thread died and is not replaced: the scan is lost, and counted.
+          this.metrics.threadLostFrames.inc({ thread: 'lidar' });
+          return 'dropped';
+        }
         // Ingested on the lidar thread; a copy, since the caller may reuse its buffers.
         const copies = parts.map((p) => p.slice());
         port.postMessage(

@@ -7,7 +7,7 @@ import { API_VERSION } from '../smi/spec/pipeline-spec.js';
 import type { Condition, ControllerStatus } from '../smi/controller/spec-controller.js';
 import type { SchedulerStatus } from '../smi/scheduler/scheduler-telemetry.js';
 import type { SplitReport } from '../workers/stage-thread-protocol.js';
-import type { RecoveryStatus } from '../smi/scheduler/tracker-supervisor.js';
+
 import type { FusionService } from './fusion-service.js';
 
 export interface ServiceStatus {
@@ -32,7 +32,7 @@ export interface ServiceStatus {
     /** Writes and reads refused, by `op channel subject`. */
     denials: Record<string, number>;
     /** The tracker thread's deaths and replacements (README "Failure behaviour"). */
-    recovery: RecoveryStatus | undefined;
+    recovery: ReturnType<FusionService['scheduler']['recoveryStatus']>;
     sensors: {
       id: string;
       kind: string;
@@ -126,6 +126,8 @@ export function serviceStatus(service: FusionService, sourcesReady: boolean): Se
   const lastDeath = recovery?.events.at(-1);
   // A replacement within the last 10 s still counts: the tracks it resumed are settling.
   const recent = lastDeath !== undefined && Date.now() - Date.parse(lastDeath.at) < 10_000;
+  const lidarDown = recovery?.lidar !== undefined;
+  if (lidarDown) problems.push(`lidar thread down (${recovery!.lidar!.reason}): no lidar boxes`);
   if (recovery && (recovery.state !== 'running' || recent)) {
     problems.push(
       recovery.state === 'failed'
@@ -143,15 +145,15 @@ export function serviceStatus(service: FusionService, sourcesReady: boolean): Se
       type: 'Degraded' as const,
       status: 'True' as const,
       reason:
-        recovery && (recovery.state !== 'running' || recent)
-          ? recovery.state === 'failed'
-            ? 'StageFailed'
-            : 'StageRestarted'
-          : sched.overloadLevel > 0
-            ? 'Overload'
-            : lagging.length
-              ? 'Lagging'
-              : 'SensorHealth',
+        lidarDown || recovery?.state === 'failed'
+          ? 'StageFailed'
+          : recovery && (recovery.state === 'replacing' || recent)
+            ? 'StageRestarted'
+            : sched.overloadLevel > 0
+              ? 'Overload'
+              : lagging.length
+                ? 'Lagging'
+                : 'SensorHealth',
       message: problems.join('; '),
       lastTransitionTime: at,
     };

@@ -37,6 +37,7 @@ export class LidarThread {
   private readonly seqOut: Map<number, number> = new Map();
   private readonly lag: LagDetector;
   private scheduled = false;
+  private faultPending = false;
   private closed = false;
 
   constructor(
@@ -125,7 +126,16 @@ export class LidarThread {
     }
   }
 
+  /** Fault injection (tests): the next scan throws out of the thread's loop (the thread dies). */
+  injectThrow(): void {
+    this.faultPending = true;
+  }
+
   private runScan(f: ReadyFrame): void {
+    if (this.faultPending) {
+      this.faultPending = false;
+      throw new Error(`injected fault: the lidar thread throws mid-scan (channel ${f.channel})`);
+    }
     const stage = this.inputs.stageOf(f.channel);
     const info = this.inputs.info(f.channel);
     const sensor: SensorConfig = this.data.sensors[info.sensorIndex]!;

@@ -21,6 +21,12 @@ import type {
 const port = parentPort!;
 const data = workerData as LidarThreadData;
 const post = (m: FromStageThread): void => port.postMessage(m);
+/** This thread's ZeroMQ socket (lidar ingest), closed before the thread ends in any way. */
+let zmq: ZmqSensorSource | undefined;
+let lidarThread: LidarThread | undefined;
+const framePorts: MessagePort[] = [];
+let started = false;
+let failing = false;
 
 async function main(): Promise<void> {
   const { priority, log, limited, pool, block } = attachStageThread(data, 'lidar');
@@ -73,9 +79,14 @@ async function main(): Promise<void> {
         : 'stage recovered from lagging',
     );
   const thread = new LidarThread(data, pool, block, inputs, onError, onLag);
+  lidarThread = thread;
+  injectThrow = () => thread.injectThrow();
   ingest.onCommit(() => thread.schedule());
-  const framePorts: MessagePort[] = [];
   port.on('message', (m: ToStageThread) => {
+    if (m.type === 'inject-fault' && data.faultInjection) {
+      injectThrow();
+      return;
+    }
     if (m.type === 'reconfigure-lidar') {
       thread.reconfigure(m.stages, m.clustererParams);
       return;
@@ -88,7 +99,6 @@ async function main(): Promise<void> {
       });
     }
   });
-  let zmq: ZmqSensorSource | undefined;
   if (data.zmq) {
     zmq = new ZmqSensorSource(data.zmq, (parts, receivedNs) => ingest.ingest(parts, receivedNs), log, {
       subscribe: ['sensor/lidar/'],
@@ -108,6 +118,7 @@ async function main(): Promise<void> {
     await zmq.start();
   }
   post({ type: 'ready', zmqEndpoints: zmq?.endpoints ?? [], priority, readers: inputs.entries() });
+  started = true;
   await thread.watch();
   await zmq?.stop();
   for (const p of framePorts) p.close();
@@ -118,7 +129,32 @@ async function main(): Promise<void> {
   port.close();
 }
 
-main().catch((err: unknown) => {
-  post({ type: 'error', stage: 'lidar-extraction', message: String((err as Error)?.stack ?? err) });
-  port.close();
-});
+let injectThrow: () => void = () => {};
+
+/**
+ * Fail-stop on any error (out of the loop, or uncaught in a callback): stop touching the pool
+ * (extraction, frame ports, the ZeroMQ socket), then say so and let the thread end on its own.
+ * Neither `process.exit` nor `terminate` may end it: zeromq.js aborts the whole process when a
+ * worker that has used a socket is torn down that way (zeromq.js issue #411); a thread whose
+ * sockets are closed and whose port is closed ends cleanly.
+ */
+function failStop(err: unknown): void {
+  if (failing) return;
+  failing = true;
+  const message = String((err as Error)?.stack ?? err);
+  lidarThread?.close();
+  for (const p of framePorts) p.close();
+  const closed = zmq ? zmq.stop().catch(() => {}) : Promise.resolve();
+  void Promise.race([closed, new Promise((r) => setTimeout(r, 500))]).then(() => {
+    post(
+      started
+        ? { type: 'failed', stage: 'lidar-extraction', message }
+        : { type: 'error', stage: 'lidar-extraction', message },
+    );
+    port.close();
+  });
+}
+
+process.on('uncaughtException', failStop);
+process.on('unhandledRejection', failStop);
+main().catch(failStop);

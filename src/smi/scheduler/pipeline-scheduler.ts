@@ -69,6 +69,14 @@ const SPANS_PER_THREAD = 1 << 15;
 
 type PlanListener = (targetAccel: number, decision: string) => void;
 
+/** The lidar thread's death (it is not replaced). */
+export interface LidarFailure {
+  at: string;
+  reason: string;
+  lostFrames: number;
+  releasedSlots: number;
+}
+
 export class PipelineScheduler {
   readonly block: SchedulerBlock;
   readonly telemetry: SchedulerTelemetry;
@@ -88,6 +96,7 @@ export class PipelineScheduler {
   private drainTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private lidarThread: StageThread | undefined;
+  private lidarFailure: LidarFailure | undefined;
   private shared: SharedLidarExtraction | undefined;
   publishEndpoint = '';
   lidarZmqEndpoints: string[] = [];
@@ -221,15 +230,7 @@ export class PipelineScheduler {
         clustererParams: graph.stages[graph.lidarStage]!.params,
       };
       this.lidarThread = new StageThread('lidar', 'lidar-worker', lidarData, this.log, {
-        // Not replaced (README "Failure behaviour"): lidar boxes stop, radar and odometry go on.
-        onDeath: (_t, why) => {
-          this.metrics.threadUp.set({ thread: 'lidar' }, 0);
-          this.metrics.threadRestarts.inc({ thread: 'lidar', outcome: 'gave_up' });
-          this.log.error(
-            { thread: 'lidar', reason: why },
-            'lidar thread died and is not replaced: lidar boxes stop, the tracker goes on with the other sensors',
-          );
-        },
+        onDeath: (t, why) => this.lidarDied(t, why, lidarData),
       });
       this.metrics.threadUp.set({ thread: 'lidar' }, 1);
       this.threads.push(this.lidarThread);
@@ -322,18 +323,65 @@ export class PipelineScheduler {
     }
   }
 
-  /** The tracker thread's supervisor: deaths, replacements, what they lost (status). */
-  recoveryStatus(): RecoveryStatus | undefined {
-    return this.tracker?.status();
+  /**
+   * The lidar thread died (it fail-stops on any error, closing its socket first). It is not
+   * replaced (README "Failure behaviour"): what it held in the pool is released (its reader
+   * entries freed, the slots it had loaned as the boxes' and its lidars' writer returned), replay
+   * stops waiting for it, lidar boxes stop and the tracker goes on with the other sensors.
+   */
+  private lidarDied(t: StageThread, why: string, data: LidarThreadData): void {
+    if (this.stopping) return;
+    let released = 0;
+    let lost = 0;
+    for (const r of t.readyMessage?.readers ?? []) {
+      released += this.pool.closeReaderOf(r.channel, r.entry);
+      lost += this.block.settleOpen(r.channel);
+    }
+    const ingested = data.inputs.filter((i) => data.ingestSensors.includes(i.sensorIndex));
+    for (const ch of [...data.boxesChannels, ...ingested.map((i) => i.channel)])
+      released += this.pool.reclaimWriterOf(ch);
+    this.block.setBusy(this.graph.threads.lidar, false);
+    this.lidarFailure = {
+      at: new Date().toISOString(),
+      reason: why,
+      lostFrames: lost,
+      releasedSlots: released,
+    };
+    this.metrics.threadUp.set({ thread: 'lidar' }, 0);
+    this.metrics.threadRestarts.inc({ thread: 'lidar', outcome: 'gave_up' });
+    this.metrics.threadLostFrames.inc({ thread: 'lidar' }, lost);
+    this.log.error(
+      { thread: 'lidar', reason: why, lostFrames: lost, releasedSlots: released },
+      'lidar thread died and is not replaced: lidar boxes stop, the tracker goes on with the other sensors',
+    );
+  }
+
+  /** Whether lidar scans still reach the lidar thread (false once it died). */
+  get lidarAlive(): boolean {
+    return this.lidarFailure === undefined;
+  }
+
+  /** The stage threads' deaths and replacements, what they lost (status). */
+  recoveryStatus(): (RecoveryStatus & { lidar: LidarFailure | undefined }) | undefined {
+    const tracker = this.tracker?.status();
+    return tracker && { ...tracker, lidar: this.lidarFailure };
   }
 
   /**
    * Fault injection (needs `faultInjection`): the tracker thread throws mid-frame, or is
    * terminated; its supervisor replaces it.
    */
-  async injectFault(fault: 'throw' | 'terminate'): Promise<void> {
+  async injectFault(fault: 'throw' | 'terminate', thread: 'tracker' | 'lidar' = 'tracker'): Promise<void> {
     if (!this.options.faultInjection)
       throw new Error('inject fault: the scheduler was started without faultInjection');
+    if (thread === 'lidar') {
+      // Terminating a thread with a ZeroMQ receive in flight aborts the process (zeromq.js #411).
+      if (fault !== 'throw') throw new Error('inject fault: the lidar thread can only be made to throw');
+      if (!this.lidarThread) throw new Error('inject fault: there is no lidar thread');
+      this.lidarThread.postMessage({ type: 'inject-fault', fault });
+      this.block.ring(this.graph.threads.lidar);
+      return;
+    }
     await this.tracker?.injectFault(fault, this.graph.threads.tracker);
   }
 
@@ -421,11 +469,12 @@ export class PipelineScheduler {
    * for a newer one by its full channel).
    */
   idle(): boolean {
-    // A tracker given up on consumes nothing more: its inputs cannot hold replay back.
+    // A stage thread given up on consumes nothing more: its inputs cannot hold replay back.
     const trackerDown = this.tracker?.status().state === 'failed';
     for (const c of this.graph.channels) {
       if (c.consumer < 0) continue;
       if (trackerDown && this.consumerThread[c.index] === this.graph.threads.tracker) continue;
+      if (!this.lidarAlive && this.consumerThread[c.index] === this.graph.threads.lidar) continue;
       // Dropped for a newer message by a full drop-oldest channel: one consumer, so one drop each.
       const open =
         this.pool.commitCount(c.index) - this.block.consumedOf(c.index) - this.pool.droppedOldest(c.index);

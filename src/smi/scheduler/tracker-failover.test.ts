@@ -137,7 +137,7 @@ describe('tracker thread failover (real worker threads, real ZeroMQ)', () => {
   it('a throw mid-frame, then a terminate: the standby resumes the tracks, twice, nothing leaks', async () => {
     const h = await startService('{ maxRestarts: 5, windowS: 60 }');
     const { service, logs } = h;
-    await waitFor(() => service.scheduler.recoveryStatus()!.standbyReady, 10_000, 'a standby');
+    await waitFor(() => service.scheduler.recoveryStatus()!.standbyReady, 15_000, 'a standby');
     const first = await failOver(h, 'throw', 1);
     expect(first).toMatchObject({ outcome: 'replaced', standby: true });
     expect(first.reason).toMatch(/injected fault: the tracker thread throws mid-frame/);

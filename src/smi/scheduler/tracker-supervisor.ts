@@ -51,7 +51,7 @@ export interface RecoveryStatus {
 
 const EVENTS_KEPT = 20;
 /** The first standby loads this long after the tracker started. */
-const STANDBY_DELAY_MS = 1000;
+const STANDBY_DELAY_MS = 5000;
 
 export interface TrackerSupervisorDeps {
   pool: SlotPool;
