@@ -14,6 +14,7 @@ import {
   type EgoMotion,
   type LidarOptions,
   type SceneObject,
+  sceneCar as car,
 } from './synthetic-scene.test-helpers.js';
 
 const RADAR_ONLY = DEFAULT_RIG.filter((s) => s.kind === 'radar' || s.kind === 'ego');
@@ -27,29 +28,6 @@ const LIDAR_32: LidarOptions = {
   rangeNoiseStd: 0.02,
   azimuthJitter: true,
 };
-
-function car(
-  id: number,
-  x0: number,
-  y0: number,
-  vx: number,
-  vy = 0,
-  extra: Partial<SceneObject> = {},
-): SceneObject {
-  return {
-    id,
-    classId: ObjectClass.car,
-    x0,
-    y0,
-    vx,
-    vy,
-    length: 4.6,
-    width: 1.85,
-    height: 1.5,
-    rcs: 10,
-    ...extra,
-  };
-}
 
 const straight = (speed: number): EgoMotion => ({ x0: 0, y0: 0, yaw0: 0, speed, yawRate: 0 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RIG } from '../wire/rig.js';
-import { EGO, LIDAR, ObjectClass, RADAR, TRACK } from '../wire/layouts.js';
+import { EGO, LIDAR, RADAR, TRACK } from '../wire/layouts.js';
 import { CLUSTER, LidarClusterer } from './lidar-clusterer.js';
 import { MultiSensorTracker } from './multi-sensor-tracker.js';
 import { StampOrderedFusion } from './stamp-ordered-fusion.js';
@@ -12,7 +12,7 @@ import {
   objectAt,
   radarNoiseFor,
   radarScan,
-  type SceneObject,
+  sceneCar as car,
 } from './synthetic-scene.test-helpers.js';
 
 const SENSORS = DEFAULT_RIG.filter(
@@ -34,19 +34,6 @@ interface Frame {
   data: Float32Array | Float64Array;
   count: number;
 }
-
-const car = (id: number, x0: number, y0: number, vx: number): SceneObject => ({
-  id,
-  classId: ObjectClass.car,
-  x0,
-  y0,
-  vx,
-  vy: 0,
-  length: 4.6,
-  width: 1.85,
-  height: 1.5,
-  rcs: 10,
-});
 
 /** Every sensor's messages over `durationS`, in stamp order; lidar scans already clustered. */
 function recordFrames(durationS: number): Frame[] {

@@ -612,12 +612,13 @@ export const LIDAR_16: LidarOptions = {
   azimuthJitter: true,
 };
 
-/** A passenger car (4.6 × 1.85 × 1.5 m, RCS 10 dBsm) moving along x at vx. */
+/** A passenger car (4.6 × 1.85 × 1.5 m, RCS 10 dBsm) moving at (vx, vy). */
 export function sceneCar(
   id: number,
   x0: number,
   y0: number,
   vx: number,
+  vy = 0,
   extra: Partial<SceneObject> = {},
 ): SceneObject {
   return {
@@ -626,7 +627,7 @@ export function sceneCar(
     x0,
     y0,
     vx,
-    vy: 0,
+    vy,
     length: 4.6,
     width: 1.85,
     height: 1.5,

@@ -41,7 +41,9 @@ const { FoxgloveServer, StatusLevel } = wsProtocol;
 
 /**
  * Priority classes, most important first, and the share of a viewer's send limit each may fill:
- * a message is sent only while `bufferedAmount + its bytes` stays within `share × limit`.
+ * a message is sent only while `bufferedAmount + its bytes` stays within `share × (limit − a
+ * reserve of 16 KiB)`. Control messages (advertisements, the drop status) are always sent,
+ * into the reserve, so that they too keep the queue within the limit.
  */
 export const SEND_CLASSES = {
   /** plans and their status: never starved by anything below. */
@@ -64,6 +66,8 @@ export const LIVE_TOPICS = {
 
 /** Bytes of a binary message frame before the payload: opcode, subscription id, timestamp. */
 const FRAME_HEADER_BYTES = 1 + 4 + 8;
+/** Kept free of data messages in every viewer's send limit (at most an eighth of it), for control messages. */
+const CONTROL_RESERVE_BYTES = 16 * 1024;
 /** A viewer is told about its drops at most this often. */
 export const STATUS_PERIOD_MS = 2000;
 /** A viewer whose queue passes this many times its limit is disconnected. */
@@ -191,7 +195,8 @@ class ViewerSocket implements IWebSocket {
 
   /** True when a message of `cls` and `bytes` fits in this viewer's budget now. */
   fits(cls: SendClass, bytes: number): boolean {
-    return this.ws.bufferedAmount + FRAME_HEADER_BYTES + bytes <= SEND_CLASSES[cls].share * this.limit;
+    const room = this.limit - Math.min(CONTROL_RESERVE_BYTES, this.limit / 8);
+    return this.ws.bufferedAmount + FRAME_HEADER_BYTES + bytes <= SEND_CLASSES[cls].share * room;
   }
 
   send(data: string | ArrayBuffer | ArrayBufferView, options?: { fin?: boolean }): void {

@@ -29,7 +29,7 @@ function drive(): RecordedCall[] {
     durationS: 3,
     sensors: DETECTOR_RIG,
     ego: { x0: 0, y0: 0, yaw0: 0, speed: 16, yawRate: 0 },
-    objects: [sceneCar(1, 35, 0, 12), sceneCar(2, 30, 3.5, 15, { appearS: 1.6 })],
+    objects: [sceneCar(1, 35, 0, 12), sceneCar(2, 30, 3.5, 15, 0, { appearS: 1.6 })],
     seed: 3,
     lidar: LIDAR_16,
     outputEveryS: 10,

@@ -142,8 +142,8 @@ export class TrackerSupervisor {
     const standby = this.standby;
     this.standby = undefined;
     this.standbyWaiting = false;
-    standby?.postMessage({ type: 'stop' });
-    await Promise.all([this.active?.stop(graceMs), standby?.stop(graceMs)]);
+    // A standby holds nothing (no reader, no socket) and may be busy warming up: end it at once.
+    await Promise.all([this.active?.stop(graceMs), standby?.terminate()]);
   }
 
   private spawn(data: TrackerThreadData): StageThread {
