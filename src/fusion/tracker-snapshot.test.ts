@@ -23,8 +23,8 @@ function drive(): RecordedCall[] {
     objects: [
       car(1, 30, 0.2, 12),
       car(2, 15, 3.5, 17),
-      car(3, 45, -3.4, 10, { appearS: 1.5 }),
-      car(4, 25, 7, 14, { appearS: 1.8 }),
+      car(3, 45, -3.4, 10, 0, { appearS: 1.5 }),
+      car(4, 25, 7, 14, 0, { appearS: 1.8 }),
     ],
     seed: 5,
     lidar: LIDAR_16,

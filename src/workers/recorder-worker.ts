@@ -31,6 +31,9 @@ port.on('message', (m: RecorderControl) => {
   if (m.type === 'stop' && !stop) {
     stop = m;
     stopAt = performance.now() + m.drainMs;
+    // Stopping: the pipeline is done, and the file must be finished within the stop deadline
+    // even on a loaded machine (at best-effort priority a CPU hog starves it): the high class (nice 0).
+    setThreadClass(1);
   }
 });
 
