@@ -63,8 +63,15 @@ async function record(): Promise<void> {
   post({ type: 'ready' });
   const started = performance.now();
   let recordBytes = 0;
+  let yieldedAt = started;
   try {
     for (;;) {
+      // A backlog keeps this loop busy without a real wait (writing resolves at once): let the
+      // port deliver a stop now and then, or it would be seen only once the queue ran dry.
+      if (performance.now() - yieldedAt > 20) {
+        await new Promise((r) => setImmediate(r));
+        yieldedAt = performance.now();
+      }
       const seen = ring.signal;
       const rec = ring.next();
       if (!rec) {
