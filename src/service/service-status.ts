@@ -127,13 +127,14 @@ export function serviceStatus(service: FusionService, sourcesReady: boolean): Se
   // A replacement within the last 10 s still counts: the tracks it resumed are settling.
   const recent = lastDeath !== undefined && Date.now() - Date.parse(lastDeath.at) < 10_000;
   const lidarDown = recovery?.lidar !== undefined;
+  const trackerDown = recovery?.state === 'failed';
+  const trackerRestarted =
+    !trackerDown && recovery !== undefined && (recovery.state === 'replacing' || recent);
   if (lidarDown) problems.push(`lidar thread down (${recovery!.lidar!.reason}): no lidar boxes`);
-  if (recovery && (recovery.state !== 'running' || recent)) {
-    problems.push(
-      recovery.state === 'failed'
-        ? `tracker thread down (${lastDeath?.reason ?? 'not replaced'})`
-        : `tracker thread ${recovery.state === 'replacing' ? 'being replaced' : 'replaced'} (${lastDeath?.reason})`,
-    );
+  if (trackerDown) problems.push(`tracker thread down (${lastDeath?.reason ?? 'not replaced'})`);
+  if (trackerRestarted) {
+    const how = recovery!.state === 'replacing' ? 'being replaced' : 'replaced';
+    problems.push(`tracker thread ${how} (${lastDeath?.reason})`);
   }
   if (sched.overloadLevel > 0) problems.push(`overload level ${sched.overloadLevel}`);
   const lagging = sched.stages.filter((s) => s.lagging).map((s) => s.name);
@@ -145,9 +146,9 @@ export function serviceStatus(service: FusionService, sourcesReady: boolean): Se
       type: 'Degraded' as const,
       status: 'True' as const,
       reason:
-        lidarDown || recovery?.state === 'failed'
+        lidarDown || trackerDown
           ? 'StageFailed'
-          : recovery && (recovery.state === 'replacing' || recent)
+          : trackerRestarted
             ? 'StageRestarted'
             : sched.overloadLevel > 0
               ? 'Overload'

@@ -80,11 +80,10 @@ async function main(): Promise<void> {
     );
   const thread = new LidarThread(data, pool, block, inputs, onError, onLag);
   lidarThread = thread;
-  injectThrow = () => thread.injectThrow();
   ingest.onCommit(() => thread.schedule());
   port.on('message', (m: ToStageThread) => {
     if (m.type === 'inject-fault' && data.faultInjection) {
-      injectThrow();
+      thread.injectThrow();
       return;
     }
     if (m.type === 'reconfigure-lidar') {
@@ -128,8 +127,6 @@ async function main(): Promise<void> {
   post({ type: 'stopped' });
   port.close();
 }
-
-let injectThrow: () => void = () => {};
 
 /**
  * Fail-stop on any error (out of the loop, or uncaught in a callback): stop touching the pool

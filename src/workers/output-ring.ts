@@ -8,13 +8,13 @@
  * head moves after its bytes are written), so a writer killed mid-message leaves nothing torn,
  * and its replacement appends after the last whole message.
  *
- * Layout: Int32 × 8 control [head, tail, dropped, messages, wake, -, -, -] (head and tail are
+ * Layout: Int32 × 8 control [head, tail, dropped, wake, -, -, -, -] (head and tail are
  * byte positions, wrapping at 2^31 multiples of capacity), then `capacity` bytes. A record is
  * [u32 bytes, u32 parts, u32 length × parts, part bytes...] padded to 8; a record with parts = 0 is
  * padding to the end of the ring.
  */
 import { waitAsync } from '../pool/wait-async.js';
-const CTL = { head: 0, tail: 1, dropped: 2, messages: 3, wake: 4, words: 8 } as const;
+const CTL = { head: 0, tail: 1, dropped: 2, wake: 3, words: 8 } as const;
 const MAX_PARTS = 8;
 
 export class OutputRing {
@@ -79,7 +79,6 @@ export class OutputRing {
       o += p.byteLength;
     }
     Atomics.store(this.ctl, CTL.head, (head + pad + size) | 0);
-    Atomics.add(this.ctl, CTL.messages, 1);
     Atomics.add(this.ctl, CTL.wake, 1);
     Atomics.notify(this.ctl, CTL.wake);
     return true;
@@ -139,10 +138,5 @@ export class OutputRing {
   /** Messages refused because the consumer fell behind by a whole ring. */
   get dropped(): number {
     return Atomics.load(this.ctl, CTL.dropped);
-  }
-
-  /** Messages written so far. */
-  get messages(): number {
-    return Atomics.load(this.ctl, CTL.messages);
   }
 }

@@ -26,7 +26,6 @@ import { ReadyQueue, emptyReadyFrame, type ReadyFrame } from '../smi/policy/read
 import { OverloadGovernor, StageCostModel, admit } from '../smi/policy/admission.js';
 import { LagDetector } from '../smi/policy/period-estimator.js';
 import { TriggerCyclePolicy } from '../smi/policy/trigger-cycle-policy.js';
-
 import {
   CAMERA,
   OBJECT,

@@ -15,7 +15,6 @@ export class OutputPump {
   listener: ((parts: Buffer[]) => void) | undefined;
   /** Called once per drain that published anything (the supervisor's first-output mark). */
   onPublished: (() => void) | undefined;
-  published = 0;
 
   constructor(private readonly ring: OutputRing) {}
 
@@ -34,10 +33,7 @@ export class OutputPump {
       this.publisher.publish(parts);
       this.listener?.(parts);
     });
-    if (n > 0) {
-      this.published += n;
-      this.onPublished?.();
-    }
+    if (n > 0) this.onPublished?.();
     return n;
   }
 

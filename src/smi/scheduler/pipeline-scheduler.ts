@@ -80,8 +80,6 @@ export interface LidarFailure {
 export class PipelineScheduler {
   readonly block: SchedulerBlock;
   readonly telemetry: SchedulerTelemetry;
-  /** Stage threads other than the tracker's (which its supervisor owns). */
-  private readonly threads: StageThread[] = [];
   private readonly outputRing = OutputRing.create();
   private readonly pump = new OutputPump(this.outputRing);
   private tracker: TrackerSupervisor | undefined;
@@ -233,7 +231,6 @@ export class PipelineScheduler {
         onDeath: (t, why) => this.lidarDied(t, why, lidarData),
       });
       this.metrics.threadUp.set({ thread: 'lidar' }, 1);
-      this.threads.push(this.lidarThread);
     } else if (graph.lidarPlacement === 'shared') {
       this.shared = new SharedLidarExtraction(
         this,
@@ -470,7 +467,7 @@ export class PipelineScheduler {
    */
   idle(): boolean {
     // A stage thread given up on consumes nothing more: its inputs cannot hold replay back.
-    const trackerDown = this.tracker?.status().state === 'failed';
+    const trackerDown = this.tracker?.failed === true;
     for (const c of this.graph.channels) {
       if (c.consumer < 0) continue;
       if (trackerDown && this.consumerThread[c.index] === this.graph.threads.tracker) continue;
@@ -502,11 +499,7 @@ export class PipelineScheduler {
     this.stopping = true;
     if (this.drainTimer) clearInterval(this.drainTimer);
     this.block.requestStop();
-    await Promise.all([
-      this.tracker?.stop(graceMs),
-      ...this.threads.map((t) => t.stop(graceMs)),
-      this.shared?.stop(),
-    ]);
+    await Promise.all([this.tracker?.stop(graceMs), this.lidarThread?.stop(graceMs), this.shared?.stop()]);
     await this.pump.stop();
     this.telemetry.drain();
   }

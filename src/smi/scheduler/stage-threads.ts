@@ -35,7 +35,6 @@ export class StageThread {
   private failure: string | undefined;
   /** The thread's last 'ready' message (its reader entries, what it resumed from). */
   readyMessage: ReadyMessage | undefined;
-  readonly startedAtMs = performance.now();
 
   constructor(
     readonly name: string,
@@ -135,10 +134,5 @@ export class StageThread {
       this.log.warn({ thread: this.name, graceMs }, 'stage thread did not stop in time; terminated');
       await this.worker.terminate();
     }
-  }
-
-  /** Resolves with the exit code once the thread has ended. */
-  whenExited(): Promise<number> {
-    return this.exited;
   }
 }

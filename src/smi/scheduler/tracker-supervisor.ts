@@ -97,9 +97,9 @@ export class TrackerSupervisor {
     return ready;
   }
 
-  /** The running thread (undefined while none is). */
-  get thread(): StageThread | undefined {
-    return this.state === 'running' ? this.active : undefined;
+  /** It gave up: the tracker is down for good (replay must not wait for it). */
+  get failed(): boolean {
+    return this.state === 'failed';
   }
 
   postMessage(message: unknown): void {
