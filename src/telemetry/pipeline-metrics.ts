@@ -135,6 +135,14 @@ export class PipelineMetrics {
     collect: this.collect,
   });
 
+  readonly outputDropped = new Counter({
+    name: 'smi_output_dropped_total',
+    help: 'Published messages (out/tracks, out/plan) lost on their way out: ring_full (the main thread fell a whole output ring behind the tracker thread), send_failed (the PUB socket refused them)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+    collect: this.collect,
+  });
+
   readonly threadRestarts = new Counter({
     name: 'smi_stage_thread_restarts_total',
     help: 'Stage threads that died after start (threw, crashed or were terminated), per thread and outcome: replaced (a standby or a new thread took over), gave_up (more deaths than scheduler.recovery allows)',

@@ -161,6 +161,13 @@ export class PipelineScheduler {
     this.pump.listener = (parts) => this.outputListener?.(parts);
     this.pump.onPublished = () => this.tracker?.noteOutput();
     this.pump.start();
+    const seen = { ring: 0, send: 0 };
+    this.metrics.addCollector(() => {
+      const d = this.pump.dropped;
+      this.metrics.outputDropped.inc({ reason: 'ring_full' }, d.ring - seen.ring);
+      this.metrics.outputDropped.inc({ reason: 'send_failed' }, d.send - seen.send);
+      Object.assign(seen, d);
+    });
     const trackerData: TrackerThreadData = {
       ...common,
       thread: graph.threads.tracker,

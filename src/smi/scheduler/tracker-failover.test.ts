@@ -166,6 +166,10 @@ describe('tracker thread failover (real worker threads, real ZeroMQ)', () => {
       /smi_stage_thread_restarts_total\{thread="tracker",outcome="replaced"\} 2/,
     );
     expect(await metric(service, 'smi_stage_thread_up')).toMatch(/smi_stage_thread_up\{thread="tracker"\} 1/);
+    // Nothing the threads published was lost on its way out, across both deaths.
+    const dropped = await metric(service, 'smi_output_dropped_total');
+    expect(dropped).toMatch(/smi_output_dropped_total\{reason="ring_full"\} 0/);
+    expect(dropped).toMatch(/smi_output_dropped_total\{reason="send_failed"\} 0/);
     expect(await metric(service, 'smi_stage_thread_outage_seconds')).toMatch(
       /smi_stage_thread_outage_seconds_count\{thread="tracker",until="first_output"\} 2/,
     );
